@@ -1,0 +1,1 @@
+# llgs kernel: written in its own step (see _core.pyx)

@@ -1,0 +1,1 @@
+# oscillator kernel: written in its own step (see _core.pyx)

@@ -1,0 +1,1 @@
+# rectify kernel: written in its own step (see _core.pyx)
