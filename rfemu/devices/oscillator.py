@@ -1,0 +1,302 @@
+"""Spin-torque nano-oscillator (the neuron): universal auto-oscillator model (PHYSICS.md section 1).
+
+Dynamic form, for the dimensionless complex amplitude ``c`` (power ``p = |c|^2``)::
+
+    dc/dt = -i w(p) c - G+(p) c + G-(p) c + f_ext(t) + f_noise(t)
+    w(p)  = w0 + N p                  (N: non-linear frequency shift, rad/s)
+    G+(p) = G_G (1 + Q p)             (G_G = alpha w0: positive damping; Q: non-linear damping)
+    G-(p) = sigma I (1 - p)           (spin-torque negative damping; I_th = G_G / sigma, xi = I / I_th)
+    <f_noise(t) f_noise*(t')> = 2 D delta(t - t'),   D = G+(p) eta,   eta = k_B T / E0
+
+Static form (its steady state): ``p0 = (xi - 1) / (xi + Q)`` above threshold, 0 below; emitted
+frequency ``(w0 + N p0) / 2 pi``; phase-diffusion linewidth; and the authors' compact output model
+``P_out = A p0(I) (TMR beta)^2 R I^2`` with the current clamped to ``[I_th, I_max]``.
+
+Every static function takes a current (A, any array shape) and an :class:`OscillatorParameters`
+whose fields may be scalars or arrays (per-device values); everything broadcasts with numpy rules.
+Only :func:`output_power` and its derivative apply the current clamp (it is part of the neuron's
+compact transfer model); the other functions describe the physics at the current given.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "BOLTZMANN_CONSTANT",
+    "OscillatorParameters",
+    "normalized_current",
+    "clamp_current",
+    "steady_power",
+    "frequency",
+    "d_frequency_d_current",
+    "output_power",
+    "d_output_power_d_current",
+    "linewidth",
+    "relaxation_rate",
+]
+
+#: Boltzmann constant, J/K (exact, SI 2019).
+BOLTZMANN_CONSTANT = 1.380649e-23
+
+
+def _scalar_or_array(x):
+    """A 0-d result as a Python float, anything else as the array it is."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def _check(name, value, ok, expected):
+    """Raise one ValueError naming the parameter and its value unless ``ok(value)`` holds everywhere."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)) or not np.all(ok(arr)):
+        raise ValueError(f"OscillatorParameters.{name} must be {expected}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OscillatorParameters:
+    """Parameters of a spin-torque nano-oscillator, SI units (defaults: the drone network of PHYSICS.md).
+
+    Fields may be floats or numpy arrays (one value per device); all derived quantities broadcast.
+
+    Parameters
+    ----------
+    natural_frequency : float
+        f0 = w0 / 2 pi, Hz: the frequency of the oscillation at vanishing power (300 MHz vortex).
+    nonlinear_frequency_shift : float
+        N, rad/s: w(p) = w0 + N p. Positive for a vortex (frequency rises with power), negative for
+        an in-plane uniform mode. Default 0: the compact model of the seed network keeps each
+        neuron's frequency fixed.
+    damping : float
+        Gilbert damping alpha; the linear damping rate is G_G = alpha w0 (rad/s).
+    nonlinear_damping : float
+        Q >= 0 (default 2).
+    threshold_current : float
+        I_th, A (10 uA). The spin-torque efficiency is sigma = G_G / I_th.
+    max_current : float
+        I_max > I_th, A (40 uA): the compact output model clamps the current to it.
+    resistance : float
+        R, Ohm (1 kOhm).
+    tmr : float
+        Tunnel magnetoresistance ratio of the junction (1).
+    beta : float
+        Fraction of the TMR that the oscillation converts into a resistance oscillation (1).
+    max_output_power : float
+        W (1 uW): the output power at I_max; fixes the scale A of the compact model.
+    temperature : float
+        K (300). Zero switches the thermal noise off.
+    oscillation_energy : float
+        E0, J: the energy of the oscillation at p = 1, which turns the thermal energy into the
+        dimensionless noise eta = k_B T / E0. Default 2e-19 J (eta = 0.0207 at 300 K, a half
+        linewidth of about 120 kHz at xi = 4 for the default 300 MHz oscillator).
+
+    Examples
+    --------
+    >>> p = OscillatorParameters(natural_frequency=500e6)
+    >>> round(p.damping_rate / (2 * math.pi * 500e6), 6)
+    0.01
+    """
+
+    natural_frequency: float = 300e6
+    nonlinear_frequency_shift: float = 0.0
+    damping: float = 0.01
+    nonlinear_damping: float = 2.0
+    threshold_current: float = 10e-6
+    max_current: float = 40e-6
+    resistance: float = 1e3
+    tmr: float = 1.0
+    beta: float = 1.0
+    max_output_power: float = 1e-6
+    temperature: float = 300.0
+    oscillation_energy: float = 2e-19
+
+    def __post_init__(self):
+        _check("natural_frequency", self.natural_frequency, lambda v: v > 0, "a positive frequency in Hz")
+        _check("nonlinear_frequency_shift", self.nonlinear_frequency_shift, lambda v: v == v,
+               "a finite angular frequency in rad/s")
+        _check("damping", self.damping, lambda v: v > 0, "positive (Gilbert damping alpha)")
+        _check("nonlinear_damping", self.nonlinear_damping, lambda v: v >= 0, "Q >= 0")
+        _check("threshold_current", self.threshold_current, lambda v: v > 0, "a positive current in A")
+        _check("max_current", self.max_current, lambda v: v > 0, "a positive current in A")
+        if np.any(np.asarray(self.max_current) <= np.asarray(self.threshold_current)):
+            raise ValueError(
+                f"OscillatorParameters.max_current must exceed threshold_current "
+                f"({self.threshold_current!r} A), got {self.max_current!r}")
+        _check("resistance", self.resistance, lambda v: v > 0, "a positive resistance in Ohm")
+        _check("tmr", self.tmr, lambda v: v > 0, "a positive magnetoresistance ratio")
+        _check("beta", self.beta, lambda v: v > 0, "positive")
+        _check("max_output_power", self.max_output_power, lambda v: v >= 0, "a power >= 0 in W")
+        _check("temperature", self.temperature, lambda v: v >= 0, "a temperature >= 0 in K")
+        _check("oscillation_energy", self.oscillation_energy, lambda v: v > 0, "a positive energy in J")
+
+    # -- derived quantities ---------------------------------------------------------------------
+    @property
+    def angular_frequency(self):
+        """w0 = 2 pi f0, rad/s."""
+        return _scalar_or_array(2.0 * math.pi * np.asarray(self.natural_frequency, dtype=float))
+
+    @property
+    def damping_rate(self):
+        """G_G = alpha w0, rad/s (linear damping rate of the amplitude)."""
+        return _scalar_or_array(np.asarray(self.damping, dtype=float) * self.angular_frequency)
+
+    @property
+    def spin_torque_efficiency(self):
+        """sigma = G_G / I_th, rad/(s A)."""
+        return _scalar_or_array(self.damping_rate / np.asarray(self.threshold_current, dtype=float))
+
+    @property
+    def noise_ratio(self):
+        """eta = k_B T / E0 (dimensionless thermal noise)."""
+        return _scalar_or_array(BOLTZMANN_CONSTANT * np.asarray(self.temperature, dtype=float) / np.asarray(
+            self.oscillation_energy, dtype=float))
+
+    @property
+    def power_scale(self):
+        """A, the compact model's scale: output_power(max_current) == max_output_power."""
+        i_max = np.asarray(self.max_current, dtype=float)
+        xi = i_max / np.asarray(self.threshold_current, dtype=float)
+        q = np.asarray(self.nonlinear_damping, dtype=float)
+        p0 = (xi - 1.0) / (xi + q)
+        k = (np.asarray(self.tmr, dtype=float) * np.asarray(self.beta, dtype=float)) ** 2
+        return _scalar_or_array(np.asarray(self.max_output_power, dtype=float) / (
+            p0 * k * np.asarray(self.resistance, dtype=float) * i_max ** 2))
+
+    def replace(self, **changes) -> "OscillatorParameters":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+_DEFAULT = OscillatorParameters()
+
+
+def _params(params):
+    if params is None:
+        return _DEFAULT
+    if not isinstance(params, OscillatorParameters):
+        raise TypeError(f"params must be OscillatorParameters, not {type(params).__name__}")
+    return params
+
+
+def normalized_current(current, params=None):
+    """Supercriticality xi = I / I_th (dimensionless)."""
+    params = _params(params)
+    return np.asarray(current, dtype=float) / np.asarray(params.threshold_current, dtype=float)
+
+
+def clamp_current(current, params=None):
+    """The current clamped to [I_th, I_max], A (the compact output model's input)."""
+    params = _params(params)
+    return np.clip(np.asarray(current, dtype=float), params.threshold_current, params.max_current)
+
+
+def _p0_of_xi(xi, q):
+    return np.where(xi > 1.0, (xi - 1.0) / (xi + q), 0.0)
+
+
+def steady_power(current, params=None):
+    """Steady-state power p0 = (xi - 1) / (xi + Q) above threshold, 0 at or below (dimensionless).
+
+    Examples
+    --------
+    >>> float(steady_power(20e-6))   # xi = 2, Q = 2
+    0.25
+    """
+    params = _params(params)
+    xi = normalized_current(current, params)
+    return _p0_of_xi(xi, np.asarray(params.nonlinear_damping, dtype=float))
+
+
+def frequency(current, params=None):
+    """Emitted frequency f = (w0 + N p0(I)) / 2 pi, Hz (w0 / 2 pi below threshold)."""
+    params = _params(params)
+    p0 = steady_power(current, params)
+    return (params.angular_frequency + np.asarray(params.nonlinear_frequency_shift, dtype=float) * p0) / (
+        2.0 * math.pi)
+
+
+def _dp0_dcurrent(current, params):
+    xi = normalized_current(current, params)
+    q = np.asarray(params.nonlinear_damping, dtype=float)
+    return np.where(xi > 1.0, (q + 1.0) / (xi + q) ** 2, 0.0) / np.asarray(params.threshold_current, dtype=float)
+
+
+def d_frequency_d_current(current, params=None):
+    """df/dI, Hz/A: N (Q + 1) / ((xi + Q)^2 I_th) / 2 pi above threshold, 0 below."""
+    params = _params(params)
+    return np.asarray(params.nonlinear_frequency_shift, dtype=float) * _dp0_dcurrent(current, params) / (
+        2.0 * math.pi)
+
+
+def output_power(current, params=None):
+    """Output RF power of the compact model, W: P_out = A p0(I) (TMR beta)^2 R I^2, I clamped to [I_th, I_max].
+
+    Zero at or below threshold; ``max_output_power`` at and above ``max_current``.
+
+    Examples
+    --------
+    >>> float(output_power(1.0))   # clamped to I_max: the largest output, 1 uW by default
+    1e-06
+    """
+    params = _params(params)
+    i = clamp_current(current, params)
+    k = (np.asarray(params.tmr, dtype=float) * np.asarray(params.beta, dtype=float)) ** 2
+    return params.power_scale * steady_power(i, params) * k * np.asarray(params.resistance, dtype=float) * i ** 2
+
+
+def d_output_power_d_current(current, params=None):
+    """dP_out/dI, W/A (analytic). Zero where the clamp holds the current (I < I_th or I > I_max).
+
+    At I = I_th the right derivative is returned, at I = I_max the left one (both valid subgradients).
+    """
+    params = _params(params)
+    i = np.asarray(current, dtype=float)
+    i_th = np.asarray(params.threshold_current, dtype=float)
+    i_max = np.asarray(params.max_current, dtype=float)
+    inside = (i >= i_th) & (i <= i_max)
+    xi = i / i_th
+    q = np.asarray(params.nonlinear_damping, dtype=float)
+    p0 = np.where(xi > 1.0, (xi - 1.0) / (xi + q), 0.0)
+    dp0 = (q + 1.0) / (xi + q) ** 2 / i_th            # right derivative at threshold included
+    k = (np.asarray(params.tmr, dtype=float) * np.asarray(params.beta, dtype=float)) ** 2
+    scale = params.power_scale * k * np.asarray(params.resistance, dtype=float)
+    return np.where(inside, scale * (dp0 * i ** 2 + 2.0 * p0 * i), 0.0)
+
+
+def relaxation_rate(current, params=None):
+    """Rate at which a small deviation of the power relaxes, 1/s: 2 G_G |xi - 1|.
+
+    Above threshold a deviation from p0 decays as exp(-2 G_G (xi - 1) t); below threshold the
+    power itself decays as exp(-2 G_G (1 - xi) t).
+    """
+    params = _params(params)
+    xi = normalized_current(current, params)
+    return 2.0 * params.damping_rate * np.abs(xi - 1.0)
+
+
+def linewidth(current, params=None):
+    """Half width at half maximum of the emitted line, Hz.
+
+    Above threshold (phase diffusion, Kim, Tiberkevich and Slavin, PRL 100, 017207 (2008)):
+    dw = D / (2 p0) (1 + nu^2), D = G_G (1 + Q p0) eta, nu = N p0 / (G_G (xi - 1)).
+    Below threshold the thermally excited linear mode: dw = G_G (1 - xi) (its amplitude decay rate).
+    Neither limit holds within about sqrt(eta) of threshold; at T = 0 the line above threshold is
+    infinitely narrow (0). Returns dw / 2 pi.
+    """
+    params = _params(params)
+    xi = normalized_current(current, params)
+    g = params.damping_rate
+    q = np.asarray(params.nonlinear_damping, dtype=float)
+    eta = params.noise_ratio
+    above = xi > 1.0
+    p0 = _p0_of_xi(xi, q)
+    p0_safe = np.where(above, p0, 1.0)
+    gp_safe = np.where(above, g * (xi - 1.0), 1.0)
+    nu = np.asarray(params.nonlinear_frequency_shift, dtype=float) * p0 / gp_safe
+    diffusion = g * (1.0 + q * p0) * eta
+    dw_above = diffusion / (2.0 * p0_safe) * (1.0 + nu ** 2)
+    dw_below = g * (1.0 - xi)
+    return np.where(above, dw_above, dw_below) / (2.0 * math.pi)
