@@ -1,0 +1,471 @@
+"""Spin-diode synapse: the rectification line shape and the non-volatile frequency state.
+
+PHYSICS.md section 2. A tone of frequency ``f``, power ``P`` and Lorentzian half width ``g``
+through a junction resonating at ``f_r`` with half width ``D`` gives the DC voltage
+
+    V = K P D [2 a d + s G] / (d^2 + G^2),    d = f - f_r,   G = D + g,
+
+(``a``: antisymmetric weight, ``s``: symmetric weight, ``K``: sensitivity in V/W). With ``g = 0``
+this is K P [a 2 D d / (d^2 + D^2) + s D^2 / (d^2 + D^2)]; a tone with its own line averages the
+complex Lorentzian 1/(d - iD) over that line, giving 1/(d - i(D + g)) with the prefactor unchanged.
+
+A chain of junctions in series sums their signed voltages; :func:`chain_matrix` returns the
+matrix ``W`` with ``V_chain = W @ tone_power`` in one kernel call (no chains x tones x junctions
+tensor), and :func:`chain_matrix_grad` its gradient with respect to the resonance frequencies
+(and, on request, the tones' frequencies and linewidths), for training.
+
+Examples
+--------
+>>> from rfemu.devices import resonator
+>>> v = resonator.rectified_voltage(101e6, 1e-6, 100e6, 1e6, resonator.DEFAULT_SENSITIVITY)
+>>> round(v * 1e3, 2)   # mV: the antisymmetric peak at d = +D is K P
+8.84
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from rfemu.rng import as_generator
+
+__all__ = [
+    "DEFAULT_SENSITIVITY", "spin_diode_sensitivity", "ResonatorParameters", "half_width",
+    "rectified_voltage", "d_rectified_voltage_d_resonance", "chain_matrix", "chain_matrix_grad",
+    "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "FrequencyState",
+    "WriteReport", "johnson_noise_voltage",
+]
+
+BOLTZMANN = 1.380649e-23
+
+
+def spin_diode_sensitivity(tmr: float = 1.0, threshold_current: float = 10e-6,
+                           polarizer_angle: float = math.pi / 4, beta: float = 1.0) -> float:
+    """Spin-diode sensitivity K (V/W) of the seed's compact model.
+
+    K = (TMR / I_th) tan(gamma_p) / (8 sqrt 2) beta; about 8.8 mV/uW for the defaults.
+    """
+    if threshold_current <= 0:
+        raise ValueError(f"threshold_current must be > 0 A, got {threshold_current!r}")
+    return tmr / threshold_current * math.tan(polarizer_angle) / (8.0 * math.sqrt(2.0)) * beta
+
+
+DEFAULT_SENSITIVITY = spin_diode_sensitivity()
+
+
+def _check_positive(name, value, allow_zero=False):
+    arr = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if np.any(bad):
+        first = arr[bad].ravel()[0] if arr.ndim else float(arr)
+        need = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {need}, got {first!r}")
+
+
+@dataclass(frozen=True)
+class ResonatorParameters:
+    """Parameters of one spin-diode synapse (SI units).
+
+    Parameters
+    ----------
+    damping : float
+        Gilbert damping alpha; the half width is ``damping * resonance_frequency`` (Hz).
+    sensitivity : float
+        K, V/W (default about 8.8 mV/uW, the seed's compact model).
+    antisymmetric, symmetric : float
+        Weights ``a`` and ``s`` of the two line shapes (the seed's synapse: a = 1, s = 0).
+    """
+
+    damping: float = 0.01
+    sensitivity: float = DEFAULT_SENSITIVITY
+    antisymmetric: float = 1.0
+    symmetric: float = 0.0
+
+    def __post_init__(self):
+        _check_positive("damping", self.damping)
+        _check_positive("sensitivity", self.sensitivity)
+        for name in ("antisymmetric", "symmetric"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
+
+    def half_width(self, resonance_frequency):
+        return half_width(resonance_frequency, self.damping)
+
+
+def half_width(resonance_frequency, damping=0.01):
+    """Half width at half maximum of the resonance, ``damping * f_r`` (Hz)."""
+    return np.multiply(damping, resonance_frequency)
+
+
+def rectified_voltage(tone_frequency, tone_power, resonance_frequency, half_width,
+                      sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0, symmetric=0.0,
+                      tone_linewidth=0.0):
+    """DC voltage (V) of junctions driven by tones; numpy broadcasting over every argument."""
+    d = np.subtract(tone_frequency, resonance_frequency)
+    D = np.asarray(half_width, dtype=float)
+    G = D + tone_linewidth
+    return (np.multiply(sensitivity, tone_power) * D
+            * (2.0 * np.multiply(antisymmetric, d) + np.multiply(symmetric, G)) / (d * d + G * G))
+
+
+def d_rectified_voltage_d_resonance(tone_frequency, tone_power, resonance_frequency, half_width,
+                                    sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0,
+                                    symmetric=0.0, tone_linewidth=0.0, half_width_slope=0.0):
+    """dV/df_r (V/Hz), with the half width moving as ``half_width_slope * df_r``.
+
+    Use ``half_width_slope = damping`` when the half width is ``damping * f_r``, 0 when it is
+    fixed. The weight is monotonic in f_r only for |d| < D: outside, a fixed-sign frequency step
+    moves the weight the wrong way (PHYSICS.md, "learning in frequency").
+    """
+    d = np.subtract(tone_frequency, resonance_frequency)
+    D = np.asarray(half_width, dtype=float)
+    G = D + tone_linewidth
+    A = 2.0 * np.multiply(antisymmetric, 1.0)
+    S = np.multiply(symmetric, 1.0)
+    u = d * d + G * G
+    n = A * d + S * G
+    KP = np.multiply(sensitivity, tone_power)
+    dv_dd = KP * D * (A * u - 2.0 * d * n) / (u * u)
+    dv_dG = KP * D * (S * u - 2.0 * G * n) / (u * u)
+    dv_dD_explicit = KP * n / u
+    return -dv_dd + np.multiply(half_width_slope, dv_dD_explicit + dv_dG)
+
+
+def johnson_noise_voltage(resistance, bandwidth, temperature=300.0):
+    """RMS Johnson-Nyquist noise voltage sqrt(4 k_B T R B) (V) of a junction over a bandwidth."""
+    _check_positive("resistance", resistance)
+    _check_positive("bandwidth", bandwidth)
+    _check_positive("temperature", temperature, allow_zero=True)
+    return np.sqrt(4.0 * BOLTZMANN * np.asarray(temperature) * resistance * bandwidth)
+
+
+# ----------------------------------------------------------------------------- chain matrices
+
+class _ChainArrays(NamedTuple):
+    tone_frequency: np.ndarray   # (S, T)
+    tone_linewidth: np.ndarray   # (S, T)
+    resonance_frequency: np.ndarray  # (C, J)
+    width_fixed: np.ndarray      # (C, J)
+    width_slope: np.ndarray      # (C, J)
+    coef_anti: np.ndarray        # (C, J): 2 a K sign
+    coef_sym: np.ndarray         # (C, J): s K sign
+    batched: bool
+
+
+def _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width, sensitivity,
+             antisymmetric, symmetric, damping) -> _ChainArrays:
+    tf = np.asarray(tone_frequency, dtype=np.float64)
+    batched = tf.ndim == 2
+    if tf.ndim not in (1, 2):
+        raise ValueError(f"tone_frequency must be 1-D (tones) or 2-D (sets, tones), got shape {tf.shape}")
+    tf2 = np.ascontiguousarray(np.atleast_2d(tf))
+    tg2 = np.ascontiguousarray(np.broadcast_to(np.asarray(tone_linewidth, dtype=np.float64), tf2.shape)
+                               if np.ndim(tone_linewidth) < 2 else np.asarray(tone_linewidth, dtype=np.float64))
+    if tg2.shape != tf2.shape:
+        raise ValueError(f"tone_linewidth has shape {tg2.shape}, expected {tf2.shape}")
+    fr = np.ascontiguousarray(np.asarray(resonance_frequency, dtype=np.float64))
+    if fr.ndim != 2:
+        raise ValueError(f"resonance_frequency must be 2-D (chains, junctions), got shape {fr.shape}")
+    shape = fr.shape
+
+    def per_junction(name, value):
+        try:
+            return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), shape))
+        except ValueError:
+            raise ValueError(f"{name} of shape {np.shape(value)} does not broadcast to the "
+                             f"(chains, junctions) shape {shape}") from None
+
+    if (half_width is None) == (damping is None):
+        raise ValueError("give exactly one of half_width (fixed, Hz) or damping (half width = damping * f_r)")
+    if damping is not None:
+        slope = per_junction("damping", damping)
+        fixed = np.zeros(shape)
+        _check_positive("damping", slope)
+    else:
+        fixed = per_junction("half_width", half_width)
+        slope = np.zeros(shape)
+        _check_positive("half_width", fixed)
+    _check_positive("tone_linewidth", tg2, allow_zero=True)
+    sgn = per_junction("sign", sign)
+    k = per_junction("sensitivity", sensitivity)
+    coef_anti = np.ascontiguousarray(2.0 * per_junction("antisymmetric", antisymmetric) * k * sgn)
+    coef_sym = np.ascontiguousarray(per_junction("symmetric", symmetric) * k * sgn)
+    return _ChainArrays(tf2, tg2, fr, fixed, slope, coef_anti, coef_sym, batched)
+
+
+def chain_matrix(tone_frequency, tone_linewidth, resonance_frequency, sign=1.0, half_width=None,
+                 sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0, symmetric=0.0, *,
+                 damping=None, n_threads=1, backend="kernel"):
+    """Chain matrix ``W`` (V/W): the DC voltage of each chain per watt of each tone.
+
+    Parameters
+    ----------
+    tone_frequency, tone_linewidth : array (T,) or (S, T)
+        The tones (Hz; linewidth = the tone's Lorentzian half width, 0 for a pure tone). A 2-D
+        array gives S sets of tones (e.g. one per sample when the tones move with the input).
+    resonance_frequency : array (C, J)
+        Resonance frequency of junction j of chain c (Hz).
+    sign : array broadcastable to (C, J)
+        Series sign of each junction in its chain (+1 or -1; head-to-tail: (-1)^k).
+    half_width : array broadcastable to (C, J), optional
+        Fixed half width (Hz). Give this or ``damping`` (half width = damping * f_r).
+    sensitivity, antisymmetric, symmetric : float or array broadcastable to (C, J)
+    n_threads : int
+        Threads of the kernel (results do not depend on it).
+    backend : {"kernel", "numpy"}
+        The compiled kernel, or the numpy reference (same equations).
+
+    Returns
+    -------
+    W : array (C, T), or (S, C, T) for 2-D tones; ``V_chain = W @ tone_power``.
+    """
+    arr = _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width,
+                   sensitivity, antisymmetric, symmetric, damping)
+    if backend == "numpy":
+        out = _chain_matrix_numpy(arr)
+    elif backend == "kernel":
+        from rfemu import _core
+        S, T = arr.tone_frequency.shape
+        out = np.empty((S, arr.resonance_frequency.shape[0], T))
+        _core._chain_matrix(arr.tone_frequency, arr.tone_linewidth, arr.resonance_frequency,
+                            arr.width_fixed, arr.width_slope, arr.coef_anti, arr.coef_sym, out,
+                            int(n_threads))
+    else:
+        raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+    return out if arr.batched else out[0]
+
+
+class ChainGradient(NamedTuple):
+    """Gradient of a loss through :func:`chain_matrix`.
+
+    resonance_frequency : (C, J) dL/df_r; tone_frequency and tone_linewidth : (T,) or (S, T),
+    None unless asked for.
+    """
+    resonance_frequency: np.ndarray
+    tone_frequency: np.ndarray | None
+    tone_linewidth: np.ndarray | None
+
+
+def chain_matrix_grad(grad_w, tone_frequency, tone_linewidth, resonance_frequency, sign=1.0,
+                      half_width=None, sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0,
+                      symmetric=0.0, *, damping=None, tones=False, n_threads=1, backend="kernel"):
+    """Back-propagate ``grad_w = dL/dW`` (shape of :func:`chain_matrix`'s output) to the
+    resonance frequencies and, with ``tones=True``, to the tones' frequencies and linewidths.
+
+    With ``damping`` the half width moves with f_r (slope ``damping``); with ``half_width`` it is
+    held fixed. Returns a :class:`ChainGradient`.
+    """
+    arr = _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width,
+                   sensitivity, antisymmetric, symmetric, damping)
+    S, T = arr.tone_frequency.shape
+    C, J = arr.resonance_frequency.shape
+    gw = np.asarray(grad_w, dtype=np.float64)
+    expected = (S, C, T) if arr.batched else (C, T)
+    if gw.shape != expected:
+        raise ValueError(f"grad_w has shape {gw.shape}, expected {expected}")
+    gw = np.ascontiguousarray(gw.reshape(S, C, T))
+    if backend == "numpy":
+        g_fr, g_tf, g_tg = _chain_matrix_grad_numpy(gw, arr, tones)
+    elif backend == "kernel":
+        from rfemu import _core
+        g_fr_p = np.zeros((S, C, J))
+        g_tf_p = np.zeros((S, C, T) if tones else (1, 1, 1))
+        g_tg_p = np.zeros((S, C, T) if tones else (1, 1, 1))
+        _core._chain_matrix_grad(gw, arr.tone_frequency, arr.tone_linewidth, arr.resonance_frequency,
+                                 arr.width_fixed, arr.width_slope, arr.coef_anti, arr.coef_sym,
+                                 g_fr_p, g_tf_p, g_tg_p, bool(tones), int(n_threads))
+        g_fr = g_fr_p.sum(axis=0)
+        g_tf = g_tf_p.sum(axis=1) if tones else None
+        g_tg = g_tg_p.sum(axis=1) if tones else None
+    else:
+        raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+    if tones and not arr.batched:
+        g_tf, g_tg = g_tf[0], g_tg[0]
+    return ChainGradient(g_fr, g_tf, g_tg)
+
+
+def _terms(arr: _ChainArrays, s: int, c: int):
+    """(T, J) arrays of one chain against one tone set: the reference's building blocks."""
+    f_r = arr.resonance_frequency[c][None, :]
+    slope = arr.width_slope[c][None, :]
+    D = arr.width_fixed[c][None, :] + slope * f_r
+    A = arr.coef_anti[c][None, :]
+    Sy = arr.coef_sym[c][None, :]
+    d = arr.tone_frequency[s][:, None] - f_r
+    G = D + arr.tone_linewidth[s][:, None]
+    u = d * d + G * G
+    n = A * d + Sy * G
+    return D, A, Sy, slope, d, G, u, n
+
+
+def _chain_matrix_numpy(arr: _ChainArrays):
+    S, T = arr.tone_frequency.shape
+    C = arr.resonance_frequency.shape[0]
+    out = np.empty((S, C, T))
+    for s in range(S):
+        for c in range(C):
+            D, A, Sy, slope, d, G, u, n = _terms(arr, s, c)
+            out[s, c] = (D * n / u).sum(axis=1)
+    return out
+
+
+def _chain_matrix_grad_numpy(gw, arr: _ChainArrays, tones: bool):
+    S, T = arr.tone_frequency.shape
+    C, J = arr.resonance_frequency.shape
+    g_fr = np.zeros((C, J))
+    g_tf = np.zeros((S, T)) if tones else None
+    g_tg = np.zeros((S, T)) if tones else None
+    for s in range(S):
+        for c in range(C):
+            D, A, Sy, slope, d, G, u, n = _terms(arr, s, c)
+            dw_dd = D * (A * u - 2.0 * d * n) / (u * u)
+            dw_dG = D * (Sy * u - 2.0 * G * n) / (u * u)
+            dw_dfr = -dw_dd + slope * (n / u + dw_dG)
+            g = gw[s, c][:, None]
+            g_fr[c] += (g * dw_dfr).sum(axis=0)
+            if tones:
+                g_tf[s] += (g * dw_dd).sum(axis=1)
+                g_tg[s] += (g * dw_dG).sum(axis=1)
+    return g_fr, g_tf, g_tg
+
+
+def chain_matrix_numpy(*args, **kwargs):
+    """The numpy reference of :func:`chain_matrix` (same signature)."""
+    kwargs["backend"] = "numpy"
+    return chain_matrix(*args, **kwargs)
+
+
+def chain_matrix_grad_numpy(*args, **kwargs):
+    """The numpy reference of :func:`chain_matrix_grad` (same signature)."""
+    kwargs["backend"] = "numpy"
+    return chain_matrix_grad(*args, **kwargs)
+
+
+# ----------------------------------------------------------------- non-volatile frequency state
+
+@dataclass
+class WriteReport:
+    """What a :meth:`FrequencyState.write` did and cost."""
+
+    requested: np.ndarray        # target frequencies asked for (Hz)
+    applied: np.ndarray          # resonance frequencies after the write (Hz)
+    written: np.ndarray          # bool: a write pulse was applied (not stuck, not a no-op)
+    energy: float                # J, all pulses
+    latency: float               # s, the writes are applied in parallel
+    newly_stuck: int             # devices that reached their endurance with this write
+
+
+@dataclass
+class FrequencyState:
+    """Non-volatile resonance-frequency state of a set of junctions: f_r = f_base + shift.
+
+    The shift is bounded to a tuning window ``[window_low, window_high]`` (Hz, relative to
+    ``base_frequency``), programmed in multiples of ``step`` (quantisation; 0 = continuous), with
+    Gaussian write noise (std ``write_noise``, Hz), a write latency (s) and energy (J per pulse),
+    an endurance (writes after which a device is stuck where it is) and an optional drift
+    (Hz/s, applied by :meth:`advance`). PHYSICS.md: no measured write-noise or endurance
+    statistics are published; these are parameters.
+
+    Examples
+    --------
+    >>> st = FrequencyState(base_frequency=[100e6], window_low=-5e6, window_high=5e6, step=0.1e6)
+    >>> rep = st.write([102.04e6])
+    >>> float(st.frequency[0])
+    102000000.0
+    """
+
+    base_frequency: np.ndarray
+    window_low: float = -15e6
+    window_high: float = 15e6
+    step: float = 0.0
+    write_noise: float = 0.0
+    write_latency: float = 10e-9
+    write_energy: float = 1e-13
+    endurance: float = math.inf
+    drift_rate: float = 0.0
+    seed: object = None
+    shift: np.ndarray | None = None
+    writes: np.ndarray = field(init=False)
+    stuck: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.base_frequency = np.atleast_1d(np.asarray(self.base_frequency, dtype=float)).copy()
+        _check_positive("base_frequency", self.base_frequency)
+        if not (np.isfinite(self.window_low) and np.isfinite(self.window_high)) or \
+                self.window_low > self.window_high:
+            raise ValueError(f"tuning window must be finite with window_low <= window_high, got "
+                             f"[{self.window_low!r}, {self.window_high!r}] Hz")
+        _check_positive("step", self.step, allow_zero=True)
+        _check_positive("write_noise", self.write_noise, allow_zero=True)
+        _check_positive("write_latency", self.write_latency, allow_zero=True)
+        _check_positive("write_energy", self.write_energy, allow_zero=True)
+        if not self.endurance >= 1:
+            raise ValueError(f"endurance must be >= 1 write, got {self.endurance!r}")
+        if not math.isfinite(self.drift_rate):
+            raise ValueError(f"drift_rate must be finite, got {self.drift_rate!r}")
+        if self.shift is None:
+            self.shift = np.zeros_like(self.base_frequency)
+        else:
+            self.shift = np.broadcast_to(np.asarray(self.shift, dtype=float),
+                                         self.base_frequency.shape).copy()
+        outside = (self.shift < self.window_low) | (self.shift > self.window_high)
+        if np.any(outside):
+            i = int(np.argmax(outside))
+            raise ValueError(
+                f"tuning window [{self.window_low:g}, {self.window_high:g}] Hz excludes the current "
+                f"frequency of device {i}: shift {self.shift[i]:g} Hz (f_r = {self.frequency[i]:g} Hz)")
+        self._rng = as_generator(self.seed)
+        self.writes = np.zeros(self.base_frequency.shape, dtype=np.int64)
+        self.stuck = np.zeros(self.base_frequency.shape, dtype=bool)
+
+    @property
+    def frequency(self) -> np.ndarray:
+        """Current resonance frequencies (Hz)."""
+        return self.base_frequency + self.shift
+
+    @property
+    def bounds(self):
+        """(lowest, highest) reachable resonance frequency of each device (Hz)."""
+        return self.base_frequency + self.window_low, self.base_frequency + self.window_high
+
+    def _quantise(self, shift):
+        if self.step > 0:
+            lo = math.ceil(self.window_low / self.step - 1e-9) * self.step
+            hi = math.floor(self.window_high / self.step + 1e-9) * self.step
+            return np.clip(np.round(shift / self.step) * self.step, lo, hi)
+        return np.clip(shift, self.window_low, self.window_high)
+
+    def write(self, target_frequency, index=None) -> WriteReport:
+        """Program devices (all, or those in ``index``) towards ``target_frequency`` (Hz).
+
+        The target is clipped to the window and quantised; write noise is added (and the result
+        kept in the window); stuck devices keep their frequency; a device whose write count
+        reaches the endurance is stuck afterwards. Writes equal to the present state are skipped.
+        """
+        idx = np.arange(self.base_frequency.size) if index is None else np.atleast_1d(index)
+        target = np.broadcast_to(np.asarray(target_frequency, dtype=float), idx.shape)
+        if not np.all(np.isfinite(target)):
+            raise ValueError("target_frequency must be finite")
+        new_shift = self._quantise(target - self.base_frequency[idx])
+        if self.write_noise > 0:
+            new_shift = np.clip(new_shift + self._rng.normal(0.0, self.write_noise, idx.shape),
+                                self.window_low, self.window_high)
+        active = ~self.stuck[idx] & (new_shift != self.shift[idx])
+        self.shift[idx[active]] = new_shift[active]
+        self.writes[idx[active]] += 1
+        reached = active & (self.writes[idx] >= self.endurance)
+        self.stuck[idx[reached]] = True
+        n = int(active.sum())
+        return WriteReport(requested=target.copy(), applied=self.frequency[idx].copy(),
+                           written=active, energy=n * self.write_energy,
+                           latency=self.write_latency if n else 0.0, newly_stuck=int(reached.sum()))
+
+    def advance(self, duration: float):
+        """Let the state drift for ``duration`` seconds (``drift_rate`` Hz/s, bounded by the window)."""
+        if duration < 0:
+            raise ValueError(f"duration must be >= 0 s, got {duration!r}")
+        if self.drift_rate:
+            self.shift = np.clip(self.shift + self.drift_rate * duration,
+                                 self.window_low, self.window_high)
