@@ -1,0 +1,299 @@
+"""The description of a network: plain dataclasses, SI units, validated on construction.
+
+A :class:`NetworkDescription` says *what* to build (layer sizes, frequency plans, chain signs,
+device defaults, variability spreads, seed); :func:`rfemu.network.build_graph` turns it into the
+networkx graph that both engines read. The scenario files (issue 5) read into these same classes.
+
+Layer ``l`` is a set of ``size`` chains of junctions on RF line ``l``. The tones on line 0 are the
+input sources; the tones on line ``l > 0`` are the oscillators (neurons) driven by the chains of
+layer ``l - 1``. The chains of the last layer are read out as class scores.
+
+Examples
+--------
+>>> d = spin_mlp((4, 3, 2))
+>>> [layer.size for layer in d.layers], d.inputs.size
+([3, 2], 4)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.devices.resonator import ResonatorParameters
+from rfemu.network import schema
+from rfemu.network.frequency import GEOMETRIC, LINEAR, FrequencyPlan
+
+#: g_m of the seed's drone network: 3.388 uA/mV, in A/V.
+SEED_TRANSCONDUCTANCE = 3.388370758630916e-3
+#: the seed's bias voltage of the hidden layer, V (tuned by the authors).
+SEED_BIAS_VOLTAGE = 0.011084586710145186
+
+#: series sign patterns of the junctions of a chain, k = 0, 1, ...
+SIGN_PATTERNS = {
+    "alternate_minus_first": lambda k: -((-1.0) ** k),   # (-1)^(k+1): the seed's "k+1"
+    "alternate_plus_first": lambda k: (-1.0) ** k,       # (-1)^k
+    "all_plus": lambda k: np.ones_like(k, dtype=float),
+}
+
+
+def _check(cond, message):
+    if not cond:
+        raise ValueError(message)
+
+
+def _finite(name, value, low=None, strict=False):
+    value = float(value)
+    ok = math.isfinite(value) and (low is None or (value > low if strict else value >= low))
+    cmp = ">" if strict else ">="
+    _check(ok, f"{name} must be finite" + (f" and {cmp} {low}" if low is not None else "") + f", got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class InputDescription:
+    """The input tones (one per feature) on line 0.
+
+    Parameters
+    ----------
+    size : int
+        Number of input tones (features).
+    frequency_plan : FrequencyPlan
+        Where the tones sit (seed: linear, 20-120 MHz).
+    max_power : float
+        W: the power of a tone whose (normalised) feature is 1 (1 uW).
+    linewidth : float
+        Hz: half width of each input tone's own line (0: pure tones).
+    """
+
+    size: int
+    frequency_plan: FrequencyPlan = FrequencyPlan(LINEAR, 20e6, 120e6)
+    max_power: float = 1e-6
+    linewidth: float = 0.0
+
+    def __post_init__(self):
+        _check(int(self.size) == self.size and self.size >= 1, f"inputs.size must be an integer >= 1, got {self.size!r}")
+        _finite("inputs.max_power", self.max_power, 0.0, strict=True)
+        _finite("inputs.linewidth", self.linewidth, 0.0)
+
+
+@dataclass(frozen=True)
+class LayerDescription:
+    """One layer: ``size`` chains of junctions on one RF line, each chain driving a neuron
+    (hidden layer) or read out as a class score (last layer).
+
+    Parameters
+    ----------
+    size : int
+        Number of chains (neurons, or classes for the last layer).
+    resonance_plan : FrequencyPlan
+        As-fabricated resonance frequencies of junctions 0..J-1 of every chain.
+    junctions_per_chain : int, optional
+        J; default: the number of tones on the layer's line (one junction per tone, the seed).
+    sign_pattern : str or tuple of float
+        Series signs of the junctions (a key of :data:`SIGN_PATTERNS`, or J explicit +-1 values).
+        Seed: ``"alternate_minus_first"``, (-1)^(k+1).
+    tuning_window : (float, float)
+        Hz: bounds of the non-volatile tuning shift s (f_r = f_base + s).
+    initial_tuning_spread : float, optional
+        Hz: std of the initial tuning shifts (drawn from the seed). Default: the seed authors'
+        1 MHz / sqrt(J).
+    bias_voltage : float
+        V: the layer's fixed series bias V_bias of every chain (seed hidden layer: 11.08 mV).
+    initial_bias_spread : float, optional
+        V: std of the trainable per-chain bias around ``bias_voltage``. Default 10 mV / sqrt(size)
+        (the seed's initialisation).
+    transconductance : float
+        A/V: g_m of the V -> I conversion of a hidden layer (3.388 uA/mV).
+    resonator : ResonatorParameters
+        Junction defaults (damping, sensitivity, line-shape weights).
+    oscillator : OscillatorParameters
+        Neuron defaults of a hidden layer (unused for the last layer).
+    emission : {"fixed", "current"}
+        A neuron emits on a fixed channel, or at f(I) of its own device (natural frequency = the
+        channel, moved by its non-linear frequency shift).
+    emission_plan : FrequencyPlan, optional
+        The neurons' channels; default: the next layer's ``resonance_plan`` (the seed).
+    tone_linewidth : float
+        Hz: half width of the neurons' tones with ``emission="fixed"`` (0 = pure tones). With
+        ``emission="current"`` the device's own linewidth at its current is used.
+    tap_loss_db : float
+        dB of RF power lost at each junction along a chain (junction k sees the tone power
+        times 10^(-k tap_loss_db / 10)); 0 = amplifiers preserve the power (the seed).
+    """
+
+    size: int
+    resonance_plan: FrequencyPlan = FrequencyPlan(LINEAR, 20e6, 120e6)
+    junctions_per_chain: int | None = None
+    sign_pattern: object = "alternate_minus_first"
+    tuning_window: tuple = (-15e6, 15e6)
+    initial_tuning_spread: float | None = None
+    bias_voltage: float = 0.0
+    initial_bias_spread: float | None = None
+    transconductance: float = SEED_TRANSCONDUCTANCE
+    resonator: ResonatorParameters = ResonatorParameters()
+    oscillator: OscillatorParameters = OscillatorParameters()
+    emission: str = schema.EMISSION_FIXED
+    emission_plan: FrequencyPlan | None = None
+    tone_linewidth: float = 0.0
+    tap_loss_db: float = 0.0
+
+    def __post_init__(self):
+        _check(int(self.size) == self.size and self.size >= 1, f"layer size must be an integer >= 1, got {self.size!r}")
+        if self.junctions_per_chain is not None:
+            _check(int(self.junctions_per_chain) == self.junctions_per_chain and self.junctions_per_chain >= 1,
+                   f"junctions_per_chain must be an integer >= 1, got {self.junctions_per_chain!r}")
+        if isinstance(self.sign_pattern, str):
+            _check(self.sign_pattern in SIGN_PATTERNS,
+                   f"sign_pattern must be one of {sorted(SIGN_PATTERNS)} or explicit signs, got {self.sign_pattern!r}")
+        else:
+            signs = np.asarray(self.sign_pattern, dtype=float)
+            _check(signs.ndim == 1 and np.all(np.abs(signs) == 1),
+                   f"explicit sign_pattern must be a sequence of +1/-1, got {self.sign_pattern!r}")
+        lo, hi = (float(v) for v in self.tuning_window)
+        _check(math.isfinite(lo) and math.isfinite(hi) and lo <= 0.0 <= hi,
+               f"tuning_window must be finite (low, high) Hz with low <= 0 <= high, got {self.tuning_window!r}")
+        if self.initial_tuning_spread is not None:
+            _finite("initial_tuning_spread", self.initial_tuning_spread, 0.0)
+        if self.initial_bias_spread is not None:
+            _finite("initial_bias_spread", self.initial_bias_spread, 0.0)
+        _finite("bias_voltage", self.bias_voltage)
+        _finite("transconductance", self.transconductance, 0.0, strict=True)
+        _check(self.emission in schema.EMISSION_MODES,
+               f"emission must be one of {schema.EMISSION_MODES}, got {self.emission!r}")
+        _finite("tone_linewidth", self.tone_linewidth, 0.0)
+        _finite("tap_loss_db", self.tap_loss_db, 0.0)
+
+    def signs(self, n_junctions: int) -> np.ndarray:
+        """The series sign of junctions 0..n-1 (float64 +-1)."""
+        if isinstance(self.sign_pattern, str):
+            return np.asarray(SIGN_PATTERNS[self.sign_pattern](np.arange(n_junctions)), dtype=float)
+        signs = np.asarray(self.sign_pattern, dtype=float)
+        _check(signs.size == n_junctions,
+               f"explicit sign_pattern has {signs.size} signs, the chains have {n_junctions} junctions")
+        return signs.copy()
+
+
+@dataclass(frozen=True)
+class VariabilityDescription:
+    """Device-to-device variability: relative standard deviations (0.01 = 1 %).
+
+    Each perturbed quantity is ``nominal * (1 + spread * N(0, 1))`` (the seed papers' relative
+    Gaussian); powers and sensitivities use the log-normal form so they keep their sign.
+
+    Parameters
+    ----------
+    source_frequency : float
+        Input tones' frequencies.
+    resonance_frequency : float
+        Junctions' as-fabricated resonance frequencies f_base.
+    oscillator_frequency : float
+        Neurons' channel (natural) frequencies.
+    oscillator_power : float
+        Neurons' output power scale (``max_output_power``).
+    sensitivity : float
+        Junctions' spin-diode sensitivity K.
+    damping : float
+        Junctions' Gilbert damping (hence their linewidths).
+    """
+
+    source_frequency: float = 0.0
+    resonance_frequency: float = 0.0
+    oscillator_frequency: float = 0.0
+    oscillator_power: float = 0.0
+    sensitivity: float = 0.0
+    damping: float = 0.0
+
+    def __post_init__(self):
+        for name in ("source_frequency", "resonance_frequency", "oscillator_frequency",
+                     "oscillator_power", "sensitivity", "damping"):
+            _finite(f"variability.{name}", getattr(self, name), 0.0)
+
+    @classmethod
+    def uniform(cls, spread: float) -> "VariabilityDescription":
+        """The issue's scenario: the same relative spread on input-tone frequencies, resonance
+        frequencies, oscillator frequencies and oscillator powers."""
+        return cls(source_frequency=spread, resonance_frequency=spread, oscillator_frequency=spread,
+                   oscillator_power=spread)
+
+    @property
+    def any(self) -> bool:
+        """True if any spread is non-zero."""
+        return any(getattr(self, f) > 0 for f in ("source_frequency", "resonance_frequency",
+                                                   "oscillator_frequency", "oscillator_power",
+                                                   "sensitivity", "damping"))
+
+
+@dataclass(frozen=True)
+class NetworkDescription:
+    """A whole network: inputs, layers, variability, seed.
+
+    Parameters
+    ----------
+    inputs : InputDescription
+    layers : tuple of LayerDescription
+        Hidden layers first, the output layer (class scores) last.
+    variability : VariabilityDescription
+    seed : int or None
+        Default seed of :func:`rfemu.network.build_graph` (variability and initial states).
+    """
+
+    inputs: InputDescription
+    layers: tuple
+    variability: VariabilityDescription = field(default_factory=VariabilityDescription)
+    seed: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "layers", tuple(self.layers))
+        _check(len(self.layers) >= 1, "a network needs at least one layer")
+        for i, layer in enumerate(self.layers):
+            _check(isinstance(layer, LayerDescription), f"layers[{i}] must be a LayerDescription, got {type(layer).__name__}")
+
+    @property
+    def sizes(self) -> tuple:
+        """(inputs, layer 0 chains, layer 1 chains, ...)."""
+        return (self.inputs.size,) + tuple(layer.size for layer in self.layers)
+
+    def with_variability(self, variability: VariabilityDescription) -> "NetworkDescription":
+        """The same network with other variability spreads."""
+        return replace(self, variability=variability)
+
+    def without_variability(self) -> "NetworkDescription":
+        """The same network with ideal devices."""
+        return replace(self, variability=VariabilityDescription())
+
+
+def spin_mlp(sizes, *, input_band=(20e6, 120e6), hidden_band=(20e6, 120e6),
+             bias_voltage=SEED_BIAS_VOLTAGE, transconductance=SEED_TRANSCONDUCTANCE,
+             resonator=None, oscillator=None, variability=None, seed=None, **layer_options):
+    """The seed authors' spintronic MLP: ``sizes = (inputs, hidden..., outputs)``.
+
+    Input tones on a linear grid in ``input_band``; first-layer junctions on the same linear grid
+    (one per tone); every later layer's junctions and the neurons feeding it on a geometric grid in
+    ``hidden_band``; hidden chains biased by ``bias_voltage`` and converted by ``transconductance``;
+    output chains unbiased. ``layer_options`` go to every :class:`LayerDescription`.
+
+    Examples
+    --------
+    >>> d = spin_mlp((256, 128, 10))
+    >>> d.layers[1].resonance_plan.kind
+    'geometric'
+    """
+    sizes = tuple(int(s) for s in sizes)
+    _check(len(sizes) >= 2, f"sizes must have at least (inputs, outputs), got {sizes!r}")
+    resonator = resonator or ResonatorParameters()
+    oscillator = oscillator or OscillatorParameters()
+    inputs = InputDescription(size=sizes[0], frequency_plan=FrequencyPlan(LINEAR, *input_band))
+    layers = []
+    n_layers = len(sizes) - 1
+    for l in range(n_layers):
+        plan = FrequencyPlan(LINEAR, *input_band) if l == 0 else FrequencyPlan(GEOMETRIC, *hidden_band)
+        hidden = l < n_layers - 1
+        layers.append(LayerDescription(
+            size=sizes[l + 1], resonance_plan=plan,
+            bias_voltage=bias_voltage if hidden else 0.0, transconductance=transconductance,
+            resonator=resonator, oscillator=oscillator, **layer_options))
+    return NetworkDescription(inputs=inputs, layers=tuple(layers),
+                              variability=variability or VariabilityDescription(), seed=seed)
