@@ -1,0 +1,220 @@
+"""The compiled engine: a network graph as per-layer arrays, run on batches of samples.
+
+Static (steady-state) forward pass, layer by layer::
+
+    tone powers P (B, T) --chain matrix W (C, T)--> chain voltages V = P W^T        (B, C)
+    hidden layer: I = (V + V_bias) g_m --oscillator--> output power P_out(I), frequency f(I)
+                  -> the next line's tones
+    last layer:   class scores = V + V_bias (volts)
+
+The engine holds no device formula: ``W`` comes from :func:`rfemu.devices.resonator.chain_matrix`
+(the kernel), the neuron's transfer from :mod:`rfemu.devices.oscillator`. ``W`` depends only on the
+resonance frequencies and the tones, so it is cached and recomputed only when a layer's tuning
+state (or, for neurons emitting at f(I), the sample) changes. No (chains x tones x junctions)
+tensor is ever built.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rfemu.network import build_graph, spin_mlp
+>>> engine = CompiledEngine(build_graph(spin_mlp((8, 4, 3)), seed=0))
+>>> engine.forward(np.random.default_rng(0).random((5, 8))).scores.shape
+(5, 3)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices import resonator as res
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledLayer, CompiledNetwork, compile_graph
+
+
+def default_threads() -> int:
+    """Threads for the kernel: ``RFEMU_THREADS`` if set, else every core."""
+    env = os.environ.get("RFEMU_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class LayerState:
+    """What one layer computed for a batch (B samples).
+
+    tone_power (B, T) W, tone_frequency (T,) or (B, T) Hz, tone_linewidth likewise,
+    chain_voltage (B, C) V (the signed sum of the junctions, before the bias),
+    current (B, C) A (hidden layers: (V + V_bias) g_m; None for the last layer),
+    output_power (B, C) W (hidden layers), output_frequency and output_linewidth (B, C) Hz
+    (hidden layers emitting at f(I); None for fixed channels),
+    chain_matrix (C, T) or (B, C, T) V/W: the W used.
+    """
+
+    tone_power: np.ndarray
+    tone_frequency: np.ndarray
+    tone_linewidth: np.ndarray
+    chain_matrix: np.ndarray
+    chain_voltage: np.ndarray
+    current: np.ndarray | None = None
+    output_power: np.ndarray | None = None
+    output_frequency: np.ndarray | None = None
+    output_linewidth: np.ndarray | None = None
+
+
+@dataclass
+class ForwardResult:
+    """Output of :meth:`CompiledEngine.forward`: ``scores`` (B, K) in volts (the output chains'
+    voltages with their bias), and, when ``keep=True``, every layer's :class:`LayerState`."""
+
+    scores: np.ndarray
+    layers: list = field(default_factory=list)
+
+
+class CompiledEngine:
+    """Run a network (graph or compiled arrays) on batches of samples in its static limit.
+
+    Parameters
+    ----------
+    network : networkx.DiGraph or CompiledNetwork
+        The graph (compiled here) or an already compiled network. A CompiledNetwork is used as it
+        is (not copied): training code updates its ``tuning`` and ``bias_voltage`` arrays in
+        place and the engine sees the change.
+    n_threads : int, optional
+        Threads of the rectification kernel (default: :func:`default_threads`).
+    backend : {"kernel", "numpy"}
+        The compiled kernel or the numpy reference of the chain matrix (same equations).
+    """
+
+    def __init__(self, network, n_threads=None, backend="kernel"):
+        if isinstance(network, nx.DiGraph):
+            network = compile_graph(network)
+        if not isinstance(network, CompiledNetwork):
+            raise TypeError(f"network must be a networkx.DiGraph or a CompiledNetwork, not {type(network).__name__}")
+        if backend not in ("kernel", "numpy"):
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        self.network = network
+        self.n_threads = default_threads() if n_threads is None else int(n_threads)
+        self.backend = backend
+        self._cache = {}
+        self.kernel_seconds = 0.0     # wall time spent in chain_matrix / chain_matrix_grad
+
+    # -- inputs -----------------------------------------------------------------------------
+    def input_power(self, features) -> np.ndarray:
+        """Tone powers (W) of features in [0, 1]: feature i times the max power of source i."""
+        x = np.asarray(features, dtype=float)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.network.n_inputs:
+            raise ValueError(f"features must have shape (samples, {self.network.n_inputs}), got {np.shape(features)}")
+        return x * self.network.source_max_power[None, :]
+
+    # -- chain matrices ---------------------------------------------------------------------
+    def _kernel_args(self, layer: CompiledLayer):
+        return dict(resonance_frequency=layer.resonance_frequency, sign=layer.sign,
+                    sensitivity=layer.sensitivity * layer.power_gain,
+                    antisymmetric=layer.antisymmetric, symmetric=layer.symmetric,
+                    damping=layer.damping, n_threads=self.n_threads, backend=self.backend)
+
+    def chain_matrix(self, layer_index: int, tone_frequency=None, tone_linewidth=None) -> np.ndarray:
+        """W (C, T) of a layer for its fixed tones (cached until its tuning changes), or
+        (S, C, T) for S given sets of tones (not cached)."""
+        import time
+        layer = self.network.layers[layer_index]
+        if tone_frequency is None:
+            key = self._cache.get(layer_index)
+            if key is not None and np.array_equal(key[0], layer.tuning):
+                return key[1]
+            t0 = time.perf_counter()
+            w = res.chain_matrix(layer.tone_frequency, layer.tone_linewidth, **self._kernel_args(layer))
+            self.kernel_seconds += time.perf_counter() - t0
+            self._cache[layer_index] = (layer.tuning.copy(), w)
+            return w
+        t0 = time.perf_counter()
+        w = res.chain_matrix(tone_frequency, tone_linewidth, **self._kernel_args(layer))
+        self.kernel_seconds += time.perf_counter() - t0
+        return w
+
+    def chain_matrix_grad(self, layer_index: int, grad_w, tone_frequency=None, tone_linewidth=None,
+                          tones=False):
+        """Back-propagate dL/dW of a layer (see :func:`rfemu.devices.resonator.chain_matrix_grad`)."""
+        import time
+        layer = self.network.layers[layer_index]
+        if tone_frequency is None:
+            tone_frequency, tone_linewidth = layer.tone_frequency, layer.tone_linewidth
+        t0 = time.perf_counter()
+        g = res.chain_matrix_grad(grad_w, tone_frequency, tone_linewidth, tones=tones,
+                                  **self._kernel_args(layer))
+        self.kernel_seconds += time.perf_counter() - t0
+        return g
+
+    def invalidate(self) -> None:
+        """Forget the cached chain matrices (they are also refreshed when a tuning changes)."""
+        self._cache.clear()
+
+    # -- forward ----------------------------------------------------------------------------
+    def forward(self, features=None, *, power=None, keep=False) -> ForwardResult:
+        """Class scores (V) of a batch.
+
+        Parameters
+        ----------
+        features : array (B, T0), optional
+            Features in [0, 1] (encoded as tone powers with the sources' max power).
+        power : array (B, T0), optional
+            Input tone powers (W) directly, instead of ``features``.
+        keep : bool
+            Keep every layer's intermediate values (for training and inspection).
+        """
+        if (features is None) == (power is None):
+            raise ValueError("give exactly one of features or power")
+        p = self.input_power(features) if power is None else np.atleast_2d(np.asarray(power, dtype=float))
+        net = self.network
+        if p.shape[1] != net.n_inputs:
+            raise ValueError(f"power must have shape (samples, {net.n_inputs}), got {p.shape}")
+        states = []
+        tone_f, tone_g = None, None       # None: the layer's fixed tones
+        for l, layer in enumerate(net.layers):
+            if tone_f is None:
+                w = self.chain_matrix(l)
+                v = p @ w.T
+                state_f, state_g = layer.tone_frequency, layer.tone_linewidth
+            else:
+                w = self.chain_matrix(l, tone_f, tone_g)
+                v = np.einsum("bct,bt->bc", w, p)
+                state_f, state_g = tone_f, tone_g
+            state = LayerState(tone_power=p, tone_frequency=state_f, tone_linewidth=state_g,
+                               chain_matrix=w, chain_voltage=v)
+            if layer.is_hidden:
+                current = (v + layer.bias_voltage[None, :]) * layer.transconductance[None, :]
+                p_next = osc.output_power(current, layer.oscillator)
+                state.current, state.output_power = current, p_next
+                if layer.emission == S.EMISSION_CURRENT:
+                    # the compact model's current: clamped to [I_th, I_max] like the power
+                    device_current = osc.clamp_current(current, layer.oscillator)
+                    tone_f = np.ascontiguousarray(osc.frequency(device_current, layer.oscillator))
+                    tone_g = np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
+                    state.output_frequency, state.output_linewidth = tone_f, tone_g
+                else:
+                    tone_f, tone_g = None, None
+                p = p_next
+                if keep:
+                    states.append(state)
+            else:
+                scores = v + layer.bias_voltage[None, :]
+                if keep:
+                    states.append(state)
+        return ForwardResult(scores=scores, layers=states)
+
+    def predict(self, features, batch_size=4096) -> np.ndarray:
+        """Predicted class (index of the largest score) of each sample."""
+        x = np.asarray(features, dtype=float)
+        out = [np.argmax(self.forward(x[i:i + batch_size]).scores, axis=1) for i in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=int)
+
+    def accuracy(self, features, labels, batch_size=4096) -> float:
+        """Fraction of samples whose largest score is their label."""
+        return float(np.mean(self.predict(features, batch_size) == np.asarray(labels)))
