@@ -1,0 +1,180 @@
+"""The ``rfemu`` command: a thin layer over :mod:`rfemu.api`.
+
+::
+
+    rfemu run SCENARIO [--out DIR] [--engine event|compiled] [--seed N] [--set KEY=VALUE ...] [-q]
+    rfemu validate SCENARIO...
+    rfemu plot RUN_DIR
+    rfemu info
+
+A bad scenario prints one line per problem (``FILE:LINE: key.path: message``) and exits with
+status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rfemu",
+        description="Emulate spintronic RF neural networks from scenario files.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run a scenario and write a run folder")
+    run.add_argument("scenario", metavar="SCENARIO", help="a scenario YAML file")
+    run.add_argument("--out", metavar="DIR", default=None,
+                     help="the run folder (default runs/NAME-YYYYmmdd-HHMMSS)")
+    run.add_argument("--engine", choices=("event", "compiled"), default=None,
+                     help="override engine.kind")
+    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                     help="override a key, e.g. --set network.layers.0.size=64 (VALUE is YAML)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
+
+    validate = sub.add_parser("validate", help="check scenario files; print ok or the problems")
+    validate.add_argument("scenarios", metavar="SCENARIO", nargs="+")
+    validate.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append",
+                          default=[], help="override a key before validating")
+
+    plot = sub.add_parser("plot", help="(re)draw the figures of a finished run folder")
+    plot.add_argument("run_dir", metavar="RUN_DIR")
+
+    sub.add_parser("info", help="versions, kernel build, device models, data sets found")
+    return parser
+
+
+def _print_problems(exc) -> None:
+    for problem in exc.problems:
+        print(problem.format(), file=sys.stderr)
+
+
+def _cmd_validate(args) -> int:
+    from rfemu.scenario import ScenarioError, load_scenario
+    status = EXIT_OK
+    for path in args.scenarios:
+        try:
+            load_scenario(path, overrides=args.overrides)
+        except ScenarioError as exc:
+            _print_problems(exc)
+            status = EXIT_BAD_INPUT
+        else:
+            print(f"{path}: ok")
+    return status
+
+
+def _cmd_run(args) -> int:
+    from rfemu.scenario import ScenarioError, load_scenario
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.engine is not None:
+        overrides.append(f"engine.kind={args.engine}")
+    try:
+        scenario = load_scenario(args.scenario, overrides=overrides)
+    except ScenarioError as exc:
+        _print_problems(exc)
+        return EXIT_BAD_INPUT
+    from rfemu.api import run
+    from rfemu.results import print_summary
+    try:
+        result = run(scenario, out=args.out, progress=not args.quiet)
+    except ScenarioError as exc:  # problems found while building (data files, ...)
+        _print_problems(exc)
+        return EXIT_BAD_INPUT
+    if not args.quiet:
+        print_summary(result)
+    else:
+        print(result.run_dir)
+    return EXIT_OK
+
+
+def _cmd_plot(args) -> int:
+    from rfemu.results import RunFolderError, redraw_figures
+    try:
+        paths = redraw_figures(args.run_dir)
+    except RunFolderError as exc:
+        print(f"{args.run_dir}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def info_text() -> str:
+    """What ``rfemu info`` prints: version, kernel build, device models, data sets found."""
+    import importlib
+
+    from rfemu._version import __version__
+    from rfemu.scenario import DATA_ENV, STANDARD_DATA, data_root
+    lines = [f"rfemu {__version__}",
+             f"python {sys.version.split()[0]} ({sys.executable})"]
+    try:
+        from rfemu import _core
+        build = _core.build_info()
+        lines.append(f"kernel: rfemu._core built with {build['compiler']}, "
+                     f"OpenMP {'on' if build['openmp'] else 'off'}, "
+                     f"max_threads {build['max_threads']}")
+    except Exception as exc:  # a missing or broken build is information, not a crash
+        lines.append(f"kernel: NOT AVAILABLE ({type(exc).__name__}: {exc}); build it with "
+                     "`python setup.py build_ext --inplace`")
+    lines.append("device models:")
+    for module, what, cls in (
+            ("rfemu.devices.oscillator", "spin-torque oscillator (neuron)", "OscillatorParameters"),
+            ("rfemu.devices.resonator", "spin-diode resonator (synapse) + frequency state",
+             "ResonatorParameters"),
+            ("rfemu.devices.llgs", "macrospin LLGS (reference device)", "MacrospinParameters")):
+        try:
+            mod = importlib.import_module(module)
+            ok = hasattr(mod, cls)
+            lines.append(f"  {module:28s} {what}{'' if ok else ' (incomplete)'}")
+        except Exception as exc:
+            lines.append(f"  {module:28s} missing ({type(exc).__name__})")
+    lines.append("engines:")
+    for module, what in (("rfemu.engines.compiled", "compiled (arrays, data-set scale)"),
+                         ("rfemu.engines.event", "event (simpy agents, physical time)")):
+        try:
+            importlib.import_module(module)
+            lines.append(f"  {module:28s} {what}")
+        except Exception as exc:
+            lines.append(f"  {module:28s} not available ({type(exc).__name__})")
+    root = data_root()
+    lines.append(f"data sets (${DATA_ENV} = {os.environ.get(DATA_ENV, '(unset)')}):")
+    lines.append("  digits (scikit-learn, built in); xor, circles, moons (generated)")
+    for name, rel in STANDARD_DATA.items():
+        if root is None:
+            lines.append(f"  {name:8s} not found (set ${DATA_ENV})")
+            continue
+        path = root / rel
+        lines.append(f"  {name:8s} {'found' if path.exists() else 'MISSING'}: {path}")
+    return "\n".join(lines)
+
+
+def _cmd_info(args) -> int:
+    print(info_text())
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``rfemu`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = {"run": _cmd_run, "validate": _cmd_validate, "plot": _cmd_plot,
+               "info": _cmd_info}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
