@@ -235,7 +235,7 @@ _KIND = {
     "V/W": "a sensitivity (voltage per power)", "S": "a transconductance (current per voltage)",
     "m": "a length", "A/m^2": "a current density", "1/s": "a rate", "Hz/V": "a tuning rate",
     "": "a number", "dB": "a level in dB", "dB/m": "a loss per length in dB",
-    "Hz/s": "a drift rate", "m^3": "a volume", "1/m": "a field per current ((A/m)/A)",
+    "Hz/s": "a drift rate", "m^3": "a volume", "1/V": "a scale per volt", "1/m": "a field per current ((A/m)/A)",
 }
 
 _EXAMPLE = {
@@ -243,7 +243,7 @@ _EXAMPLE = {
     "A": "'10 uA'", "V": "'11 mV'", "W": "'1 uW' or '-30 dBm'", "Ohm": "'1 kOhm'", "K": "'300 K'",
     "J": "'10 fJ'", "T": "'10 mT'", "A/m": "'8 kA/m'", "V/W": "'8.8 mV/uW'", "S": "'3.388 uA/mV'",
     "m": "'1 mm'", "1/s": "'1 /us'", "": "'1 %' or 0.01", "dB": "'0.5 dB'", "dB/m": "'0.1 dB/mm'",
-    "Hz/s": "'1 MHz/s'", "m^3": "'1e-24 m^3'", "1/m": "2e7 ((A/m)/A)",
+    "Hz/s": "'1 MHz/s'", "m^3": "'1e-24 m^3'", "1/V": "'1 /mV'", "1/m": "2e7 ((A/m)/A)",
 }
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -409,11 +409,16 @@ class ResonatorSection(_Section):
 
 
 class FrequencyStateSection(_Section):
-    """The non-volatile tuning state of the junctions: the parameters of
-    :class:`rfemu.devices.resonator.FrequencyState`."""
+    """The non-volatile tuning state of the junctions (:class:`rfemu.devices.resonator.FrequencyState`).
+
+    The window bounds the trained shifts; after training, the chip is programmed by one write of
+    every junction through the FrequencyState (quantised to ``step``, with ``write_noise``), and
+    the programmed network is what is tested (metrics ``programming_energy_J``,
+    ``programming_latency_s``).
+    """
 
     window_low: Q("Hz") = -15e6
-    """Lowest shift of f_r from the junction's base frequency."""
+    """Lowest shift of f_r from the junction's as-fabricated (base) frequency."""
     window_high: Q("Hz") = 15e6
     step: Q("Hz", ge=0) = 0.0
     """Quantisation step of a write (0: continuous)."""
@@ -421,9 +426,7 @@ class FrequencyStateSection(_Section):
     """Standard deviation of a write's error."""
     write_latency: Q("s", ge=0) = 10e-9
     write_energy: Q("J", ge=0) = 1e-13
-    endurance: Optional[int] = Field(default=None, ge=1)
-    """Writes until the state is stuck (null: unlimited)."""
-    drift_rate: Q("Hz/s") = 0.0
+    """Energy of one write pulse (per junction)."""
 
     @model_validator(mode="after")
     def _window(self):
@@ -536,21 +539,24 @@ class NetworkSection(_Section):
 
 
 class MediumSection(_Section):
-    """The RF lines as shared media (rfemu.medium)."""
+    """The RF lines as shared media (:mod:`rfemu.medium`) and their noise."""
 
     loss_per_tap: Q("dB", ge=0) = 0.0
-    """Default of every layer's tap_loss (0: amplifiers preserve the power, the seed)."""
-    loss_per_length: Q("dB/m", ge=0) = 0.0
-    tap_spacing: Q("m", ge=0) = 0.0
+    """Default of every layer's tap_loss (0: amplifiers preserve the power, as in the seed)."""
     noise: bool = False
-    """Thermal noise: Johnson noise of the junctions on the chain voltages, oscillator noise."""
+    """Event engine: the junctions' Johnson noise on the chain voltages and the neurons'
+    thermal dynamics."""
     temperature: Q("K", ge=0) = 300.0
+    """Noise temperature of the junctions' Johnson noise."""
     readout_bandwidth: Q("Hz", gt=0) = 1e6
     junction_resistance: Q("Ohm", gt=0) = 1e3
-    linewidths: bool = True
-    """Junctions see the tones' own linewidths (false: pure tones)."""
+    line_delay: Q("s", ge=0) = 1e-10
+    """Propagation delay from an emitter to the junctions of its line."""
     injection_locking: bool = False
-    locking_coupling: Q("", ge=0) = 0.0
+    """Event engine: frequency pulling and injection locking between tones of a line (Adler)."""
+    locking_coupling: Q("Hz", ge=0) = 1e6
+    """Locking range ~ locking_coupling * sqrt(P_inj / P)."""
+    locking_window: Q("s", gt=0) = 2e-6
 
 
 class VariabilitySection(_Section):
@@ -571,51 +577,102 @@ TASK_SHAPES = {"digits": (64, 10), "mnist": (784, 10), "drone": (256, 10), "xor"
 DATASETS = tuple(TASK_SHAPES)
 
 
+_TASK_KEYS = {
+    "drone": {"path", "normalize"},
+    "mnist": {"path", "n_train", "n_test"},
+    "digits": {"test_fraction"},
+    "xor": {"n_train", "n_test", "margin"},
+    "circles": {"n_train", "n_test", "noise", "factor"},
+    "moons": {"n_train", "n_test", "noise"},
+}
+
+
 class TaskSection(_Section):
-    """The data set and how it is encoded onto the input tones."""
+    """The data set (:mod:`rfemu.tasks`); its features in [0, 1] are the powers of the input
+    tones (times ``network.inputs.max_power``)."""
 
     dataset: Literal["digits", "mnist", "drone", "xor", "circles", "moons"]
     path: Optional[str] = None
-    """A data file or folder; relative paths are taken from $RFEMU_DATA, then the scenario's folder.
-    null: the data set's standard place under $RFEMU_DATA."""
-    n_samples: Optional[int] = Field(default=None, gt=0)
-    """Samples to generate (2-input tasks) or to keep from the training set (null: all)."""
+    """drone, mnist: the file or folder; relative paths are looked up under $RFEMU_DATA, then
+    beside the scenario; null: $RFEMU_DATA/drone_rf/... or $RFEMU_DATA/mnist."""
+    n_train: Optional[int] = Field(default=None, gt=0)
+    """mnist: first training images kept (null: all); 2-input tasks: samples generated (400)."""
     n_test: Optional[int] = Field(default=None, gt=0)
-    """Test samples to keep (null: all)."""
+    """mnist: first test images kept (null: all); 2-input tasks: samples generated (200)."""
     test_fraction: Q("", gt=0, lt=1) = 0.25
-    """Held-out share where the data set has no test split of its own."""
-    noise: Q("", ge=0) = 0.1
-    """Noise of the generated 2-input tasks."""
+    """digits: the held-out share."""
+    noise: Optional[Q("", ge=0)] = None
+    """circles, moons: the generator's noise (0.05, 0.1)."""
+    factor: Q("", gt=0, lt=1) = 0.5
+    """circles: inner radius / outer radius."""
+    margin: Q("", ge=0, lt=0.5) = 0.05
+    """xor: points closer than this to the quadrant boundaries are left out."""
+    normalize: bool = True
+    """drone: divide the spectra by the largest training value."""
+
+
+class EventSection(_Section):
+    """Settings of the event engine (:class:`rfemu.engines.event.EventConfig`)."""
+
+    samples: int = Field(default=20, gt=0)
+    """Test samples run through the emulated chip (one after the other)."""
+    diode_response: bool = True
+    """Add each line's spin-diode response time 1 / (2 pi min half width) to its delay."""
+    emission_tolerance: Q("", gt=0) = 0.05
+    frequency_tolerance: Q("", gt=0) = 1e-4
+    settle_tolerance: Q("", gt=0) = 1e-10
+    voltage_tolerance: Q("V", ge=0) = 1e-12
+    latency_tolerance: Q("", gt=0) = 1e-3
+    min_relaxation_fraction: Q("", gt=0) = 0.02
+    noise_duration: Q("s", gt=0) = 2e-6
+    """With medium.noise: how long each inference runs (noise never settles)."""
+    noise_step_fraction: Q("", gt=0) = 0.25
 
 
 class EngineSection(_Section):
     kind: Literal["compiled", "event"] = "compiled"
-    duration: Optional[Q("s", gt=0)] = None
-    """Event engine: physical time per inference (null: until settled)."""
-    tolerance: Q("", gt=0) = 1e-6
-    """Event engine: relative change below which a device does not re-emit."""
-    n_threads: int = Field(default=1, ge=1)
-    n_event_samples: int = Field(default=20, gt=0)
-    """Event engine: test samples run through the emulated chip."""
+    """compiled: everything on arrays; event: training on arrays, then the test samples run
+    through the simpy emulation of the chip (time, noise, locking)."""
+    n_threads: Optional[int] = Field(default=None, ge=1)
+    """Kernel threads (null: every core; results do not depend on it)."""
+    event: EventSection = Field(default_factory=EventSection)
 
 
 class TrainingSection(_Section):
+    """Offline backpropagation (:mod:`rfemu.learning.backprop`): trains the junctions' tuning
+    states and the chains' bias voltages."""
+
     rule: Literal["backprop", "none"] = "backprop"
-    epochs: int = Field(default=20, ge=0)
-    batch_size: int = Field(default=64, gt=0)
-    learning_rate: Q("", gt=0) = 1e-2
+    epochs: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=256, gt=0)
+    frequency_learning_rate: Q("Hz", gt=0) = 6.6e3
+    """Adam step of the tuning states (the seed's 6.6 kHz)."""
+    bias_learning_rate: Q("V", gt=0) = 6.6e-6
+    score_scale: Q("1/V", gt=0) = 1e3
+    """Logits = score_scale x output voltages (1e3 /V: logits in mV)."""
+    learn_score_scale: bool = False
+    score_scale_learning_rate: Q("", gt=0) = 1e-2
+    beta1: Q("", ge=0, lt=1) = 0.9
+    beta2: Q("", ge=0, lt=1) = 0.999
+    adam_epsilon: Q("", gt=0) = 1e-8
     validation_fraction: Q("", ge=0, lt=1) = 0.1
-    patience: Optional[int] = Field(default=None, gt=0)
+    patience: Optional[int] = Field(default=20, ge=1)
+    """Stop after this many epochs without a lower validation loss (null: never)."""
+    restore_best: bool = True
+    train_tuning: bool = True
+    train_bias: bool = True
     variability_mode: Literal["perturbed", "ideal_gradient"] = "perturbed"
-    """With variability: gradient through the perturbed devices, or through the ideal ones."""
+    """With variability: gradient through the perturbed devices (chip in the loop), or through
+    the ideal ones (the seed authors' scheme)."""
 
 
 class RecordSection(_Section):
-    traces: list[Literal["resonance_frequency", "chain_voltage", "oscillator_power",
-                         "oscillator_frequency", "tone_power"]] = Field(
-        default_factory=lambda: ["resonance_frequency", "chain_voltage", "oscillator_power"])
-    decimation: int = Field(default=1, ge=1)
-    """Keep one training step out of this many in the resonance-frequency trajectories."""
+    """What the run folder keeps."""
+
+    snapshot_junctions: int = Field(default=64, ge=1)
+    """Junctions whose resonance frequency is recorded after every epoch."""
+    samples: int = Field(default=32, ge=0)
+    """Test samples whose internals (chain voltages, neuron currents and powers) are traced."""
     figures: bool = True
     trace_file: str = "trace.nc"
     figures_dir: str = "figures"
@@ -954,6 +1011,12 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
             problems.append(positions.problem(("record", key),
                                               f"{value!r} leaves the run folder (expected a "
                                               "relative path inside it, without '..')"))
+    # task keys that the data set does not use
+    allowed = _TASK_KEYS[s.task.dataset] | {"dataset"}
+    for key in sorted(k for k in s.task.model_fields_set if k not in allowed):
+        problems.append(positions.problem(("task", key),
+                                          f"does not apply to dataset {s.task.dataset} (its keys: "
+                                          f"{', '.join(sorted(_TASK_KEYS[s.task.dataset]))})"))
     # the network against the task: one input tone per feature, one output chain per class
     n_features, n_classes = TASK_SHAPES[s.task.dataset]
     plan = s.network.inputs.frequency_plan
@@ -1124,9 +1187,30 @@ def load_scenario_text(text: str, overrides=(), file: str = "<scenario>",
 _SI_UNITS: dict[tuple, str] = {}
 
 
+_TASK_DEFAULTS = {
+    "xor": {"n_train": 400, "n_test": 200},
+    "circles": {"n_train": 400, "n_test": 200, "noise": 0.05},
+    "moons": {"n_train": 400, "n_test": 200, "noise": 0.1},
+}
+
+
+def task_settings(task: TaskSection) -> dict:
+    """The keys of ``task`` that its data set uses, defaults filled in."""
+    out = {"dataset": task.dataset}
+    defaults = _TASK_DEFAULTS.get(task.dataset, {})
+    for key in sorted(_TASK_KEYS[task.dataset]):
+        value = getattr(task, key)
+        out[key] = defaults.get(key) if value is None and key in defaults else value
+    return out
+
+
 def resolved_dict(s: Scenario, seed: Optional[int] = None) -> dict:
-    """The scenario as plain data: every default filled in, SI floats, the seed used."""
+    """The scenario as plain data: every default filled in, SI floats, the seed used.
+
+    The task keeps only the keys its data set uses (the others would be refused on reading).
+    """
     data = s.model_dump(mode="json")
+    data["task"] = task_settings(s.task)
     if seed is not None:
         data["seed"] = int(seed)
     return data

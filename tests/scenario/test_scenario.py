@@ -152,6 +152,9 @@ def test_resolved_scenario_reads_back_to_the_same_values(tmp_path, data_env):
     again = load_scenario(tmp_path / "resolved.yaml")
     expected = s.model_dump()
     expected["seed"] = 11
+    # the task's defaults are written out (the generated XOR set: 400 + 200 samples)
+    assert expected["task"]["n_train"] == 800 and expected["task"]["n_test"] is None
+    expected["task"]["n_test"] = 200
     assert again.model_dump() == expected
 
 

@@ -1,0 +1,212 @@
+"""Figures of a run, drawn from what the run folder holds (traces, resolved scenario, metrics).
+
+Every function takes the run's xarray Dataset (and the resolved scenario as a dict where it needs
+the network's shape), so ``rfemu plot RUN_DIR`` redraws them from the folder alone. Matplotlib
+runs headless (Agg).
+
+- :func:`network_graph`      the layers as a graph: tones -> lines -> chains -> neurons -> ...
+- :func:`frequency_plans`    each layer's tones and junction resonance lines (overlaps visible)
+- :func:`learning_curve`     loss and accuracy per epoch
+- :func:`confusion_matrix`   test samples by true and predicted class
+- :func:`resonance_trajectories`  junctions' resonance frequencies during training
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["draw_all", "network_graph", "frequency_plans", "learning_curve", "confusion_matrix",
+           "resonance_trajectories", "event_outputs"]
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _n_layers(traces) -> int:
+    n = 0
+    while f"tone_frequency_{n}" in traces:
+        n += 1
+    return n
+
+
+def network_graph(traces, resolved: dict):
+    """The network as a layered graph; large layers are drawn with a few nodes and a count."""
+    import networkx as nx
+    plt = _plt()
+    n_layers = _n_layers(traces)
+    sizes = [traces.sizes[f"tone_0"]] + [traces.sizes[f"chain_{l}"] for l in range(n_layers)]
+    g = nx.DiGraph()
+    pos, labels, colors = {}, {}, {}
+    shown = 6
+
+    def column(kind, x, n, color, name):
+        picks = list(range(n)) if n <= shown else list(range(shown - 1)) + [n - 1]
+        nodes = []
+        for k, i in enumerate(picks):
+            node = (kind, x, i)
+            g.add_node(node)
+            y = (len(picks) - 1) / 2 - k
+            pos[node] = (x, y)
+            colors[node] = color
+            labels[node] = f"{name}{i}" if n <= shown or k < shown - 1 else f"{name}{i}"
+            nodes.append(node)
+        if n > shown:
+            labels[nodes[-2]] = labels[nodes[-2]] + "\n..."
+        return nodes
+
+    x = 0
+    prev = column("source", x, sizes[0], "#f4a261", "in")
+    for l in range(n_layers):
+        x += 1
+        line = ("line", x, 0)
+        g.add_node(line)
+        pos[line] = (x, 0)
+        colors[line] = "#8ecae6"
+        labels[line] = f"line {l}"
+        for node in prev:
+            g.add_edge(node, line)
+        x += 1
+        last = l == n_layers - 1
+        chains = column("chain", x, sizes[l + 1], "#adb5bd", "chain ")
+        for node in chains:
+            g.add_edge(line, node)
+        x += 1
+        outs = column("readout" if last else "osc", x, sizes[l + 1],
+                      "#2a9d8f" if last else "#e76f51", "score " if last else "osc ")
+        for a, b in zip(chains, outs):
+            g.add_edge(a, b)
+        prev = outs
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * x + 2), 4.5))
+    nx.draw_networkx(g, pos, ax=ax, labels=labels, node_color=[colors[n] for n in g.nodes],
+                     node_size=900, font_size=7, arrows=True, arrowsize=8, edge_color="#999999")
+    n_junctions = sum(traces.sizes[f"chain_{l}"] * traces.sizes[f"junction_{l}"]
+                      for l in range(n_layers))
+    ax.set_title(f"{resolved.get('name', '')}: sizes {' -> '.join(map(str, sizes))}, "
+                 f"{n_junctions} junctions (orange: input tones, blue: RF lines, grey: chains "
+                 "of junctions, red: oscillators, green: class scores)", fontsize=8)
+    ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def frequency_plans(traces):
+    """One panel per layer: its tones and its junctions' resonance lines after training."""
+    from rfemu.network.frequency import plot_frequency_plan
+    plt = _plt()
+    n_layers = _n_layers(traces)
+    fig, axes = plt.subplots(n_layers, 1, figsize=(9, 3.2 * n_layers), squeeze=False)
+    for l in range(n_layers):
+        tones = traces[f"tone_frequency_{l}"].values
+        res = traces[f"resonance_frequency_{l}"].values
+        linewidth = traces[f"tone_linewidth_{l}"].values
+        plot_frequency_plan(tones, res, traces[f"damping_{l}"].values,
+                            tone_linewidth=linewidth if np.any(linewidth > 0) else None,
+                            ax=axes[l, 0],
+                            title=f"layer {l}: {tones.size} tones, {res.shape[0]} chains x "
+                                  f"{res.shape[1]} junctions (trained)")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(traces):
+    """Loss (left) and accuracy (right) per epoch, training and validation."""
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    epoch = traces["epoch"].values
+    a.plot(epoch, traces["train_loss"].values, label="train")
+    if np.any(np.isfinite(traces["validation_loss"].values)):
+        a.plot(epoch, traces["validation_loss"].values, label="validation")
+    a.set_xlabel("epoch")
+    a.set_ylabel("cross-entropy")
+    a.legend()
+    b.plot(epoch, 100 * traces["train_accuracy"].values, label="train")
+    if np.any(np.isfinite(traces["validation_accuracy"].values)):
+        b.plot(epoch, 100 * traces["validation_accuracy"].values, label="validation")
+    b.set_xlabel("epoch")
+    b.set_ylabel("accuracy (%)")
+    b.legend()
+    fig.suptitle("learning curve (offline backprop through the device models)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(traces, metrics: dict | None = None):
+    """Test samples by true (rows) and predicted (columns) class."""
+    plt = _plt()
+    m = traces["confusion"].values
+    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * m.shape[0] + 2, 1.2 + 0.45 * m.shape[0] + 1))
+    im = ax.imshow(m, cmap="Blues")
+    k = m.shape[0]
+    if k <= 12:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if m[i, j] > m.max() / 2 else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    acc = np.trace(m) / max(m.sum(), 1)
+    ax.set_title(f"test confusion matrix (compiled engine), accuracy {100 * acc:.2f} %",
+                 fontsize=8)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def resonance_trajectories(traces):
+    """Followed junctions' resonance frequencies after each epoch (snapshot 0: before training)."""
+    plt = _plt()
+    f = traces["snapshot_resonance_frequency"].values
+    layers = traces["followed_layer"].values
+    fig, ax = plt.subplots(figsize=(9, 4))
+    cmap = plt.get_cmap("tab10")
+    for k in range(f.shape[1]):
+        ax.plot(traces["snapshot"].values, (f[:, k] - f[0, k]) / 1e6, lw=0.8,
+                color=cmap(int(layers[k]) % 10), alpha=0.8)
+    for l in sorted(set(int(v) for v in layers)):
+        ax.plot([], [], color=cmap(l % 10), label=f"layer {l}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("f_r - f_r(before training)  (MHz)")
+    ax.set_title(f"resonance frequencies of {f.shape[1]} junctions during training", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def event_outputs(traces):
+    """Event engine: latency of each inference."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(traces["event_sample"].values, 1e9 * traces["event_latency"].values, "o")
+    ax.set_xlabel("test sample")
+    ax.set_ylabel("latency (ns)")
+    ax.set_title("event engine: input applied to outputs settled", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def draw_all(traces, resolved: dict, metrics: dict, folder) -> list:
+    """Draw every figure the traces allow into ``folder``; returns the paths written."""
+    plt = _plt()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [("network_graph.png", lambda: network_graph(traces, resolved)),
+            ("frequency_plan.png", lambda: frequency_plans(traces)),
+            ("confusion_matrix.png", lambda: confusion_matrix(traces, metrics))]
+    if "train_loss" in traces:
+        jobs.append(("learning_curve.png", lambda: learning_curve(traces)))
+        jobs.append(("resonance_trajectories.png", lambda: resonance_trajectories(traces)))
+    if "event_latency" in traces:
+        jobs.append(("event_latency.png", lambda: event_outputs(traces)))
+    paths = []
+    for name, make in jobs:
+        fig = make()
+        path = folder / name
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths

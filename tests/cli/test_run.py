@@ -1,0 +1,116 @@
+"""`rfemu run` writes a complete run folder; its resolved scenario reproduces the metrics."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = os.environ.get("RFEMU_DATA", "/work/shared/datasets")
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+FIGURES = {"network_graph.png", "frequency_plan.png", "learning_curve.png",
+           "confusion_matrix.png", "resonance_trajectories.png"}
+#: metrics that measure the computer, not the emulated chip
+WALL_CLOCK = ("wall_time_s", "timing")
+
+
+def _rfemu(*args, cwd):
+    env = dict(os.environ, RFEMU_DATA=DATA, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "rfemu.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def quickstart_runs(tmp_path_factory):
+    """The quickstart run into the default folder, then its resolved scenario run again."""
+    work = tmp_path_factory.mktemp("quickstart")
+    first = _rfemu("run", str(QUICKSTART), "-q", cwd=work)
+    assert first.returncode == 0, first.stderr
+    runs = list((work / "runs").iterdir())
+    assert len(runs) == 1
+    run_dir = runs[0]
+    again = _rfemu("run", str(run_dir / "scenario.yaml"), "--out", str(work / "again"), "-q",
+                   cwd=work)
+    assert again.returncode == 0, again.stderr
+    return first, run_dir, work / "again"
+
+
+def test_default_folder_holds_every_file(quickstart_runs):
+    first, run_dir, _ = quickstart_runs
+    assert run_dir.name.startswith("quickstart-") and len(run_dir.name) == len("quickstart-YYYYmmdd-HHMMSS")
+    assert first.stdout.strip() == str(Path("runs") / run_dir.name)
+    assert {p.name for p in run_dir.iterdir()} == {"scenario.yaml", "metrics.json", "trace.nc", "figures"}
+    assert {p.name for p in (run_dir / "figures").iterdir()} == FIGURES
+    for png in (run_dir / "figures").iterdir():
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # nothing temporary left beside it
+    assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]
+
+
+def test_metrics_hold_what_the_issue_lists(quickstart_runs):
+    _, run_dir, _ = quickstart_runs
+    m = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("test_accuracy", "train_accuracy", "energy_per_inference_J", "latency_s",
+                "wall_time_s", "counters"):
+        assert key in m
+    assert 0.0 <= m["test_accuracy"] <= 1.0 and 0.0 <= m["train_accuracy"] <= 1.0
+    # the quickstart learns: the moons are far from chance (50 %)
+    assert m["test_accuracy"] > 0.9
+    assert m["energy_per_inference_J"] > 0 and m["latency_s"] > 0
+    # a 2 -> 16 -> 2 network: 2 x 16 + 16 x 2 junctions
+    assert m["sizes"] == [2, 16, 2] and m["n_junctions"] == 64 and m["n_oscillators"] == 16
+
+
+def test_resolved_scenario_is_si_with_the_seed(quickstart_runs):
+    import yaml
+    _, run_dir, _ = quickstart_runs
+    resolved = yaml.safe_load((run_dir / "scenario.yaml").read_text())
+    assert resolved["seed"] == 7
+    assert resolved["network"]["inputs"]["max_power"] == pytest.approx(1e-6)
+    assert resolved["network"]["layers"][0]["transconductance"] == pytest.approx(3.388e-3)
+    assert resolved["devices"]["oscillator"]["threshold_current"] == pytest.approx(10e-6)
+    # defaults filled in: keys the quickstart never wrote
+    assert resolved["devices"]["resonator"]["damping"] == pytest.approx(0.01)
+    assert resolved["task"]["n_test"] == 200
+
+
+def test_rerunning_the_resolved_scenario_reproduces_the_metrics(quickstart_runs):
+    _, run_dir, again = quickstart_runs
+    a = json.loads((run_dir / "metrics.json").read_text())
+    b = json.loads((again / "metrics.json").read_text())
+    for key in WALL_CLOCK:
+        a.pop(key)
+        b.pop(key)
+    assert a == b
+
+
+def test_trace_has_units_and_matches_the_metrics(quickstart_runs):
+    import xarray as xr
+    _, run_dir, _ = quickstart_runs
+    m = json.loads((run_dir / "metrics.json").read_text())
+    with xr.open_dataset(run_dir / "trace.nc", engine="h5netcdf") as ds:
+        assert all("units" in ds[v].attrs for v in ds.data_vars)
+        assert ds["resonance_frequency_0"].attrs["units"] == "Hz"
+        confusion = ds["confusion"].values
+        assert confusion.sum() == m["n_test"]
+        assert np.trace(confusion) / confusion.sum() == pytest.approx(m["test_accuracy"])
+        # trajectories start at the as-programmed state and stay in the tuning window
+        f = ds["snapshot_resonance_frequency"].values
+        assert f.shape[0] == m["epochs_run"] + 1
+        assert np.all(np.abs(f - f[0]) <= 30e6 + 1e-3)
+
+
+def test_plot_redraws_the_figures(quickstart_runs, tmp_path):
+    import shutil
+    _, run_dir, _ = quickstart_runs
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "figures")
+    proc = _rfemu("plot", str(copy), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in (copy / "figures").iterdir()} == FIGURES
+    bad = _rfemu("plot", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
