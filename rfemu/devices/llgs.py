@@ -39,7 +39,8 @@ __all__ = [
     "GYROMAGNETIC_RATIO", "VACUUM_PERMEABILITY", "BOLTZMANN_CONSTANT",
     "MacrospinParameters", "LLGSResult", "kittel_frequency", "resonance_half_width",
     "thermal_field_density", "magnetic_energy", "resistance", "parameter_table",
-    "integrate", "integrate_numpy", "rectified_voltage",
+    "integrate", "integrate_numpy", "rectified_voltage", "rest_direction", "spin_diode_response",
+    "spin_diode_lineshape",
 ]
 
 #: gamma, rad / (s T) (gamma / 2 pi = 28.025 GHz/T)
@@ -169,8 +170,8 @@ def kittel_frequency(applied_field, anisotropy_field, effective_magnetisation):
 
     Examples
     --------
-    >>> round(kittel_frequency(2e4, 2e4, 8e5) / 1e9, 3)
-    6.447
+    >>> round(float(kittel_frequency(2e4, 2e4, 8e5)) / 1e9, 3)
+    6.455
     """
     h = np.asarray(applied_field, dtype=float) + np.asarray(anisotropy_field, dtype=float)
     return GYROMAGNETIC_RATIO * VACUUM_PERMEABILITY / (2 * math.pi) * np.sqrt(
@@ -275,6 +276,38 @@ def _cross(a, b):
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
+class _Columns:
+    """The parameter table's columns as (N,) or (3, N) arrays, for the numpy reference."""
+
+    def __init__(self, params):
+        col = np.asarray(params, dtype=float).T
+        self.alpha = col[COL_DAMPING]
+        self.gp = GYROMAGNETIC_RATIO * VACUUM_PERMEABILITY / (1.0 + self.alpha ** 2)
+        self.h_app = col[COL_APPLIED_FIELD:COL_APPLIED_FIELD + 3]
+        self.u = col[COL_EASY_AXIS:COL_EASY_AXIS + 3]
+        self.p = col[COL_POLARIZER:COL_POLARIZER + 3]
+        self.oe = col[COL_OERSTED:COL_OERSTED + 3]
+        self.hk, self.meff = col[COL_ANISOTROPY_FIELD], col[COL_EFFECTIVE_MAGNETISATION]
+        self.aj, self.beta = col[COL_SPIN_TORQUE], col[COL_FIELD_LIKE_RATIO]
+        self.thermal = col[COL_THERMAL]
+        self.idc, self.irf = col[COL_DC_CURRENT], col[COL_RF_CURRENT]
+        self.w = 2 * math.pi * col[COL_RF_FREQUENCY]
+        self.rp, self.rap = col[COL_RESISTANCE_P], col[COL_RESISTANCE_AP]
+
+
+_ZHAT = np.array([0.0, 0.0, 1.0])[:, None]
+
+
+def _rhs(m, current, h_th, c):
+    """dm/dt of the LLGS equation (textbook form), m (3, N), current (N,), h_th (3, N)."""
+    a = c.aj * current
+    h = (c.h_app + c.hk * np.sum(m * c.u, axis=0) * c.u - c.meff * m[2] * _ZHAT
+         + c.beta * a * c.p + c.oe * current + h_th)
+    mxh = _cross(m, h)
+    mxp = _cross(m, c.p)
+    return -c.gp * (mxh + c.alpha * _cross(m, mxh)) - c.gp * a * (_cross(m, mxp) - c.alpha * mxp)
+
+
 def integrate_numpy(params, m0, dt, n_steps, n_settle, trace_every, generator, n_threads=1):
     """Numpy reference of ``rfemu._core.llgs_integrate`` (same signature, same equations).
 
@@ -285,27 +318,14 @@ def integrate_numpy(params, m0, dt, n_steps, n_settle, trace_every, generator, n
     """
     params = np.asarray(params, dtype=float)
     n = params.shape[0]
-    col = params.T
-    gp = GYROMAGNETIC_RATIO * VACUUM_PERMEABILITY / (1.0 + col[COL_DAMPING] ** 2)
-    alpha = col[COL_DAMPING]
-    h_app = col[COL_APPLIED_FIELD:COL_APPLIED_FIELD + 3]
-    u = col[COL_EASY_AXIS:COL_EASY_AXIS + 3]
-    p = col[COL_POLARIZER:COL_POLARIZER + 3]
-    oe = col[COL_OERSTED:COL_OERSTED + 3]
-    hk, meff = col[COL_ANISOTROPY_FIELD], col[COL_EFFECTIVE_MAGNETISATION]
-    aj, beta = col[COL_SPIN_TORQUE], col[COL_FIELD_LIKE_RATIO]
-    sigma = col[COL_THERMAL] / math.sqrt(dt)
+    c = _Columns(params)
+    sigma = c.thermal / math.sqrt(dt)
     noisy = bool(np.any(sigma > 0))
-    idc, irf, w = col[COL_DC_CURRENT], col[COL_RF_CURRENT], 2 * math.pi * col[COL_RF_FREQUENCY]
-    rp, rap = col[COL_RESISTANCE_P], col[COL_RESISTANCE_AP]
-    zhat = np.array([0.0, 0.0, 1.0])[:, None]
+    idc, irf, w, p = c.idc, c.irf, c.w, c.p
+    rp, rap = c.rp, c.rap
 
     def rhs(m, current, h_th):
-        a = aj * current
-        h = h_app + hk * np.sum(m * u, axis=0) * u - meff * m[2] * zhat + beta * a * p + oe * current + h_th
-        mxh = _cross(m, h)
-        mxp = _cross(m, p)
-        return -gp * (mxh + alpha * _cross(m, mxh)) - gp * a * (_cross(m, mxp) - alpha * mxp)
+        return _rhs(m, current, h_th, c)
 
     m = np.array(np.asarray(m0, dtype=float).T)
     trace = None
@@ -333,8 +353,8 @@ def integrate_numpy(params, m0, dt, n_steps, n_settle, trace_every, generator, n
         if trace is not None and (k + 1) % trace_every == 0:
             trace[:, (k + 1) // trace_every] = m.T
     if n_steps > n_settle:
-        c = 1.0 / (n_steps - n_settle)
-        v = sum_ir * c - (sum_i * c - idc) * (sum_r * c)
+        inv = 1.0 / (n_steps - n_settle)
+        v = sum_ir * inv - (sum_i * inv - idc) * (sum_r * inv)
     else:
         v = np.zeros(n)
     return np.ascontiguousarray(m.T), trace, v
@@ -442,3 +462,99 @@ def rectified_voltage(parameters, rf_frequency, rf_current, duration, dt=1e-13, 
                     dc_current=dc_current, rf_current=rf_current, rf_frequency=rf_frequency,
                     settle_time=settle_time, seed=seed, n_threads=n_threads, backend=backend)
     return res.rectified_voltage
+
+
+# ---------------------------------------------------------------------------------------------
+# Static (small-signal) form of the spin diode
+
+
+def rest_direction(parameters: MacrospinParameters, applied_field=(0.0, 0.0, 0.0), initial_m=None):
+    """The free layer's rest direction (no current, T = 0), found by relaxing the LLG equation.
+
+    Starts from ``initial_m`` (default: the easy axis) and integrates with the damping raised to 1
+    until the torque vanishes (|dm/dt| / (gamma mu0 H_scale) < 1e-12). Returns a unit 3-vector.
+    """
+    p = parameters
+    h = np.asarray(applied_field, dtype=float)
+    scale = float(np.linalg.norm(h) + abs(p.anisotropy_field) + abs(p.effective_magnetisation)) or 1.0
+    relax = MacrospinParameters(**{**p.__dict__, "damping": 1.0, "temperature": 0.0})
+    dt = 0.02 / (GYROMAGNETIC_RATIO * VACUUM_PERMEABILITY * scale)
+    m = _unit_vector("initial_m", p.easy_axis if initial_m is None else initial_m)
+    c = _Columns(parameter_table(relax, applied_field=h))
+    for _ in range(100):
+        m = integrate(relax, 5000 * dt, dt, initial_m=m, applied_field=h).m[0]
+        torque = np.linalg.norm(_rhs(m[:, None], 0.0, 0.0, c))
+        if torque < 1e-12 * GYROMAGNETIC_RATIO * VACUUM_PERMEABILITY * scale:
+            break
+    return m
+
+
+def _linearised(parameters, applied_field, rest_m):
+    """Tangent-plane linearisation at rest: (A (2, 2), b (2,), p_e (2,), R0)."""
+    p = parameters
+    m0 = rest_direction(p, applied_field) if rest_m is None else _unit_vector("rest_m", rest_m)
+    c = _Columns(parameter_table(p, applied_field=applied_field))
+    e1 = np.cross(m0, [0.0, 0.0, 1.0])
+    if np.linalg.norm(e1) < 1e-6:
+        e1 = np.cross(m0, [1.0, 0.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(m0, e1)
+    basis = np.stack([e1, e2])
+    eps = 1e-6
+
+    def f(m, current):
+        return _rhs(np.asarray(m, dtype=float)[:, None], current, 0.0, c)[:, 0]
+
+    A = np.empty((2, 2))
+    for j in range(2):
+        A[:, j] = basis @ (f(m0 + eps * basis[j], 0.0) - f(m0 - eps * basis[j], 0.0)) / (2 * eps)
+    b = basis @ (f(m0, 1.0) - f(m0, 0.0))        # dm/dt is affine in the current
+    pol = _unit_vector("polarizer", p.polarizer)
+    r0 = float(resistance(m0, p))
+    return A, b, basis @ pol, r0
+
+
+def spin_diode_response(parameters: MacrospinParameters, rf_frequency, applied_field=(0.0, 0.0, 0.0),
+                        rest_m=None):
+    """Small-signal rectification G(f) = V_dc / P, V/W, with P = I_rf^2 R(m_rest) / 2.
+
+    Linear response of the LLGS equation about the rest direction (tangent plane, 2 x 2):
+    delta = Re[(i w - A)^-1 b I_rf e^{i w t}],  V_dc = -(R_AP - R_P)/4 I_rf^2 Re[p_t . (i w - A)^-1 b],
+    exact to second order in I_rf (no DC current).
+    """
+    A, b, pt, r0 = _linearised(parameters, applied_field, rest_m)
+    p = parameters
+    f = np.asarray(rf_frequency, dtype=float)
+    w = 2 * np.pi * f.ravel()
+    eye = np.eye(2)
+    resp = np.array([pt @ np.linalg.solve(1j * wk * eye - A, b) for wk in w])
+    g = -(p.resistance_antiparallel - p.resistance_parallel) / (2 * r0) * resp.real
+    return g.reshape(f.shape)
+
+
+def spin_diode_lineshape(parameters: MacrospinParameters, applied_field=(0.0, 0.0, 0.0), rest_m=None):
+    """The resonant pole of :func:`spin_diode_response` in the static synapse's terms.
+
+    Near resonance G(f) = K D [2 a d + s D] / (d^2 + D^2), d = f - f_r, which is
+    ``rfemu.devices.resonator.rectified_voltage(f, P, f_r, D, K, a, s) / P``. With the pole
+    lambda = -2 pi D + 2 pi i f_r of A, its residue C (G = Re[C / (d - i D)] near f_r) gives
+    K a = Re C / (2 D) and K s = -Im C / D; K > 0 is the larger of |K a|, |K s| (so the larger
+    weight is +-1). f_r is the Kittel frequency and D = alpha (gamma mu0 / 2 pi)(H + H_k + M_eff/2)
+    up to O(alpha^2) for an in-plane layer with the field along its easy axis.
+
+    Returns
+    -------
+    dict with resonance_frequency (Hz), half_width (Hz), sensitivity (V/W), antisymmetric, symmetric.
+    """
+    A, b, pt, r0 = _linearised(parameters, applied_field, rest_m)
+    p = parameters
+    lam, vec = np.linalg.eig(A)
+    k = int(np.argmax(lam.imag))
+    inv = np.linalg.inv(vec)
+    residue = (pt @ vec[:, k]) * (inv[k] @ b)
+    C = -(p.resistance_antiparallel - p.resistance_parallel) / (2 * r0) * residue / (2j * np.pi)
+    f_r, half = lam[k].imag / (2 * np.pi), -lam[k].real / (2 * np.pi)
+    ka, ks = C.real / (2 * half), -C.imag / half
+    k_sens = max(abs(ka), abs(ks))
+    return {"resonance_frequency": f_r, "half_width": half, "sensitivity": k_sens,
+            "antisymmetric": ka / k_sens, "symmetric": ks / k_sens}
