@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rfemu.rng import as_generator
+
 __all__ = [
     "BOLTZMANN_CONSTANT",
     "OscillatorParameters",
@@ -37,6 +39,8 @@ __all__ = [
     "d_output_power_d_current",
     "linewidth",
     "relaxation_rate",
+    "OscillatorTrajectory",
+    "integrate",
 ]
 
 #: Boltzmann constant, J/K (exact, SI 2019).
@@ -300,3 +304,242 @@ def linewidth(current, params=None):
     dw_above = diffusion / (2.0 * p0_safe) * (1.0 + nu ** 2)
     dw_below = g * (1.0 - xi)
     return np.where(above, dw_above, dw_below) / (2.0 * math.pi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dynamic form
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OscillatorTrajectory:
+    """Result of :func:`integrate`.
+
+    Attributes
+    ----------
+    amplitude : ndarray of complex, shape (n_devices,)
+        Final complex amplitude c(T) in the laboratory frame (p = |c|^2).
+    time : ndarray, shape (n_trace,)
+        Times of the trace samples, s (empty without a trace).
+    power : ndarray, shape (n_devices, n_trace)
+        p(t) at the trace samples.
+    phase : ndarray, shape (n_devices, n_trace)
+        Unwrapped phase phi(t), rad, with c = sqrt(p) exp(-i phi): dphi/dt is the instantaneous
+        angular frequency (w0 + N p for a free-running device).
+    """
+
+    amplitude: np.ndarray
+    time: np.ndarray
+    power: np.ndarray
+    phase: np.ndarray
+
+    @property
+    def final_power(self):
+        """p(T) = |c(T)|^2 per device."""
+        return np.abs(self.amplitude) ** 2
+
+
+def _integrate_numpy(generator, omega0, shift, damping_rate, nonlinear_damping, sigma, eta,
+                     current, frame_omega, drive_re, drive_im, state_re, state_im,
+                     n_steps, dt, constant_diffusion, trace_every, trace_power, trace_phase,
+                     n_threads=1):
+    """Vectorised numpy reference of ``rfemu._core.oscillator_integrate`` (same signature and equations).
+
+    Integrates, in the frame rotating at ``frame_omega``, with stochastic Heun (Stratonovich)::
+
+        db/dt = [sigma I (1 - p) - G_G (1 + Q p) - i (w0 - wr + N p)] b + F + f(t)
+
+    updating ``state_re``/``state_im`` in place and filling the traces. Its random numbers come
+    from ``generator`` directly (not the kernel's per-device streams): with noise the two agree in
+    distribution, without noise to rounding. ``n_threads`` is ignored.
+    """
+    n = omega0.shape[0]
+    b = state_re + 1j * state_im
+    # the step folded in, as in the kernel: r(p) dt = a0 - a1 p, (w(p) - wr) dt = b0 + b1 p,
+    # D(p) dt = d0 + d1 p
+    a0 = (sigma * current - damping_rate) * dt
+    a1 = (sigma * current + damping_rate * nonlinear_damping) * dt
+    b0 = (omega0 - frame_omega) * dt
+    b1 = shift * dt
+    drive_dt = (drive_re + 1j * drive_im) * dt
+    d0 = eta * damping_rate * dt
+    d1 = np.zeros(n) if constant_diffusion else d0 * nonlinear_damping
+    noisy = bool(np.any(eta > 0))
+
+    def increment(z):
+        p = z.real ** 2 + z.imag ** 2
+        return ((a0 - a1 * p) - 1j * (b0 + b1 * p)) * z + drive_dt
+
+    tracing = trace_every > 0
+    if tracing:
+        prev = np.arctan2(b.imag, b.real)
+        acc = prev.copy()
+        trace_power[:, 0] = b.real ** 2 + b.imag ** 2
+        trace_phase[:, 0] = -acc
+        k = 0
+    for step in range(1, n_steps + 1):
+        a = increment(b)
+        if noisy:
+            normals = generator.standard_normal((2, n))
+            dw = normals[0] + 1j * normals[1]
+            g0 = np.sqrt(d0 + d1 * (b.real ** 2 + b.imag ** 2))
+            bp = b + a + g0 * dw
+            g1 = 0.5 * (g0 + np.sqrt(d0 + d1 * (bp.real ** 2 + bp.imag ** 2)))
+            b = b + 0.5 * (a + increment(bp)) + g1 * dw
+        else:
+            bp = b + a
+            b = b + 0.5 * (a + increment(bp))
+        if tracing and step % trace_every == 0:
+            k += 1
+            arg = np.arctan2(b.imag, b.real)
+            delta = arg - prev
+            delta = np.where(delta > math.pi, delta - 2.0 * math.pi,
+                             np.where(delta < -math.pi, delta + 2.0 * math.pi, delta))
+            acc += delta
+            prev = arg
+            trace_power[:, k] = b.real ** 2 + b.imag ** 2
+            trace_phase[:, k] = frame_omega * (step * dt) - acc
+    state_re[:] = b.real
+    state_im[:] = b.imag
+
+
+def _kernel_integrate():
+    from rfemu import _core
+    return _core.oscillator_integrate
+
+
+_BACKENDS = ("kernel", "numpy")
+
+
+def integrate(params, current, duration, dt, seed=None, initial_state=None, injection=None,
+              trace_every=0, n_threads=1, backend="kernel", constant_diffusion=False):
+    """Integrate a batch of auto-oscillators in time (stochastic Heun, Stratonovich).
+
+    Parameters
+    ----------
+    params : OscillatorParameters
+        Scalar fields or per-device arrays; they broadcast with ``current`` to the batch shape
+        (n_devices,). Thermal noise eta = k_B T / E0 (``temperature = 0`` switches it off).
+    current : float or array
+        DC drive current per device, A (no clamp: the physics at the current given).
+    duration, dt : float
+        Total time and step, s; ``round(duration / dt)`` steps are taken. dt must resolve
+        1 / G_G, 1 / (G_G (xi + Q)) and 1 / |N| (the fast rotation w0 is removed, see Notes).
+    seed : None, int, SeedSequence or numpy Generator
+        The noise source (:func:`rfemu.rng.as_generator`); one 64-bit key is drawn per call.
+    initial_state : complex or array of complex, optional
+        c(0) per device; default the noise-free steady state sqrt(p0(I)) (0 below threshold).
+    injection : (amplitude, frequency), optional
+        External drive f_ext(t) = amplitude exp(-2 pi i frequency t): ``amplitude`` complex, in
+        1/s (the units of dc/dt), ``frequency`` in Hz, each scalar or per device.
+    trace_every : int
+        Record p and the unwrapped phase every ``trace_every`` steps (and at t = 0); 0: no trace.
+        The phase is unwrapped between samples: choose it so that the phase relative to the
+        frame (see Notes) moves less than pi between two samples.
+    n_threads : int
+        OpenMP threads of the kernel; the result does not depend on it.
+    backend : {"kernel", "numpy"}
+        The compiled kernel, or the vectorised numpy reference (same equations, its own noise).
+    constant_diffusion : bool
+        Use D = G_G eta instead of D = G_G (1 + Q p) eta (the constant-D limit of the analytic
+        results below threshold and of the stationary distribution).
+
+    Returns
+    -------
+    OscillatorTrajectory
+
+    Notes
+    -----
+    Each device is integrated in a frame rotating at the injection angular frequency (at w0
+    without injection), where the drive is constant and only the slow dynamics remain; the
+    laboratory amplitude is c = b exp(-i wr t). The complex noise has
+    <f(t) f*(t')> = 2 D delta(t - t'): real and imaginary parts each of variance D dt per step.
+
+    Examples
+    --------
+    >>> traj = integrate(OscillatorParameters(temperature=0.0), 20e-6, 1e-7, 1e-11)
+    >>> round(float(traj.final_power[0]), 6)   # the steady state p0 = (2 - 1) / (2 + 2)
+    0.25
+    """
+    params = _params(params)
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    for name, value in (("duration", duration), ("dt", dt)):
+        if not (np.ndim(value) == 0 and np.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if dt <= 0:
+        raise ValueError(f"dt must be positive, got {dt!r}")
+    if duration < 0:
+        raise ValueError(f"duration must be >= 0, got {duration!r}")
+    if int(trace_every) != trace_every or trace_every < 0:
+        raise ValueError(f"trace_every must be an integer >= 0, got {trace_every!r}")
+    if int(n_threads) != n_threads or n_threads < 1:
+        raise ValueError(f"n_threads must be an integer >= 1, got {n_threads!r}")
+    trace_every = int(trace_every)
+    n_steps = int(round(duration / dt))
+    cur = np.asarray(current, dtype=float)
+    if not np.all(np.isfinite(cur)):
+        raise ValueError(f"current must be finite, got {current!r}")
+
+    fields = [params.angular_frequency, params.nonlinear_frequency_shift, params.damping_rate,
+              params.nonlinear_damping, params.spin_torque_efficiency, params.noise_ratio, cur]
+    if injection is not None:
+        try:
+            inj_amplitude, inj_frequency = injection
+        except (TypeError, ValueError):
+            raise ValueError(f"injection must be (amplitude, frequency), got {injection!r}") from None
+        inj_amplitude = np.asarray(inj_amplitude, dtype=complex)
+        inj_frequency = np.asarray(inj_frequency, dtype=float)
+        if not (np.all(np.isfinite(inj_amplitude)) and np.all(np.isfinite(inj_frequency))
+                and np.all(inj_frequency > 0)):
+            raise ValueError(f"injection must be a finite amplitude and a positive frequency in Hz, "
+                             f"got {injection!r}")
+        fields += [inj_amplitude, inj_frequency]
+    if initial_state is not None:
+        init = np.asarray(initial_state, dtype=complex)
+        if not np.all(np.isfinite(init)):
+            raise ValueError(f"initial_state must be finite, got {initial_state!r}")
+        fields.append(init)
+    try:
+        shape = np.broadcast_shapes(*(np.shape(f) for f in fields))
+    except ValueError:
+        raise ValueError("params, current, injection and initial_state do not broadcast to one "
+                         f"batch shape: {[np.shape(f) for f in fields]}") from None
+    if len(shape) > 1:
+        raise ValueError(f"the batch must be one-dimensional (devices), got shape {shape}")
+    n = shape[0] if shape else 1
+
+    def vec(x, dtype=float):
+        return np.array(np.broadcast_to(np.asarray(x, dtype=dtype), (n,)), dtype=dtype, order="C")
+
+    omega0 = vec(params.angular_frequency)
+    if injection is None:
+        frame = omega0.copy()
+        drive = np.zeros(n, dtype=complex)
+    else:
+        frame = vec(2.0 * math.pi * inj_frequency)
+        drive = vec(inj_amplitude, complex)
+    if initial_state is None:
+        c0 = np.sqrt(steady_power(vec(cur), params)) * np.ones(n)
+        c0 = vec(c0, complex)
+    else:
+        c0 = vec(init, complex)
+    state_re = np.array(c0.real, order="C")
+    state_im = np.array(c0.imag, order="C")
+    if trace_every > 0:
+        n_trace = n_steps // trace_every + 1
+        trace_power = np.empty((n, n_trace))
+        trace_phase = np.empty((n, n_trace))
+        time = np.arange(n_trace) * (trace_every * dt)
+    else:
+        trace_power = np.empty((0, 0))
+        trace_phase = np.empty((0, 0))
+        time = np.empty(0)
+    run = _kernel_integrate() if backend == "kernel" else _integrate_numpy
+    run(as_generator(seed), omega0, vec(params.nonlinear_frequency_shift), vec(params.damping_rate),
+        vec(params.nonlinear_damping), vec(params.spin_torque_efficiency), vec(params.noise_ratio),
+        vec(cur), frame, np.array(drive.real, order="C"), np.array(drive.imag, order="C"),
+        state_re, state_im, n_steps, float(dt), bool(constant_diffusion), trace_every,
+        trace_power, trace_phase, int(n_threads))
+    t_end = n_steps * dt
+    amplitude = (state_re + 1j * state_im) * np.exp(-1j * frame * t_end)
+    return OscillatorTrajectory(amplitude=amplitude, time=time, power=trace_power, phase=trace_phase)
