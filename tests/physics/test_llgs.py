@@ -105,16 +105,17 @@ def test_energy_conserved_without_damping():
 # Thermal equilibrium: <m.z> = coth(z) - 1/z with only a Zeeman field
 
 
-@pytest.mark.parametrize("z, n_devices", [(1.0, 4000), (3.0, 1500)])
-def test_thermal_equilibrium_langevin(z, n_devices):
+@pytest.mark.parametrize("z, n_devices, duration, dt, backend", [
+    (1.0, 4000, 30e-9, 2e-12, "kernel"), (3.0, 1500, 30e-9, 2e-12, "kernel"),
+    (3.0, 1500, 12e-9, 8e-12, "numpy")])
+def test_thermal_equilibrium_langevin(z, n_devices, duration, dt, backend):
     T, Ms, H = 300.0, 1e6, 1e4
     volume = z * KB * T / (llgs.VACUUM_PERMEABILITY * Ms * H)
     p = llgs.MacrospinParameters(saturation_magnetisation=Ms, volume=volume, damping=1.0,
                                  anisotropy_field=0.0, effective_magnetisation=0.0, temperature=T)
-    dt = 2e-12
     m0 = sample_langevin(z, n_devices, np.random.default_rng(5))
-    r = llgs.integrate(p, 30e-9, dt, applied_field=(0, 0, H), initial_m=m0,
-                       trace_every=50, seed=7, n_threads=2)
+    r = llgs.integrate(p, duration, dt, applied_field=(0, 0, H), initial_m=m0,
+                       trace_every=int(round(1e-10 / dt)), seed=7, n_threads=2, backend=backend)
     mz = r.trace[:, 1:, 2]
     per_device = mz.mean(axis=1)   # devices are independent: their means give the error bar
     mean, err = per_device.mean(), per_device.std() / math.sqrt(n_devices)
