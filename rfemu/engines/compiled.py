@@ -114,11 +114,19 @@ class CompiledEngine:
         return x * self.network.source_max_power[None, :]
 
     # -- chain matrices ---------------------------------------------------------------------
-    def _kernel_args(self, layer: CompiledLayer):
+    #: Lorentzian evaluations per extra kernel thread: smaller calls run on one thread (on a
+    #: loaded machine, waking a second thread for a tiny call costs more than the call)
+    WORK_PER_THREAD = 250_000
+
+    def _threads(self, n_sets, layer):
+        work = n_sets * layer.n_chains * layer.n_tones * layer.n_junctions
+        return max(1, min(self.n_threads, work // self.WORK_PER_THREAD))
+
+    def _kernel_args(self, layer: CompiledLayer, n_sets=1):
         return dict(resonance_frequency=layer.resonance_frequency, sign=layer.sign,
                     sensitivity=layer.sensitivity * layer.power_gain,
                     antisymmetric=layer.antisymmetric, symmetric=layer.symmetric,
-                    damping=layer.damping, n_threads=self.n_threads, backend=self.backend)
+                    damping=layer.damping, n_threads=self._threads(n_sets, layer), backend=self.backend)
 
     def chain_matrix(self, layer_index: int, tone_frequency=None, tone_linewidth=None) -> np.ndarray:
         """W (C, T) of a layer for its fixed tones (cached until its tuning changes), or
@@ -135,7 +143,8 @@ class CompiledEngine:
             self._cache[layer_index] = (layer.tuning.copy(), w)
             return w
         t0 = time.perf_counter()
-        w = res.chain_matrix(tone_frequency, tone_linewidth, **self._kernel_args(layer))
+        w = res.chain_matrix(tone_frequency, tone_linewidth,
+                             **self._kernel_args(layer, np.shape(tone_frequency)[0]))
         self.kernel_seconds += time.perf_counter() - t0
         return w
 
@@ -147,8 +156,9 @@ class CompiledEngine:
         if tone_frequency is None:
             tone_frequency, tone_linewidth = layer.tone_frequency, layer.tone_linewidth
         t0 = time.perf_counter()
+        n_sets = np.shape(tone_frequency)[0] if np.ndim(tone_frequency) == 2 else 1
         g = res.chain_matrix_grad(grad_w, tone_frequency, tone_linewidth, tones=tones,
-                                  **self._kernel_args(layer))
+                                  **self._kernel_args(layer, n_sets))
         self.kernel_seconds += time.perf_counter() - t0
         return g
 

@@ -1,0 +1,446 @@
+"""Offline backpropagation through the static device models: the baseline learning rule.
+
+The trained parameters are physical: the junctions' tuning states ``s`` (their resonance
+frequencies ``f_r = f_base + s``, kept inside the tuning windows) and the chains' bias voltages.
+The loss is the cross-entropy of a softmax over the output chains' voltages times a score scale
+(1/V; 1e3 means logits in mV, the seed authors' choice), optionally learned. Adam, mini batches,
+early stopping on a stratified validation split, a tqdm progress bar.
+
+Gradients are analytic: the chain matrix's through :func:`rfemu.devices.resonator.chain_matrix_grad`
+(the kernel), the neurons' through :func:`rfemu.devices.oscillator.d_output_power_d_current` and
+:func:`~rfemu.devices.oscillator.d_frequency_d_current`. For neurons emitting at f(I) the
+derivative of their linewidth with respect to the current is taken by a central difference of
+:func:`~rfemu.devices.oscillator.linewidth` (the device module gives no analytic one).
+
+Physics-aware variability (``variability_mode``):
+
+- ``"perturbed"``: forward and gradient both through the perturbed devices (what a
+  chip-in-the-loop training does: the gradient knows the real devices);
+- ``"ideal_gradient"``: the seed authors' scheme: the forward pass runs through the perturbed
+  devices, the loss gradient at their outputs is propagated back through the ideal devices.
+
+This rule is not local: it is the offline baseline the on-chip rules are compared with.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rfemu.network import build_graph, spin_mlp
+>>> from rfemu.tasks import xor_quadrants
+>>> task = xor_quadrants(n_train=64, n_test=16, seed=0)
+>>> result = train(build_graph(spin_mlp((2, 4, 2)), seed=0), task.x_train, task.y_train,
+...                TrainingConfig(epochs=2, progress=False))
+>>> len(result.history.train_loss)
+2
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from rfemu.devices import oscillator as osc
+from rfemu.engines.compiled import CompiledEngine
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledNetwork, compile_graph
+from rfemu.rng import as_generator
+
+VARIABILITY_MODES = ("perturbed", "ideal_gradient")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Settings of :func:`train` (SI units).
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum number of passes over the training samples.
+    batch_size : int
+        Samples per Adam step (the last batch of an epoch may be smaller).
+    frequency_learning_rate : float
+        Hz: Adam step size of the tuning states (the seed's 6.6e-6 GHz = 6.6 kHz).
+    bias_learning_rate : float
+        V: Adam step size of the bias voltages.
+    score_scale : float
+        1/V: logits = score_scale * output voltages (1e3: logits in mV).
+    learn_score_scale : bool
+        Learn the score scale too (Adam on its logarithm, step ``score_scale_learning_rate``).
+    score_scale_learning_rate : float
+    beta1, beta2, adam_epsilon : float
+        Adam's moment decay rates and its epsilon.
+    validation_fraction : float
+        Fraction of the training samples held out (stratified) for early stopping; 0: none.
+    patience : int or None
+        Stop after this many epochs without a lower validation loss (None: never stop early).
+    restore_best : bool
+        End with the state of the epoch with the lowest validation loss.
+    train_tuning, train_bias : bool
+        Which parameters are trained.
+    variability_mode : {"perturbed", "ideal_gradient"}
+        See the module docstring; ``"ideal_gradient"`` needs the ideal twin network.
+    snapshot_junctions : int
+        Number of junctions whose resonance frequency is recorded every epoch (trajectories).
+    seed : int or None
+        Seed of the validation split and the shuffling.
+    progress : bool
+        Show a tqdm progress bar.
+    n_threads : int or None
+        Kernel threads (default: every core).
+    """
+
+    epochs: int = 100
+    batch_size: int = 256
+    frequency_learning_rate: float = 6.6e3
+    bias_learning_rate: float = 6.6e-6
+    score_scale: float = 1e3
+    learn_score_scale: bool = False
+    score_scale_learning_rate: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    validation_fraction: float = 0.1
+    patience: int | None = 20
+    restore_best: bool = True
+    train_tuning: bool = True
+    train_bias: bool = True
+    variability_mode: str = "perturbed"
+    snapshot_junctions: int = 64
+    seed: int | None = 0
+    progress: bool = True
+    n_threads: int | None = None
+
+    def __post_init__(self):
+        def check(cond, msg):
+            if not cond:
+                raise ValueError(msg)
+        check(int(self.epochs) == self.epochs and self.epochs >= 1, f"epochs must be an integer >= 1, got {self.epochs!r}")
+        check(int(self.batch_size) == self.batch_size and self.batch_size >= 1,
+              f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        for name in ("frequency_learning_rate", "bias_learning_rate", "score_scale", "score_scale_learning_rate"):
+            v = getattr(self, name)
+            check(np.isfinite(v) and v > 0, f"{name} must be positive, got {v!r}")
+        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, f"beta1, beta2 must be in [0, 1), got {self.beta1!r}, {self.beta2!r}")
+        check(0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        check(self.patience is None or self.patience >= 1, f"patience must be >= 1 or None, got {self.patience!r}")
+        check(self.variability_mode in VARIABILITY_MODES,
+              f"variability_mode must be one of {VARIABILITY_MODES}, got {self.variability_mode!r}")
+
+
+@dataclass
+class LearningCurve:
+    """Per-epoch record of a training run.
+
+    ``train_loss``, ``train_accuracy`` (on the batches as they were trained, through the devices
+    the forward pass ran on), ``validation_loss``, ``validation_accuracy`` (NaN without a
+    validation split), ``seconds`` (wall time of each epoch); ``snapshot_nodes`` the resonator
+    nodes followed and ``snapshot_frequency`` (epochs + 1, len(snapshot_nodes)) their resonance
+    frequencies (Hz) before training and after each epoch; ``score_scale`` per epoch.
+    """
+
+    train_loss: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    validation_loss: list = field(default_factory=list)
+    validation_accuracy: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    score_scale: list = field(default_factory=list)
+    snapshot_nodes: list = field(default_factory=list)
+    snapshot_frequency: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain lists (JSON-ready; node identifiers as lists)."""
+        d = asdict(self)
+        d["snapshot_nodes"] = [list(n) for n in self.snapshot_nodes]
+        d["snapshot_frequency"] = [list(map(float, row)) for row in self.snapshot_frequency]
+        return d
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train` returns.
+
+    network : the trained CompiledNetwork (the one passed in, trained in place, or compiled from
+    the graph); engine : a CompiledEngine on it; history : LearningCurve; best_epoch : epoch
+    (1-based) whose state was kept; stopped_early : bool; score_scale : final 1/V;
+    seconds : total wall time; kernel_seconds : of which inside the rectification kernel.
+    """
+
+    network: CompiledNetwork
+    engine: CompiledEngine
+    history: LearningCurve
+    best_epoch: int
+    stopped_early: bool
+    score_scale: float
+    seconds: float
+    kernel_seconds: float
+
+    def accuracy(self, features, labels) -> float:
+        """Accuracy of the trained network on a data set."""
+        return self.engine.accuracy(features, labels)
+
+
+# --------------------------------------------------------------------------- loss and gradient
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy and its gradient with respect to the logits (B, K)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    prob = e / e.sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    idx = np.arange(n)
+    loss = float(-np.mean(np.log(np.maximum(prob[idx, labels], 1e-300))))
+    grad = prob.copy()
+    grad[idx, labels] -= 1.0
+    return loss, grad / n
+
+
+def backward(engine: CompiledEngine, forward, grad_scores):
+    """Gradients of a loss through the network given dL/d(scores) (B, K) and the kept forward pass.
+
+    Returns ``(grad_tuning, grad_bias)``: lists over layers of (C, J) and (C,) arrays.
+    """
+    net = engine.network
+    n_layers = len(net.layers)
+    g_tuning = [None] * n_layers
+    g_bias = [None] * n_layers
+    g_v = grad_scores                                   # dL/d(V + bias) of the current layer
+    for l in range(n_layers - 1, -1, -1):
+        layer, st = net.layers[l], forward.layers[l]
+        g_bias[l] = g_v.sum(axis=0)
+        per_sample = st.chain_matrix.ndim == 3
+        if per_sample:
+            g_w = g_v[:, :, None] * st.tone_power[:, None, :]
+            grad = engine.chain_matrix_grad(l, g_w, st.tone_frequency, st.tone_linewidth, tones=l > 0)
+            g_p = np.einsum("bc,bct->bt", g_v, st.chain_matrix)
+        else:
+            grad = engine.chain_matrix_grad(l, g_v.T @ st.tone_power)
+            g_p = g_v @ st.chain_matrix
+        g_tuning[l] = grad.resonance_frequency
+        if l == 0:
+            break
+        prev, pst = net.layers[l - 1], forward.layers[l - 1]
+        params = prev.oscillator
+        g_i = g_p * osc.d_output_power_d_current(pst.current, params)
+        if per_sample:
+            inside = (pst.current >= params.threshold_current) & (pst.current <= params.max_current)
+            dev_i = osc.clamp_current(pst.current, params)
+            df_di = osc.d_frequency_d_current(dev_i, params)
+            h = 1e-6 * np.asarray(params.threshold_current)
+            dg_di = (osc.linewidth(dev_i + h, params) - osc.linewidth(dev_i - h, params)) / (2 * h)
+            g_i = g_i + np.where(inside, grad.tone_frequency * df_di + grad.tone_linewidth * dg_di, 0.0)
+        g_v = g_i * prev.transconductance[None, :]
+    return g_tuning, g_bias
+
+
+# --------------------------------------------------------------------------------- Adam
+
+class _Adam:
+    def __init__(self, shapes, lr, beta1, beta2, eps):
+        self.m = [np.zeros(s) for s in shapes]
+        self.v = [np.zeros(s) for s in shapes]
+        self.lr, self.b1, self.b2, self.eps, self.t = lr, beta1, beta2, eps, 0
+
+    def step(self, params, grads):
+        self.t += 1
+        c1 = 1 - self.b1 ** self.t
+        c2 = 1 - self.b2 ** self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * g * g
+            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+# --------------------------------------------------------------------------------- training
+
+def stratified_split(labels, fraction, seed=None):
+    """Indices (train, validation): ``fraction`` of each class held out (at least one if > 0)."""
+    labels = np.asarray(labels)
+    rng = as_generator(seed)
+    if fraction <= 0:
+        return rng.permutation(len(labels)), np.zeros(0, dtype=int)
+    train, val = [], []
+    for k in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        n_val = max(1, int(round(fraction * idx.size))) if idx.size > 1 else 0
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
+
+
+def _as_network(network):
+    if isinstance(network, nx.DiGraph):
+        return compile_graph(network)
+    if isinstance(network, CompiledNetwork):
+        return network
+    if isinstance(network, CompiledEngine):
+        return network.network
+    raise TypeError(f"network must be a graph, a CompiledNetwork or a CompiledEngine, not {type(network).__name__}")
+
+
+def _check_twin(net, ideal):
+    if len(net.layers) != len(ideal.layers) or any(
+            a.base_frequency.shape != b.base_frequency.shape for a, b in zip(net.layers, ideal.layers)):
+        raise ValueError("ideal network must have the same layers and shapes as the trained network")
+
+
+def train(network, features, labels, config: TrainingConfig | None = None, *, ideal=None,
+          validation=None) -> TrainingResult:
+    """Train a network's tuning states and bias voltages by offline backpropagation.
+
+    Parameters
+    ----------
+    network : networkx.DiGraph, CompiledNetwork or CompiledEngine
+        The devices the forward pass runs through (perturbed, if variability was drawn). A
+        CompiledNetwork (or an engine's) is trained in place; a graph is compiled first (use
+        :func:`rfemu.network.write_back` to store the result in the graph).
+    features : array (N, inputs)
+        Features in [0, 1] (tone power / max power).
+    labels : array (N,) of int
+        Class indices (0..K-1, K = number of output chains).
+    config : TrainingConfig
+    ideal : graph or CompiledNetwork, optional
+        The ideal twin (same description without variability, same seed), required by
+        ``variability_mode="ideal_gradient"``.
+    validation : (features, labels), optional
+        An explicit validation set instead of the stratified split of ``validation_fraction``.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    config = config or TrainingConfig()
+    net = _as_network(network)
+    x = np.asarray(features, dtype=float)
+    y = np.asarray(labels)
+    if x.ndim != 2 or x.shape[1] != net.n_inputs:
+        raise ValueError(f"features must have shape (samples, {net.n_inputs}), got {x.shape}")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be {x.shape[0]} integers, got shape {y.shape} dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= net.n_outputs:
+        raise ValueError(f"labels must lie in [0, {net.n_outputs - 1}] (one output chain per class), "
+                         f"got [{y.min()}, {y.max()}]")
+    engine = CompiledEngine(net, n_threads=config.n_threads)
+    grad_engine = engine
+    ideal_net = None
+    if config.variability_mode == "ideal_gradient":
+        if ideal is None:
+            raise ValueError("variability_mode='ideal_gradient' needs the ideal twin network (ideal=...)")
+        ideal_net = _as_network(ideal)
+        _check_twin(net, ideal_net)
+        ideal_net.set_trainable_state(net.trainable_state())
+        grad_engine = CompiledEngine(ideal_net, n_threads=config.n_threads)
+
+    rng = as_generator(config.seed)
+    if validation is not None:
+        x_val, y_val = (np.asarray(a) for a in validation)
+        train_idx = rng.permutation(len(y))
+    else:
+        train_idx, val_idx = stratified_split(y, config.validation_fraction, rng)
+        x_val, y_val = x[val_idx], y[val_idx]
+    has_val = len(y_val) > 0
+
+    # parameters and optimisers
+    tunings = [layer.tuning for layer in net.layers]
+    biases = [layer.bias_voltage for layer in net.layers]
+    opt_f = _Adam([t.shape for t in tunings], config.frequency_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
+    opt_b = _Adam([b.shape for b in biases], config.bias_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
+    log_scale = np.array([np.log(config.score_scale)])
+    opt_s = _Adam([(1,)], config.score_scale_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
+
+    history = LearningCurve()
+    all_res = [(l, c, j) for l, layer in enumerate(net.layers)
+               for c in range(layer.n_chains) for j in range(layer.n_junctions)]
+    pick = np.unique(np.linspace(0, len(all_res) - 1, min(config.snapshot_junctions, len(all_res))).astype(int))
+    followed = [all_res[k] for k in pick]
+    history.snapshot_nodes = [net.layers[l].resonator_nodes[c][j] for l, c, j in followed]
+
+    def snapshot():
+        history.snapshot_frequency.append(
+            np.array([net.layers[l].base_frequency[c, j] + net.layers[l].tuning[c, j] for l, c, j in followed]))
+
+    snapshot()
+    best = (np.inf, 0, net.trainable_state(), float(np.exp(log_scale[0])))
+    stopped_early = False
+    bad_epochs = 0
+    t_start = time.perf_counter()
+    kernel_start = engine.kernel_seconds + (grad_engine.kernel_seconds if grad_engine is not engine else 0.0)
+
+    bar = None
+    if config.progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=config.epochs, desc="training", unit="epoch", leave=False)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(train_idx)
+            loss_sum, correct = 0.0, 0
+            for start in range(0, len(order), config.batch_size):
+                batch = order[start:start + config.batch_size]
+                xb, yb = x[batch], y[batch]
+                scale = float(np.exp(log_scale[0]))
+                fwd = engine.forward(xb, keep=True)
+                loss, g_logits = softmax_cross_entropy(scale * fwd.scores, yb)
+                loss_sum += loss * len(batch)
+                correct += int(np.sum(np.argmax(fwd.scores, axis=1) == yb))
+                g_scores = scale * g_logits
+                g_log_scale = np.array([np.sum(g_logits * scale * fwd.scores)])
+                if ideal_net is not None:
+                    # seed authors' scheme: perturbed outputs, gradient through the ideal devices
+                    fwd = grad_engine.forward(xb, keep=True)
+                g_tuning, g_bias = backward(grad_engine, fwd, g_scores)
+                if config.train_tuning:
+                    opt_f.step(tunings, g_tuning)
+                    for layer in net.layers:
+                        np.clip(layer.tuning, layer.tuning_min, layer.tuning_max, out=layer.tuning)
+                if config.train_bias:
+                    opt_b.step(biases, g_bias)
+                if config.learn_score_scale:
+                    opt_s.step([log_scale], [g_log_scale])
+                if ideal_net is not None:
+                    for a, b in zip(ideal_net.layers, net.layers):
+                        a.tuning[...] = b.tuning
+                        a.bias_voltage[...] = b.bias_voltage
+            scale = float(np.exp(log_scale[0]))
+            history.train_loss.append(loss_sum / len(order))
+            history.train_accuracy.append(correct / len(order))
+            history.score_scale.append(scale)
+            if has_val:
+                val_scores = engine.forward(x_val).scores
+                val_loss, _ = softmax_cross_entropy(scale * val_scores, y_val)
+                history.validation_loss.append(val_loss)
+                history.validation_accuracy.append(float(np.mean(np.argmax(val_scores, axis=1) == y_val)))
+            else:
+                val_loss = history.train_loss[-1]
+                history.validation_loss.append(float("nan"))
+                history.validation_accuracy.append(float("nan"))
+            history.seconds.append(time.perf_counter() - t0)
+            snapshot()
+            if val_loss < best[0]:
+                best = (val_loss, epoch, net.trainable_state(), scale)
+                bad_epochs = 0
+            else:
+                bad_epochs += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history.train_loss[-1]:.3g}", acc=f"{history.train_accuracy[-1]:.3f}",
+                                val=f"{history.validation_accuracy[-1]:.3f}")
+            if has_val and config.patience is not None and bad_epochs >= config.patience:
+                stopped_early = True
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+
+    best_epoch = len(history.train_loss)
+    final_scale = float(np.exp(log_scale[0]))
+    if has_val and config.restore_best and best[1] > 0:
+        net.set_trainable_state(best[2])
+        best_epoch, final_scale = best[1], best[3]
+        engine.invalidate()
+    kernel = engine.kernel_seconds + (grad_engine.kernel_seconds if grad_engine is not engine else 0.0) - kernel_start
+    return TrainingResult(network=net, engine=engine, history=history, best_epoch=best_epoch,
+                          stopped_early=stopped_early, score_scale=final_scale,
+                          seconds=time.perf_counter() - t_start, kernel_seconds=kernel)

@@ -1,0 +1,147 @@
+"""Offline backpropagation: analytic gradients against finite differences, Adam in the window,
+early stopping, the two variability schemes."""
+import math
+
+import numpy as np
+import pytest
+
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.devices.resonator import ResonatorParameters
+from rfemu.engines.compiled import CompiledEngine
+from rfemu.learning import TrainingConfig, backward, softmax_cross_entropy, train
+from rfemu.network import (
+    FrequencyPlan, InputDescription, LayerDescription, NetworkDescription, VariabilityDescription,
+    build_graph, compile_graph, schema as S, spin_mlp,
+)
+from rfemu.tasks import xor_quadrants
+
+
+def small_network(emission, seed=0):
+    res = ResonatorParameters(damping=0.01, symmetric=0.3)
+    oscp = OscillatorParameters(nonlinear_frequency_shift=2 * math.pi * 4e6, temperature=300.0)
+    common = dict(resonator=res, oscillator=oscp, emission=emission, tone_linewidth=1e5,
+                  initial_tuning_spread=4e5, initial_bias_spread=4e-3)
+    d = NetworkDescription(
+        InputDescription(6, FrequencyPlan("linear", 20e6, 50e6), linewidth=5e4),
+        (LayerDescription(5, FrequencyPlan("linear", 20e6, 50e6), bias_voltage=0.011, **common),
+         LayerDescription(4, FrequencyPlan("geometric", 25e6, 60e6), bias_voltage=0.011, **common),
+         LayerDescription(3, FrequencyPlan("geometric", 22e6, 70e6), **common)),
+        VariabilityDescription(resonance_frequency=0.01, oscillator_power=0.05, source_frequency=0.01))
+    return compile_graph(build_graph(d, seed=seed))
+
+
+def loss_of(engine, x, y, scale=1e3):
+    return softmax_cross_entropy(scale * engine.forward(x).scores, y)[0]
+
+
+@pytest.mark.parametrize("emission", [S.EMISSION_FIXED, S.EMISSION_CURRENT])
+def test_analytic_gradient_equals_finite_differences(emission):
+    net = small_network(emission)
+    engine = CompiledEngine(net)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 6)), rng.integers(0, 3, 8)
+    fwd = engine.forward(x, keep=True)
+    cur = fwd.layers[0].current
+    assert np.any((cur > 10e-6) & (cur < 40e-6)), "neurons must be in their active range"
+    _, g_logits = softmax_cross_entropy(1e3 * fwd.scores, y)
+    g_tuning, g_bias = backward(engine, fwd, 1e3 * g_logits)
+    for l, layer in enumerate(net.layers):
+        for (c, j) in [(0, 0), (1, 2), (layer.n_chains - 1, layer.n_junctions - 1), (2, 1)]:
+            h = 20.0                                           # Hz, << the 200 kHz half widths
+            layer.tuning[c, j] += h
+            up = loss_of(engine, x, y)
+            layer.tuning[c, j] -= 2 * h
+            down = loss_of(engine, x, y)
+            layer.tuning[c, j] += h
+            fd = (up - down) / (2 * h)
+            assert g_tuning[l][c, j] == pytest.approx(fd, rel=1e-5, abs=1e-12 * np.abs(g_tuning[l]).max())
+        for c in range(layer.n_chains):
+            h = 1e-7                                           # V
+            layer.bias_voltage[c] += h
+            up = loss_of(engine, x, y)
+            layer.bias_voltage[c] -= 2 * h
+            down = loss_of(engine, x, y)
+            layer.bias_voltage[c] += h
+            fd = (up - down) / (2 * h)
+            assert g_bias[l][c] == pytest.approx(fd, rel=1e-5, abs=1e-9 * np.abs(g_bias[l]).max())
+
+
+def test_training_learns_xor_with_two_neurons():
+    """The Ross et al. 2023 topology: 2 RF inputs -> 2 oscillator neurons -> 2 output chains."""
+    task = xor_quadrants(n_train=300, n_test=300, seed=0)
+    d = NetworkDescription(
+        InputDescription(2, FrequencyPlan("linear", 200e6, 300e6)),
+        (LayerDescription(4, FrequencyPlan("linear", 200e6, 300e6), junctions_per_chain=2, bias_voltage=0.008,
+                          initial_tuning_spread=3e6),
+         LayerDescription(2, FrequencyPlan("linear", 250e6, 350e6), initial_tuning_spread=3e6)))
+    best = 0.0
+    for seed in range(3):
+        r = train(build_graph(d, seed=seed), task.x_train, task.y_train,
+                  TrainingConfig(epochs=60, batch_size=32, frequency_learning_rate=2e5,
+                                 bias_learning_rate=2e-4, validation_fraction=0.0, progress=False, seed=seed))
+        best = max(best, r.accuracy(task.x_test, task.y_test))
+        assert r.history.train_loss[-1] < r.history.train_loss[0]
+    assert best >= 0.95
+
+
+def test_tuning_stays_in_its_window():
+    task = xor_quadrants(n_train=200, n_test=10, seed=1)
+    d = spin_mlp((2, 3, 2), input_band=(100e6, 200e6), hidden_band=(100e6, 200e6),
+                 tuning_window=(-2e5, 2e5))
+    r = train(build_graph(d, seed=0), task.x_train, task.y_train,
+              TrainingConfig(epochs=30, batch_size=20, frequency_learning_rate=5e4, validation_fraction=0.0,
+                             progress=False))
+    for layer in r.network.layers:
+        assert np.all(layer.tuning >= -2e5) and np.all(layer.tuning <= 2e5)
+    at_bound = sum(np.sum(np.isclose(np.abs(layer.tuning), 2e5)) for layer in r.network.layers)
+    assert at_bound > 0                                  # the window did bind
+    traj = np.array(r.history.snapshot_frequency)
+    assert traj.shape == (31, len(r.history.snapshot_nodes))
+
+
+def test_early_stopping_keeps_the_epoch_of_lowest_validation_loss():
+    task = xor_quadrants(n_train=300, n_test=10, seed=2)
+    G = build_graph(spin_mlp((2, 4, 2), input_band=(100e6, 200e6), hidden_band=(100e6, 200e6)), seed=0)
+    r = train(G, task.x_train, task.y_train,
+              TrainingConfig(epochs=200, batch_size=16, frequency_learning_rate=3e6, bias_learning_rate=3e-3,
+                             validation_fraction=0.2, patience=3, progress=False))
+    h = r.history
+    assert r.stopped_early and len(h.train_loss) < 200
+    assert r.best_epoch == int(np.argmin(h.validation_loss)) + 1
+    assert len(h.train_loss) == r.best_epoch + 3
+    # the kept state is the best epoch's: its validation loss is the recorded minimum
+    from rfemu.learning import stratified_split
+    from rfemu.rng import as_generator
+    _, val = stratified_split(task.y_train, 0.2, as_generator(0))
+    again = softmax_cross_entropy(1e3 * r.engine.forward(task.x_train[val]).scores, task.y_train[val])[0]
+    assert again == pytest.approx(min(h.validation_loss), rel=1e-12)
+
+
+def test_ideal_gradient_scheme_equals_perturbed_training_without_variability():
+    task = xor_quadrants(n_train=100, n_test=10, seed=3)
+    d = spin_mlp((2, 3, 2), input_band=(100e6, 200e6), hidden_band=(100e6, 200e6))
+    cfg = dict(epochs=5, batch_size=25, validation_fraction=0.0, progress=False, frequency_learning_rate=1e5)
+    a = train(build_graph(d, seed=4), task.x_train, task.y_train, TrainingConfig(**cfg))
+    b = train(build_graph(d, seed=4), task.x_train, task.y_train,
+              TrainingConfig(variability_mode="ideal_gradient", **cfg), ideal=build_graph(d, seed=4))
+    for la, lb in zip(a.network.layers, b.network.layers):
+        assert np.array_equal(la.tuning, lb.tuning) and np.array_equal(la.bias_voltage, lb.bias_voltage)
+
+
+def test_ideal_gradient_scheme_differs_when_devices_vary():
+    task = xor_quadrants(n_train=100, n_test=10, seed=3)
+    d = spin_mlp((2, 3, 2), input_band=(100e6, 200e6), hidden_band=(100e6, 200e6))
+    pert = d.with_variability(VariabilityDescription.uniform(0.01))
+    cfg = dict(epochs=3, batch_size=25, validation_fraction=0.0, progress=False, frequency_learning_rate=1e5)
+    a = train(build_graph(pert, seed=4), task.x_train, task.y_train, TrainingConfig(**cfg))
+    b = train(build_graph(pert, seed=4), task.x_train, task.y_train,
+              TrainingConfig(variability_mode="ideal_gradient", **cfg), ideal=build_graph(d, seed=4))
+    assert not np.allclose(a.network.layers[0].tuning, b.network.layers[0].tuning)
+    with pytest.raises(ValueError, match="ideal twin"):
+        train(build_graph(pert, seed=4), task.x_train, task.y_train, TrainingConfig(variability_mode="ideal_gradient"))
+
+
+def test_bad_labels_raise_a_clear_error():
+    G = build_graph(spin_mlp((2, 3, 2)), seed=0)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        train(G, np.zeros((4, 2)), np.array([0, 1, 2, 1]), TrainingConfig(epochs=1, progress=False))
