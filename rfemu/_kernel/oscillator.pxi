@@ -12,8 +12,10 @@
 # Stochastic Heun (Stratonovich): the predictor and the corrector use the same two normals, the
 # noise amplitude sqrt(D) is averaged between the start and the predicted state.
 # Trace: every `trace_every` steps (and at step 0), p and the unwrapped phase
-# phi = wr t - arg(b) (so that c = sqrt(p) exp(-i phi), dphi/dt = instantaneous angular frequency);
-# the unwrapping assumes arg(b) moves by less than pi between two samples.
+# phi = wr t - arg(b) (so that c = sqrt(p) exp(-i phi), dphi/dt = instantaneous angular frequency).
+# arg(b) is followed continuously by reading it every `unwrap_every` steps, chosen per block so
+# that the deterministic drift relative to the frame, |w0 - wr| + 2 |N|, turns it by at most
+# 1 rad in between (a drive or noise kick of more than 2 rad within that time would be missed).
 # Each device runs its whole time loop from its own random stream: the result does not depend
 # on the thread count. Devices are processed in blocks of _OSC_BLOCK in lockstep (independent
 # dependency chains that the CPU overlaps); each device's arithmetic is the same in any block.
@@ -170,6 +172,8 @@ cdef void _osc_block(Py_ssize_t first, Py_ssize_t count, uint64_t key,
     cdef Py_ssize_t j, i, step, k
     cdef double p, r, w, ax, ay, g0, g1, xp, yp
     cdef bint any_trace = trace_every > 0
+    cdef Py_ssize_t unwrap_every = trace_every, to_unwrap, to_trace
+    cdef double drift_per_step = 0.0
     cdef bint noisy = False
     for j in range(_OSC_BLOCK):
         x[j] = 0.0; y[j] = 0.0; a0[j] = 0.0; a1[j] = 0.0; b0[j] = 0.0; b1[j] = 0.0
@@ -194,6 +198,12 @@ cdef void _osc_block(Py_ssize_t first, Py_ssize_t count, uint64_t key,
             acc[j] = prev[j]
             trace_power[i * n_trace] = x[j] * x[j] + y[j] * y[j]
             trace_phase[i * n_trace] = -acc[j]
+    for j in range(count):
+        drift_per_step = max(drift_per_step, fabs(b0[j]) + 2.0 * fabs(b1[j]))
+    if any_trace and drift_per_step * trace_every > 1.0:
+        unwrap_every = max(<Py_ssize_t>(1.0 / drift_per_step), 1)
+    to_unwrap = unwrap_every
+    to_trace = trace_every
     k = 0
     for step in range(1, n_steps + 1):
         if noisy:
@@ -229,13 +239,20 @@ cdef void _osc_block(Py_ssize_t first, Py_ssize_t count, uint64_t key,
                 w = b0[j] + b1[j] * p
                 x[j] = x[j] + 0.5 * (ax + r * xp + w * yp + fx[j])
                 y[j] = y[j] + 0.5 * (ay + r * yp - w * xp + fy[j])
-        if any_trace and step % trace_every == 0:
-            k += 1
-            for j in range(count):
-                i = first + j
-                _osc_unwrap(x[j], y[j], &acc[j], &prev[j])
-                trace_power[i * n_trace + k] = x[j] * x[j] + y[j] * y[j]
-                trace_phase[i * n_trace + k] = frame_omega[i] * (step * dt) - acc[j]
+        if any_trace:
+            to_unwrap -= 1
+            to_trace -= 1
+            if to_unwrap == 0 or to_trace == 0:
+                for j in range(count):
+                    _osc_unwrap(x[j], y[j], &acc[j], &prev[j])
+                to_unwrap = unwrap_every
+            if to_trace == 0:
+                k += 1
+                for j in range(count):
+                    i = first + j
+                    trace_power[i * n_trace + k] = x[j] * x[j] + y[j] * y[j]
+                    trace_phase[i * n_trace + k] = frame_omega[i] * (step * dt) - acc[j]
+                to_trace = trace_every
     for j in range(count):
         state_re[first + j] = x[j]
         state_im[first + j] = y[j]

@@ -376,6 +376,11 @@ def _integrate_numpy(generator, omega0, shift, damping_rate, nonlinear_damping, 
         trace_power[:, 0] = b.real ** 2 + b.imag ** 2
         trace_phase[:, 0] = -acc
         k = 0
+        # follow arg(b) often enough that the drift relative to the frame turns it by <= 1 rad
+        drift_per_step = float(np.max(np.abs(b0) + 2.0 * np.abs(b1))) if n else 0.0
+        unwrap_every = trace_every
+        if drift_per_step * trace_every > 1.0:
+            unwrap_every = max(int(1.0 / drift_per_step), 1)
     for step in range(1, n_steps + 1):
         a = increment(b)
         if noisy:
@@ -388,16 +393,17 @@ def _integrate_numpy(generator, omega0, shift, damping_rate, nonlinear_damping, 
         else:
             bp = b + a
             b = b + 0.5 * (a + increment(bp))
-        if tracing and step % trace_every == 0:
-            k += 1
+        if tracing and (step % unwrap_every == 0 or step % trace_every == 0):
             arg = np.arctan2(b.imag, b.real)
             delta = arg - prev
             delta = np.where(delta > math.pi, delta - 2.0 * math.pi,
                              np.where(delta < -math.pi, delta + 2.0 * math.pi, delta))
             acc += delta
             prev = arg
-            trace_power[:, k] = b.real ** 2 + b.imag ** 2
-            trace_phase[:, k] = frame_omega * (step * dt) - acc
+            if step % trace_every == 0:
+                k += 1
+                trace_power[:, k] = b.real ** 2 + b.imag ** 2
+                trace_phase[:, k] = frame_omega * (step * dt) - acc
     state_re[:] = b.real
     state_im[:] = b.imag
 
@@ -433,8 +439,8 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
         1/s (the units of dc/dt), ``frequency`` in Hz, each scalar or per device.
     trace_every : int
         Record p and the unwrapped phase every ``trace_every`` steps (and at t = 0); 0: no trace.
-        The phase is unwrapped between samples: choose it so that the phase relative to the
-        frame (see Notes) moves less than pi between two samples.
+        The phase is followed continuously between samples (read at least as often as the
+        deterministic drift relative to the frame, |w0 - wr| + 2 |N|, turns it by 1 rad).
     n_threads : int
         OpenMP threads of the kernel; the result does not depend on it.
     backend : {"kernel", "numpy"}
