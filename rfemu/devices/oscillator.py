@@ -486,8 +486,10 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
     if not np.all(np.isfinite(cur)):
         raise ValueError(f"current must be finite, got {current!r}")
 
-    fields = [params.angular_frequency, params.nonlinear_frequency_shift, params.damping_rate,
-              params.nonlinear_damping, params.spin_torque_efficiency, params.noise_ratio, cur]
+    omega0 = params.angular_frequency
+    per_device = [omega0, params.nonlinear_frequency_shift, params.damping_rate, params.nonlinear_damping,
+                  params.spin_torque_efficiency, params.noise_ratio, cur]
+    fields = list(per_device)
     if injection is not None:
         try:
             inj_amplitude, inj_frequency = injection
@@ -515,9 +517,12 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
     n = shape[0] if shape else 1
 
     def vec(x, dtype=float):
+        """A fresh contiguous (n,) array of x."""
+        if np.ndim(x) == 0:
+            return np.full(n, x, dtype=dtype)
         return np.array(np.broadcast_to(np.asarray(x, dtype=dtype), (n,)), dtype=dtype, order="C")
 
-    omega0 = vec(params.angular_frequency)
+    omega0, shift, damping_rate, nonlinear_damping, sigma, eta, cur = (vec(f) for f in per_device)
     if injection is None:
         frame = omega0.copy()
         drive = np.zeros(n, dtype=complex)
@@ -525,8 +530,8 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
         frame = vec(2.0 * math.pi * inj_frequency)
         drive = vec(inj_amplitude, complex)
     if initial_state is None:
-        c0 = np.sqrt(steady_power(vec(cur), params)) * np.ones(n)
-        c0 = vec(c0, complex)
+        xi = cur / vec(params.threshold_current)
+        c0 = np.sqrt(_p0_of_xi(xi, nonlinear_damping)).astype(complex)
     else:
         c0 = vec(init, complex)
     state_re = np.array(c0.real, order="C")
@@ -541,9 +546,8 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
         trace_phase = np.empty((0, 0))
         time = np.empty(0)
     run = _kernel_integrate() if backend == "kernel" else _integrate_numpy
-    run(as_generator(seed), omega0, vec(params.nonlinear_frequency_shift), vec(params.damping_rate),
-        vec(params.nonlinear_damping), vec(params.spin_torque_efficiency), vec(params.noise_ratio),
-        vec(cur), frame, np.array(drive.real, order="C"), np.array(drive.imag, order="C"),
+    run(as_generator(seed), omega0, shift, damping_rate, nonlinear_damping, sigma, eta,
+        cur, frame, np.array(drive.real, order="C"), np.array(drive.imag, order="C"),
         state_re, state_im, n_steps, float(dt), bool(constant_diffusion), trace_every,
         trace_power, trace_phase, int(n_threads))
     t_end = n_steps * dt
