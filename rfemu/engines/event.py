@@ -1,0 +1,1014 @@
+"""The event engine: the network graph emulated as hardware, one simpy process per device.
+
+Every source (input tone), oscillator (neuron), RF line and readout of the graph is an agent: a
+small state record and a plain generator function run as a simpy process over it. Junctions
+(synapses) are agents whose state lives in their line's arrays; a junction runs a process only
+when its own state changes (a write of its non-volatile frequency state). Time is physical
+(seconds) and advances from event to event: there is no clock tick, and a quiet chip costs nothing.
+
+What happens, in physical order::
+
+    input applied -> each source puts its tone on line 0                       (source agents)
+    line: after its delay, one chain-matrix update over all its junctions,     (line agent)
+          chain voltages V = W @ P (+ thermal noise floor); chains whose
+          voltage moved by more than ``voltage_tolerance`` wake their consumer
+    neuron: I = (V + V_bias) g_m; its output power and frequency relax towards  (oscillator agents)
+          the device's static values at the device's relaxation rate (noise off),
+          or are integrated by the oscillator kernel with thermal noise (noise on);
+          it re-emits on its line when power or frequency moved by more than the
+          emission tolerance, and emits the exact static value once settled
+    readout: records the output chain's voltage + bias (the class score)        (readout agents)
+
+Simultaneous events run in the order of :class:`Priority` (a write lands before the line reads
+it, the line delivers before neurons update, neurons before readouts record). The engine holds no
+device formula: the line's response is :func:`rfemu.devices.resonator.chain_matrix` (through
+:class:`rfemu.medium.Line`), the neuron's transfer and relaxation come from
+:mod:`rfemu.devices.oscillator`, writes from :class:`rfemu.devices.resonator.FrequencyState`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rfemu.network import build_graph, spin_mlp
+>>> engine = EventEngine(build_graph(spin_mlp((4, 3, 2)), seed=0))
+>>> result = engine.run(np.random.default_rng(0).random((2, 4)))
+>>> result.outputs.shape, bool(np.all(result.latency > 0))
+((2, 2), True)
+"""
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import networkx as nx
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices.resonator import FrequencyState
+from rfemu.medium import Line, PhaseLocking
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledNetwork, compile_graph
+from rfemu.rng import as_generator
+from rfemu.study.energy import EnergyLedger, EnergyModel
+
+__all__ = ["Priority", "EventConfig", "EventEngine", "InferenceResult", "EventRunResult", "TraceConfig",
+           "Tracer", "save_traces", "plot_line_spectrum", "plot_neuron_settling"]
+
+
+class Priority(IntEnum):
+    """Order of simultaneous events (lower first)."""
+
+    WRITE = 0            #: a non-volatile frequency write lands on its junctions
+    SOURCE = 1           #: an input source changes its tone
+    LINE_DELIVERY = 2    #: a line answers every tone change of the instant at once
+    NEURON_UPDATE = 3    #: oscillators react to their chains' new voltages
+    READOUT = 4          #: readouts record the output chains
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """Settings of an event run (SI units).
+
+    Parameters
+    ----------
+    noise : bool
+        Thermal noise on: the chains' Johnson noise floor and the neurons' stochastic dynamics.
+    temperature : float
+        K, noise temperature of the junctions' Johnson noise.
+    readout_bandwidth : float
+        Hz, bandwidth over which the chain voltages are read (the noise floor's B).
+    junction_resistance : float
+        Ohm, resistance of each junction (noise floor, energy).
+    line_delay : float
+        s, propagation delay from an emitter to the junctions of its line.
+    diode_response : bool
+        Add each line's spin-diode response time ``1 / (2 pi min half width)`` to its delay.
+    emission_tolerance : float
+        A neuron re-emits when its output power moved by more than this fraction of its
+        ``max_output_power`` since its last emission.
+    frequency_tolerance : float
+        ... or its frequency moved by more than this fraction of itself.
+    settle_tolerance : float
+        A neuron is settled (emits its exact static value, then sleeps) when its power is within
+        this fraction of ``max_output_power`` (and its frequency within this fraction of itself).
+    voltage_tolerance : float
+        V: a chain wakes its consumer only if its voltage moved by more than this.
+    latency_tolerance : float
+        Output settled: within this fraction of the output's final value range (relative to the
+        largest output magnitude) of its final value.
+    min_relaxation_fraction : float
+        Floor of the neuron relaxation rate as a fraction of ``2 G_G`` (critical slowing down at
+        threshold is cut there).
+    noise_duration : float
+        s, how long an inference runs with noise on (noise never settles).
+    noise_step_fraction : float
+        With noise on, a neuron integrates in steps of this fraction of its relaxation time.
+    locking_coupling : float or None
+        Hz: enable frequency pulling / injection locking of the oscillators' tones on each line
+        (:class:`rfemu.medium.PhaseLocking`); None disables it.
+    locking_window : float
+        s, integration window of the phase model whose mean frequencies become the tones.
+    n_threads : int
+        Threads of the kernel calls.
+    """
+
+    noise: bool = False
+    temperature: float = 300.0
+    readout_bandwidth: float = 1e6
+    junction_resistance: float = 1e3
+    line_delay: float = 1e-10
+    diode_response: bool = True
+    emission_tolerance: float = 0.05
+    frequency_tolerance: float = 1e-4
+    settle_tolerance: float = 1e-10
+    voltage_tolerance: float = 1e-12
+    latency_tolerance: float = 1e-3
+    min_relaxation_fraction: float = 0.02
+    noise_duration: float = 2e-6
+    noise_step_fraction: float = 0.25
+    locking_coupling: float | None = None
+    locking_window: float = 2e-6
+    n_threads: int = 1
+
+    def __post_init__(self):
+        for name in ("temperature", "readout_bandwidth", "junction_resistance", "line_delay",
+                     "voltage_tolerance", "noise_duration", "locking_window"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"EventConfig.{name} must be finite and >= 0, got {v!r}")
+        for name in ("emission_tolerance", "frequency_tolerance", "settle_tolerance",
+                     "latency_tolerance", "min_relaxation_fraction", "noise_step_fraction"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"EventConfig.{name} must be finite and > 0, got {v!r}")
+        if self.locking_coupling is not None and not (self.locking_coupling >= 0):
+            raise ValueError(f"EventConfig.locking_coupling must be >= 0 Hz or None, got {self.locking_coupling!r}")
+        if int(self.n_threads) != self.n_threads or self.n_threads < 1:
+            raise ValueError(f"EventConfig.n_threads must be an integer >= 1, got {self.n_threads!r}")
+
+
+@dataclass
+class InferenceResult:
+    """One inference: ``outputs`` (K,) V (output chain voltage + bias), ``latency`` s (input applied
+    to outputs settled), ``energy`` J by device kind, ``n_events`` simpy events processed,
+    ``wall_time`` s, ``t_start``/``t_end`` s of physical time."""
+
+    outputs: np.ndarray
+    latency: float
+    energy: dict
+    n_events: int
+    wall_time: float
+    t_start: float
+    t_end: float
+
+
+@dataclass
+class EventRunResult:
+    """Many inferences: ``outputs`` (N, K) V, ``latency`` (N,) s, ``energy`` {kind: (N,) J},
+    ``n_events`` (N,), ``wall_time`` (N,) s; ``predictions`` is the argmax of the outputs."""
+
+    outputs: np.ndarray
+    latency: np.ndarray
+    energy: dict
+    n_events: np.ndarray
+    wall_time: np.ndarray
+    items: list = field(default_factory=list, repr=False)
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.argmax(self.outputs, axis=1)
+
+    def accuracy(self, labels) -> float:
+        return float(np.mean(self.predictions == np.asarray(labels)))
+
+
+# ------------------------------------------------------------------------------------------------
+# agents: state records (slots) and their generator functions
+# ------------------------------------------------------------------------------------------------
+
+class SourceAgent:
+    """An input tone: its line, slot, frequency, linewidth and the power it is asked to emit."""
+
+    __slots__ = ("node", "line", "slot", "frequency", "linewidth", "power", "kick", "process")
+
+    def __init__(self, node, line, slot, frequency, linewidth):
+        self.node, self.line, self.slot = node, line, slot
+        self.frequency, self.linewidth = frequency, linewidth
+        self.power = 0.0
+        self.kick = None
+        self.process = None
+
+
+def source_process(env, agent, engine):
+    """A source: wait to be told a new power, put the tone on the line."""
+    while True:
+        yield agent.kick
+        agent.kick = env.event()
+        agent.line.tone_changed(agent.slot, agent.frequency, agent.power, agent.linewidth)
+
+
+class JunctionAgent:
+    """A junction (synapse): where its state sits in its line's arrays (chain, junction, flat)."""
+
+    __slots__ = ("node", "line", "chain", "junction", "flat")
+
+    def __init__(self, node, line, chain, junction, flat):
+        self.node, self.line, self.chain, self.junction, self.flat = node, line, chain, junction, flat
+
+
+def write_process(env, line, flat_index, target, engine):
+    """Junctions of one line are written (in parallel): the new resonances land after the latency."""
+    report = line.frequency_state.write(target, index=flat_index)
+    engine.ledger.add("write", report.energy)
+    ev = engine.schedule(report.latency, Priority.WRITE)
+    yield ev
+    applied = line.frequency_state.frequency[flat_index]
+    C, J = line.medium.resonance_frequency.shape
+    line.medium.set_resonance(flat_index // J, flat_index % J, applied)
+    if engine.tracer is not None:
+        engine.tracer.junctions(env.now, line.layer, flat_index, applied)
+    line.changed()
+
+
+class NeuronAgent:
+    """An oscillator (neuron): its drive, its emitted and relaxing state, its tone slot."""
+
+    __slots__ = ("node", "layer", "chain", "line_out", "slot", "params", "kick", "timer", "process",
+                 "busy", "interrupted", "t0", "p0", "f0", "p_target", "f_target", "g_target", "rate",
+                 "p_emit", "f_emit", "g_emit", "current", "p_scale", "amplitude", "stop_time",
+                 "t_current", "p_now", "f_now", "steady", "f_natural")
+
+    def __init__(self, node, layer, chain, line_out, slot, params, f_channel, linewidth):
+        self.node, self.layer, self.chain = node, layer, chain
+        self.line_out, self.slot, self.params = line_out, slot, params
+        self.kick = self.timer = self.process = None
+        self.busy = self.interrupted = False
+        self.t0 = 0.0
+        self.p0 = self.p_target = self.p_emit = 0.0
+        self.f0 = self.f_target = self.f_emit = self.f_natural = f_channel
+        self.g_target = self.g_emit = linewidth
+        self.rate = 1.0
+        self.current = 0.0
+        self.p_scale = float(params.max_output_power)
+        self.amplitude = 0j
+        self.stop_time = math.inf
+        self.t_current = 0.0
+        self.steady = 0.0
+
+    def state_at(self, t):
+        """Output power and frequency at time t >= t0 (noise off: exponential relaxation)."""
+        decay = math.exp(-self.rate * (t - self.t0))
+        return (self.p_target + (self.p0 - self.p_target) * decay,
+                self.f_target + (self.f0 - self.f_target) * decay)
+
+
+def neuron_process(env, n, engine):
+    """A neuron: sleep until its chain moves, then relax, re-emit, settle, sleep again."""
+    while True:
+        try:
+            yield (n.timer if n.busy else n.kick)
+        except simpy.Interrupt:
+            pass
+        n.interrupted = False
+        if not n.busy:
+            n.kick = env.event()
+        delay = engine.neuron_step(n, env.now)
+        if delay is None:
+            n.busy = False
+            n.timer = None
+        else:
+            n.busy = True
+            n.timer = engine.schedule(delay, Priority.NEURON_UPDATE)
+
+
+class ReadoutAgent:
+    """A readout: the class score it last recorded and when."""
+
+    __slots__ = ("node", "layer", "chain", "value", "recorded", "history", "kick", "kicked", "process")
+
+    def __init__(self, node, layer, chain):
+        self.node, self.layer, self.chain = node, layer, chain
+        self.value = 0.0
+        self.recorded = 0.0
+        self.history = []
+        self.kick = None
+        self.kicked = False
+        self.process = None
+
+
+def readout_process(env, r, engine):
+    """A readout: record the output chain's value (voltage + bias) whenever it moved."""
+    while True:
+        yield r.kick
+        r.kick = env.event()
+        r.kicked = False
+        r.recorded = r.value
+        r.history.append((env.now, r.value))
+
+
+class LineAgent:
+    """An RF line: the medium (tones x junctions), its consumers, its pending delivery."""
+
+    def __init__(self, engine, layer, medium, frequency_state, compiled_layer):
+        self.engine = engine
+        self.layer = layer
+        self.medium = medium
+        self.frequency_state = frequency_state
+        self.cl = compiled_layer
+        self.delay = medium.delay
+        self.armed = False
+        self.kick = None
+        self.process = None
+        self.delivered = np.zeros(medium.n_chains)
+        self.consumers = []          # NeuronAgent or ReadoutAgent per chain
+        self.hidden = compiled_layer.is_hidden
+        self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
+        self.power_log = []          # (t, total tone power) for the energy account
+
+    def tone_changed(self, slot, frequency, power, linewidth):
+        """An emitter changed its tone: update the medium, deliver after the line's delay."""
+        self.medium.set_tone(self.medium.tone_source[slot], frequency, power, linewidth)
+        self.changed()
+
+    def changed(self):
+        if not self.armed:
+            self.armed = True
+            ev = self.kick
+            ev._ok = True
+            ev._value = None
+            self.engine.env.schedule(ev, Priority.LINE_DELIVERY, self.delay)
+
+
+def line_process(env, line, engine):
+    """A line: answer every tone change of an instant with one update over all its junctions."""
+    while True:
+        yield line.kick
+        line.kick = env.event()
+        line.armed = False
+        engine.deliver(line, env.now)
+
+
+# ------------------------------------------------------------------------------------------------
+# the engine
+# ------------------------------------------------------------------------------------------------
+
+class EventEngine:
+    """Emulate a network graph in physical time with simpy agents on shared RF lines.
+
+    Parameters
+    ----------
+    network : networkx.DiGraph or CompiledNetwork
+        The same graph the compiled engine runs (read through :func:`compile_graph`).
+    config : EventConfig, optional
+    seed : None, int or Generator
+        Noise source (junction noise floor, neuron noise, write noise).
+    trace : rfemu.engines.event_trace.TraceConfig, optional
+        What to record (see :class:`rfemu.engines.event_trace.Tracer`).
+    energy_model : rfemu.study.energy.EnergyModel, optional
+
+    Attributes
+    ----------
+    env : simpy.Environment
+        One environment for the engine's whole life (a run of many inferences).
+    lines, sources, neurons, readouts, junctions : lists of agents
+    """
+
+    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None):
+        if isinstance(network, nx.DiGraph):
+            network = compile_graph(network)
+        if not isinstance(network, CompiledNetwork):
+            raise TypeError(f"network must be a networkx.DiGraph or a CompiledNetwork, not {type(network).__name__}")
+        self.config = config or EventConfig()
+        self.network = network
+        self.rng = as_generator(seed)
+        self.env = simpy.Environment()
+        self.energy_model = energy_model or EnergyModel()
+        self.ledger = EnergyLedger()
+        self.n_events = 0
+        self.tracer = Tracer(trace, network) if trace is not None else None
+        cfg = self.config
+        env = self.env
+        self.lines, self.sources, self.neurons, self.readouts, self.junctions = [], [], [], [], []
+        self._node = {}
+        for l, cl in enumerate(network.layers):
+            medium = Line(cl.resonance_frequency, cl.damping, cl.sign, cl.sensitivity,
+                          cl.antisymmetric, cl.symmetric, power_gain=cl.power_gain,
+                          resistance=np.full(cl.sign.shape, cfg.junction_resistance),
+                          temperature=cfg.temperature if cfg.noise else 0.0,
+                          bandwidth=cfg.readout_bandwidth,
+                          delay=cfg.line_delay + (self._diode_response(cl) if cfg.diode_response else 0.0),
+                          n_threads=cfg.n_threads, name=S.line_node(l))
+            for t, node in enumerate(cl.tone_nodes):
+                medium.add_slot(node, cl.tone_frequency[t], cl.tone_linewidth[t])
+            lo, hi = float(cl.tuning_min.min()), float(cl.tuning_max.max())
+            if np.any(cl.tuning_min != lo) or np.any(cl.tuning_max != hi):
+                raise ValueError(f"layer {l}: the event engine needs one tuning window per line")
+            state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
+                                   shift=cl.tuning.ravel(), seed=self.rng)
+            line = LineAgent(self, l, medium, state, cl)
+            line.kick = env.event()
+            line.process = env.process(line_process(env, line, self))
+            self.lines.append(line)
+            self._node[S.line_node(l)] = line
+            C, J = cl.sign.shape
+            for c in range(C):
+                for j in range(J):
+                    agent = JunctionAgent(cl.resonator_nodes[c][j], line, c, j, c * J + j)
+                    self.junctions.append(agent)
+        # sources (tones of line 0)
+        line0 = self.lines[0]
+        for t, node in enumerate(network.source_nodes):
+            s = SourceAgent(node, line0, t, float(network.layers[0].tone_frequency[t]),
+                            float(network.layers[0].tone_linewidth[t]))
+            s.kick = env.event()
+            s.process = env.process(source_process(env, s, self))
+            self.sources.append(s)
+            self._node[node] = s
+        # neurons and readouts
+        for l, cl in enumerate(network.layers):
+            line = self.lines[l]
+            for c, node in enumerate(cl.output_nodes):
+                if cl.is_hidden:
+                    params = _single(cl.oscillator, c)
+                    out_line = self.lines[l + 1]
+                    n = NeuronAgent(node, l, c, out_line, out_line.medium.slot(node), params,
+                                    float(cl.channel_frequency[c]), float(out_line.medium.tone_linewidth[out_line.medium.slot(node)]))
+                    n.kick = env.event()
+                    n.process = env.process(neuron_process(env, n, self))
+                    self.neurons.append(n)
+                    line.consumers.append(n)
+                    out_line.oscillator_slots.append(n.slot)
+                else:
+                    r = ReadoutAgent(node, l, c)
+                    r.kick = env.event()
+                    r.process = env.process(readout_process(env, r, self))
+                    r.value = float(cl.bias_voltage[c])
+                    r.recorded = r.value
+                    self.readouts.append(r)
+                    line.consumers.append(r)
+                self._node[node] = line.consumers[-1]
+        self._neuron_layers = {}
+        for n in self.neurons:
+            self._neuron_layers.setdefault(n.layer, []).append(n)
+        self._osc_batch = {l: cl.oscillator for l, cl in enumerate(network.layers) if cl.is_hidden}
+        self.env.run()          # start every process (they all wait for their first event)
+        self.n_events = 0
+
+    # -- small helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _diode_response(cl):
+        """Spin-diode response time of a line's junctions: 1 / (2 pi * smallest half width)."""
+        return 1.0 / (2.0 * math.pi * float(np.min(cl.damping * cl.resonance_frequency)))
+
+    def schedule(self, delay, priority):
+        """A triggered event processed after ``delay`` s with ``priority`` (a :class:`Priority`)."""
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = None
+        self.env.schedule(ev, priority, delay)
+        return ev
+
+    def agent(self, node):
+        """The agent of a graph node (source, line, neuron or readout)."""
+        return self._node[node]
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.sources) + len(self.lines) + len(self.neurons) + len(self.readouts) + len(self.junctions)
+
+    # -- the line's batched update ---------------------------------------------------------------
+    def deliver(self, line, now):
+        """All tone changes of the instant at once: new chain voltages, wake the moved chains."""
+        cfg = self.config
+        medium = line.medium
+        if cfg.locking_coupling is not None and len(line.oscillator_slots) > 1:
+            self._lock(line)
+        v = medium.chain_voltages()
+        if cfg.noise:
+            v = v + medium.sample_noise(self.rng)
+        moved = np.flatnonzero(np.abs(v - line.delivered) > cfg.voltage_tolerance)
+        line.power_log.append((now, float(medium.tone_power.sum())))
+        if self.tracer is not None:
+            self.tracer.line(now, line.layer, medium, v)
+        if moved.size == 0:
+            return
+        line.delivered[moved] = v[moved]
+        cl = line.cl
+        if line.hidden:
+            current = (v + cl.bias_voltage) * cl.transconductance
+            params = self._osc_batch[line.layer]
+            p_target = osc.output_power(current, params)
+            device_current = np.minimum(current, params.max_current)
+            rate = np.maximum(osc.relaxation_rate(device_current, params),
+                              cfg.min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate))
+            if cl.emission == S.EMISSION_CURRENT:
+                clamped = osc.clamp_current(current, params)
+                f_target = osc.frequency(clamped, params)
+                g_target = osc.linewidth(clamped, params)
+            else:
+                f_target = cl.channel_frequency
+                g_target = cl.neuron_linewidth
+            for c in moved.tolist():
+                n = line.consumers[c]
+                self._retarget(n, now, float(current[c]), float(p_target[c]), float(f_target[c]),
+                               float(g_target[c]), float(rate[c]))
+        else:
+            for c in moved.tolist():
+                r = line.consumers[c]
+                r.value = float(v[c] + cl.bias_voltage[c])
+                if not r.kicked:
+                    r.kicked = True
+                    ev = r.kick
+                    ev._ok = True
+                    ev._value = None
+                    self.env.schedule(ev, Priority.READOUT, 0.0)
+
+    def _lock(self, line):
+        """Replace the oscillators' tone frequencies by their pulled (Adler) mean frequencies."""
+        medium = line.medium
+        slots = np.asarray(line.oscillator_slots)
+        active = np.flatnonzero(medium.tone_power > 0)
+        if active.size < 2:
+            return
+        if not hasattr(line, "free_frequency"):
+            line.free_frequency = medium.tone_frequency.copy()
+        free = line.free_frequency
+        pulled = np.isin(active, slots)
+        model = PhaseLocking(free[active], medium.tone_power[active], self.config.locking_coupling,
+                             linewidth=medium.tone_linewidth[active], pulled=pulled, seed=self.rng)
+        if model.n_pairs == 0:
+            return
+        span = np.abs(model._k).max() / (2 * math.pi) if model.n_pairs else 1.0
+        dt = 0.02 / max(span * model.cutoff, 1.0 / self.config.locking_window)
+        model.run(self.config.locking_window / 2, dt)
+        f = model.run(self.config.locking_window / 2, dt)
+        for k, t in enumerate(active.tolist()):
+            if pulled[k]:
+                medium.tone_frequency[t] = f[k]
+                medium._dirty_tones.add(t)
+
+    # -- neurons ---------------------------------------------------------------------------------
+    def _retarget(self, n, now, current, p_target, f_target, g_target, rate):
+        """The neuron's chain moved: freeze its state at ``now``, aim at the new static values."""
+        if self.config.noise:
+            self._advance_noisy(n, now)
+            p_now, f_now = n.p_now, n.f_now
+        else:
+            p_now, f_now = n.state_at(now) if n.busy else (n.p_target, n.f_target)
+        n.t0, n.p0, n.f0 = now, p_now, f_now
+        n.p_target, n.f_target, n.g_target, n.rate = p_target, f_target, g_target, rate
+        if current != n.current:
+            n.current = current
+            self.ledger.neuron_current(n, now, current)
+        if self.config.noise:
+            n.stop_time = self._stop_time
+        if n.busy:
+            if not n.interrupted:
+                n.interrupted = True
+                n.process.interrupt()
+        else:
+            ev = n.kick
+            if not ev.triggered:
+                ev._ok = True
+                ev._value = None
+                self.env.schedule(ev, Priority.NEURON_UPDATE, 0.0)
+
+    def neuron_step(self, n, now):
+        """Advance a neuron to ``now``, emit if it moved enough; the delay to its next step or None."""
+        cfg = self.config
+        if cfg.noise:
+            return self._noisy_step(n, now)
+        p, f = n.state_at(now)
+        tol_p = cfg.emission_tolerance * n.p_scale
+        tol_f = cfg.frequency_tolerance * n.f_target
+        settle_p = cfg.settle_tolerance * n.p_scale
+        settle_f = cfg.settle_tolerance * n.f_target
+        dp0, df0 = p - n.p_target, f - n.f_target
+        if abs(dp0) <= settle_p and abs(df0) <= settle_f:
+            if n.p_emit != n.p_target or n.f_emit != n.f_target or n.g_emit != n.g_target:
+                self._emit(n, now, n.p_target, n.f_target, n.g_target)
+            n.t0, n.p0, n.f0 = now, n.p_target, n.f_target
+            return None
+        # (the planned crossing times are exact up to rounding: accept a crossing within 1e-9)
+        if (abs(p - n.p_emit) >= tol_p * (1 - 1e-9) or abs(f - n.f_emit) >= tol_f * (1 - 1e-9)
+                or n.g_emit != n.g_target):
+            self._emit(n, now, p, f, n.g_target)
+        # next crossing of the tolerance from the emitted state, or the settle time
+        # settle: aim at half the settle tolerance so the next check is surely inside it
+        ratio = max(abs(dp0) / settle_p if settle_p > 0 else 0.0,
+                    abs(df0) / settle_f if settle_f > 0 else 0.0, 0.5)
+        delays = [math.log(2.0 * ratio) / n.rate]
+        de = n.p_emit - n.p_target
+        if dp0 != 0.0:
+            need = abs(de) - tol_p
+            if need > 0 and (de > 0) == (dp0 > 0) and need < abs(dp0):
+                delays.append(math.log(abs(dp0) / need) / n.rate)
+        fe = n.f_emit - n.f_target
+        if df0 != 0.0:
+            need = abs(fe) - tol_f
+            if need > 0 and (fe > 0) == (df0 > 0) and need < abs(df0):
+                delays.append(math.log(abs(df0) / need) / n.rate)
+        # re-anchor the relaxation at now (exactly the same trajectory)
+        n.t0, n.p0, n.f0 = now, p, f
+        return max(min(delays), 0.0)
+
+    def _emit(self, n, now, p, f, g):
+        n.p_emit, n.f_emit, n.g_emit = p, f, g
+        n.line_out.tone_changed(n.slot, f, p, g)
+        if self.tracer is not None:
+            self.tracer.neuron(now, n, p, f)
+
+    # noise on: the oscillator kernel integrates each neuron between its events
+    def _advance_noisy(self, n, now):
+        dt_total = now - n.t_current
+        if dt_total > 0:
+            params = n.params
+            cur = min(n.current, float(params.max_current))
+            xi = cur / float(params.threshold_current)
+            g = float(params.damping_rate)
+            scale = g * (abs(xi) + float(params.nonlinear_damping) + 1.0) + abs(float(params.nonlinear_frequency_shift))
+            dt = min(0.02 / scale, dt_total)
+            traj = osc.integrate(params, cur, dt_total, dt_total / max(round(dt_total / dt), 1),
+                                 seed=self.rng, initial_state=n.amplitude)
+            n.amplitude = complex(traj.amplitude[0])
+        n.t_current = now
+        p_norm = abs(n.amplitude) ** 2
+        if n.steady > 0:
+            n.p_now = n.p_target * p_norm / n.steady
+            n.f_now = n.f_natural + (n.f_target - n.f_natural) * p_norm / n.steady
+        else:
+            n.p_now, n.f_now = 0.0, n.f_natural
+
+    def _noisy_step(self, n, now):
+        cfg = self.config
+        self._advance_noisy(n, now)
+        n.steady = float(osc.steady_power(osc.clamp_current(n.current, n.params), n.params))
+        self._advance_noisy(n, now)
+        if (abs(n.p_now - n.p_emit) >= cfg.emission_tolerance * n.p_scale
+                or abs(n.f_now - n.f_emit) >= cfg.frequency_tolerance * n.f_target or n.g_emit != n.g_target):
+            self._emit(n, now, n.p_now, n.f_now, n.g_target)
+        if now >= n.stop_time:
+            return None
+        return min(cfg.noise_step_fraction / n.rate, n.stop_time - now)
+
+    # -- public API --------------------------------------------------------------------------
+    def apply(self, features=None, *, power=None):
+        """Apply an input now: every source is told its new power (features in [0, 1] times the
+        source's max power, or powers in W)."""
+        if (features is None) == (power is None):
+            raise ValueError("give exactly one of features or power")
+        if power is None:
+            x = np.asarray(features, dtype=float).ravel()
+            if x.size != len(self.sources) or not np.all(np.isfinite(x)) or np.any(x < 0):
+                raise ValueError(f"features must be {len(self.sources)} finite values >= 0, got shape {np.shape(features)}")
+            p = x * self.network.source_max_power
+        else:
+            p = np.asarray(power, dtype=float).ravel()
+            if p.size != len(self.sources) or not np.all(np.isfinite(p)) or np.any(p < 0):
+                raise ValueError(f"power must be {len(self.sources)} finite powers >= 0 W, got {power!r}")
+        for s, value in zip(self.sources, p.tolist()):
+            if value != s.power:
+                s.power = value
+                ev = s.kick
+                if not ev.triggered:
+                    ev._ok = True
+                    ev._value = None
+                    self.env.schedule(ev, Priority.SOURCE, 0.0)
+
+    def write_frequencies(self, nodes, target_frequency):
+        """Request writes of junctions' non-volatile frequency states (Hz); they land after the
+        write latency (one write process per line, junctions written in parallel)."""
+        by_line = {}
+        targets = np.broadcast_to(np.asarray(target_frequency, dtype=float), (len(nodes),))
+        index = {a.node: a for a in self.junctions} if not hasattr(self, "_junction_index") else self._junction_index
+        self._junction_index = index
+        for node, f in zip(nodes, targets.tolist()):
+            a = index[node]
+            by_line.setdefault(a.line.layer, ([], []))
+            by_line[a.line.layer][0].append(a.flat)
+            by_line[a.line.layer][1].append(f)
+        for l, (flat, f) in by_line.items():
+            self.env.process(write_process(self.env, self.lines[l], np.asarray(flat), np.asarray(f), self))
+
+    def _run_env(self, until=None):
+        env = self.env
+        step = env.step
+        n = 0
+        try:
+            if until is None:
+                while True:
+                    step()
+                    n += 1
+            else:
+                while env.peek() <= until:
+                    step()
+                    n += 1
+        except simpy.core.EmptySchedule:
+            pass
+        if until is not None and env.now < until:
+            env.run(until=until)
+        self.n_events += n
+        return n
+
+    def infer(self, features=None, *, power=None, duration=None) -> InferenceResult:
+        """Apply one input at the present time and run until the outputs settle.
+
+        Noise off: until no event is left (every agent asleep). Noise on: for ``duration``
+        (default ``config.noise_duration``). Returns an :class:`InferenceResult`.
+        """
+        cfg = self.config
+        t_start = self.env.now
+        for r in self.readouts:
+            r.history = [(t_start, r.value)]
+        self.ledger.start(self, t_start)
+        if cfg.noise:
+            self._stop_time = t_start + (duration if duration is not None else cfg.noise_duration)
+            for n in self.neurons:
+                n.stop_time = self._stop_time
+                if not n.busy:
+                    self._retarget(n, t_start, n.current, n.p_target, n.f_target, n.g_target, n.rate)
+        wall = _time.perf_counter()
+        self.apply(features, power=power)
+        n_events = self._run_env(self._stop_time if cfg.noise else None)
+        wall = _time.perf_counter() - wall
+        t_end = self.env.now
+        outputs = np.array([r.value for r in self.readouts])
+        latency = self._latency(outputs, t_start)
+        energy = self.ledger.finish(self, t_start, t_start + latency)
+        return InferenceResult(outputs=outputs, latency=latency, energy=energy, n_events=n_events,
+                               wall_time=wall, t_start=t_start, t_end=t_end)
+
+    def _latency(self, outputs, t_start):
+        """Time from the input to the last moment any output was farther than the tolerance from
+        its final value (relative to the largest final output magnitude)."""
+        scale = max(float(np.max(np.abs(outputs))) if outputs.size else 0.0, 1e-300)
+        tol = self.config.latency_tolerance * scale
+        last = t_start
+        for r, final in zip(self.readouts, outputs.tolist()):
+            hist = r.history
+            # the output holds each value until the next record; it is settled from the first
+            # record after which every later value is within tol of the final one
+            settled_from = None
+            for t, value in reversed(hist):
+                if abs(value - final) > tol:
+                    break
+                settled_from = t
+            if settled_from is None:
+                settled_from = self.env.now
+            last = max(last, settled_from)
+        return last - t_start
+
+    def run(self, features=None, *, power=None, duration=None, progress=False) -> EventRunResult:
+        """Run samples one after the other (each applied when the previous one has settled)."""
+        x = features if power is None else power
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        items = []
+        it = range(len(x))
+        if progress:
+            from tqdm import tqdm
+            it = tqdm(it, desc="event inference")
+        for i in it:
+            items.append(self.infer(x[i] if power is None else None,
+                                    power=x[i] if power is not None else None, duration=duration))
+        kinds = sorted({k for item in items for k in item.energy})
+        return EventRunResult(
+            outputs=np.array([it.outputs for it in items]),
+            latency=np.array([it.latency for it in items]),
+            energy={k: np.array([it.energy.get(k, 0.0) for it in items]) for k in kinds},
+            n_events=np.array([it.n_events for it in items]),
+            wall_time=np.array([it.wall_time for it in items]), items=items)
+
+    def traces(self):
+        """The recorded traces as an xarray Dataset (needs ``trace=`` at construction)."""
+        if self.tracer is None:
+            raise ValueError("no traces: build the engine with trace=TraceConfig(...)")
+        return self.tracer.dataset(self.env.now)
+
+
+def _single(params, index):
+    """The OscillatorParameters of one device out of per-device arrays."""
+    import dataclasses
+    return osc.OscillatorParameters(**{f.name: float(np.asarray(getattr(params, f.name))[index])
+                                       for f in dataclasses.fields(osc.OscillatorParameters)})
+
+
+# ------------------------------------------------------------------------------------------------
+# observability: traces (xarray) and pictures (matplotlib Agg)
+# ------------------------------------------------------------------------------------------------
+
+TRACE_VARIABLES = ("tones", "chains", "neurons", "junctions")
+
+
+@dataclass(frozen=True)
+class TraceConfig:
+    """What an :class:`EventEngine` records.
+
+    Parameters
+    ----------
+    variables : tuple of str
+        Any of ``"tones"`` (frequency, power, linewidth of every tone of each line, at each line
+        delivery), ``"chains"`` (chain voltages at each delivery), ``"neurons"`` (each neuron's
+        emitted power and frequency), ``"junctions"`` (resonance frequencies, at each write).
+    every : float
+        Decimation, s: records of one series closer than this to the previous kept record
+        replace it (sample-and-hold: the latest state is always kept). 0 keeps every event.
+    layers : tuple of int, optional
+        Only these layers (default all).
+    """
+
+    variables: tuple = TRACE_VARIABLES
+    every: float = 0.0
+    layers: tuple | None = None
+
+    def __post_init__(self):
+        bad = [v for v in self.variables if v not in TRACE_VARIABLES]
+        if bad:
+            raise ValueError(f"TraceConfig.variables must be among {TRACE_VARIABLES}, got {bad!r}")
+        if not (self.every >= 0 and math.isfinite(self.every)):
+            raise ValueError(f"TraceConfig.every must be finite and >= 0 s, got {self.every!r}")
+
+
+class Tracer:
+    """Records the chosen variables of an event run (called by the engine at its event points)."""
+
+    def __init__(self, config, network):
+        self.config = config
+        self.network = network
+        self.layers = set(range(len(network.layers)) if config.layers is None else config.layers)
+        self.want = set(config.variables)
+        self.series = {}     # key -> list of (t, payload)
+        self.initial_junctions = {l: (cl.base_frequency + cl.tuning).ravel().copy()
+                                  for l, cl in enumerate(network.layers)}
+
+    def _keep(self, key, t, payload):
+        rows = self.series.setdefault(key, [])
+        if rows and self.config.every > 0 and t - rows[-1][0] < self.config.every and len(rows) > 1 \
+                and t - rows[-2][0] < self.config.every:
+            rows[-1] = (rows[-1][0], payload)
+        else:
+            rows.append((t, payload))
+
+    def line(self, t, layer, medium, v):
+        if layer not in self.layers:
+            return
+        if "tones" in self.want:
+            self._keep(("tones", layer), t, (medium.tone_frequency.copy(), medium.tone_power.copy(),
+                                              medium.tone_linewidth.copy()))
+        if "chains" in self.want:
+            self._keep(("chains", layer), t, np.array(v, copy=True))
+
+    def neuron(self, t, n, p, f):
+        if n.layer in self.layers and "neurons" in self.want:
+            self.series.setdefault(("neurons", n.layer), []).append((t, (n.chain, p, f)))
+
+    def junctions(self, t, layer, flat, f):
+        if layer in self.layers and "junctions" in self.want:
+            self.series.setdefault(("junctions", layer), []).append((t, (np.array(flat), np.array(f))))
+
+    def dataset(self, t_now):
+        """An xarray Dataset of every recorded series (units in each variable's attrs)."""
+        import xarray as xr
+
+        data, coords = {}, {}
+        for l in sorted(self.layers):
+            cl = self.network.layers[l]
+            tone_ids = [str(n) for n in cl.tone_nodes]
+            chain_ids = [str(n) for n in cl.chain_nodes]
+            rows = self.series.get(("tones", l), [])
+            if rows:
+                td = f"time_line{l}"
+                coords[td] = ((td,), np.array([r[0] for r in rows]), {"units": "s"})
+                coords[f"tone_line{l}"] = ((f"tone_line{l}",), tone_ids)
+                for k, (name, unit) in enumerate((("tone_frequency", "Hz"), ("tone_power", "W"),
+                                                  ("tone_linewidth", "Hz"))):
+                    data[f"{name}_line{l}"] = ((td, f"tone_line{l}"), np.array([r[1][k] for r in rows]),
+                                               {"units": unit, "long_name": f"{name.replace('_', ' ')} on line {l}"})
+            rows = self.series.get(("chains", l), [])
+            if rows:
+                td = f"time_chains{l}"
+                coords[td] = ((td,), np.array([r[0] for r in rows]), {"units": "s"})
+                coords[f"chain_layer{l}"] = ((f"chain_layer{l}",), chain_ids)
+                data[f"chain_voltage_layer{l}"] = ((td, f"chain_layer{l}"), np.array([r[1] for r in rows]),
+                                                   {"units": "V", "long_name": f"chain voltages of layer {l}"})
+            rows = self.series.get(("neurons", l), [])
+            if rows and cl.is_hidden:
+                times, p, f = self._hold(rows, cl.n_chains, cl.channel_frequency)
+                td = f"time_neurons{l}"
+                coords[td] = ((td,), times, {"units": "s"})
+                coords[f"neuron_layer{l}"] = ((f"neuron_layer{l}",), [str(n) for n in cl.output_nodes])
+                data[f"neuron_power_layer{l}"] = ((td, f"neuron_layer{l}"), p,
+                                                  {"units": "W", "long_name": f"emitted power of the neurons of layer {l}"})
+                data[f"neuron_frequency_layer{l}"] = ((td, f"neuron_layer{l}"), f,
+                                                      {"units": "Hz", "long_name": f"emitted frequency, layer {l}"})
+            if "junctions" in self.want:
+                rows = self.series.get(("junctions", l), [])
+                state = self.initial_junctions[l].copy()
+                times, values = [0.0], [state.copy()]
+                for t, (flat, f) in rows:
+                    state[flat] = f
+                    times.append(t)
+                    values.append(state.copy())
+                td = f"time_junctions{l}"
+                coords[td] = ((td,), np.array(times), {"units": "s"})
+                coords[f"junction_layer{l}"] = ((f"junction_layer{l}",),
+                                                [str(n) for row in cl.resonator_nodes for n in row])
+                data[f"junction_frequency_layer{l}"] = ((td, f"junction_layer{l}"), np.array(values),
+                                                        {"units": "Hz", "long_name": f"resonance frequencies, layer {l}"})
+        ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()},
+                        coords={k: xr.Variable(*v) for k, v in coords.items()})
+        ds.attrs["time_end_s"] = float(t_now)
+        ds.attrs["decimation_s"] = float(self.config.every)
+        return ds
+
+    def _hold(self, rows, n, f0):
+        """Sample-and-hold of per-neuron emissions on the union of their times (decimated)."""
+        times, p_rows, f_rows = [], [], []
+        p = np.zeros(n)
+        f = np.array(f0, dtype=float)
+        every = self.config.every
+        for t, (c, pv, fv) in rows:
+            p[c], f[c] = pv, fv
+            if times and (t == times[-1] or (every > 0 and t - times[-1] < every and len(times) > 1)):
+                p_rows[-1], f_rows[-1] = p.copy(), f.copy()
+                continue
+            times.append(t)
+            p_rows.append(p.copy())
+            f_rows.append(f.copy())
+        return np.array(times), np.array(p_rows), np.array(f_rows)
+
+
+def save_traces(dataset, path):
+    """Write a trace Dataset to netCDF (h5netcdf engine), atomically (temp file, then rename)."""
+    import os
+
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    dataset.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+    return path
+
+
+def plot_line_spectrum(engine, layer, ax=None, n_points=4000):
+    """Picture of line ``layer`` now: its tones (Lorentzians of their linewidths, height = power),
+    the resonance lines of its junctions (colour = chain sign), on one frequency axis."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    medium = engine.lines[layer].medium
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    fr = medium.resonance_frequency.ravel()
+    hw = (medium.damping * medium.resonance_frequency).ravel()
+    sign = medium.sign.ravel()
+    f_lo = min(fr.min() - 5 * hw.max(), medium.tone_frequency.min())
+    f_hi = max(fr.max() + 5 * hw.max(), medium.tone_frequency.max())
+    f = np.linspace(f_lo, f_hi, n_points)
+    for s, colour, label in ((1.0, "tab:red", "junction, sign +1"), (-1.0, "tab:blue", "junction, sign -1")):
+        sel = sign == s
+        if np.any(sel):
+            ax.vlines(fr[sel] / 1e6, 0, 1, transform=ax.get_xaxis_transform(), colors=colour,
+                      alpha=min(1.0, 20.0 / sel.sum() + 0.05), lw=0.6, label=label)
+    ax2 = ax.twinx()
+    for fk, pk, gk in zip(medium.tone_frequency, medium.tone_power, medium.tone_linewidth):
+        if pk <= 0:
+            continue
+        if gk > 0:
+            shape = gk ** 2 / ((f - fk) ** 2 + gk ** 2)
+            ax2.plot(f / 1e6, pk * shape * 1e6, color="k", lw=0.8)
+        else:
+            ax2.vlines(fk / 1e6, 0, pk * 1e6, color="k", lw=1.2)
+    ax2.set_ylabel("tone power (uW)")
+    ax.set_xlabel("frequency (MHz)")
+    ax.set_yticks([])
+    ax.set_title(f"line {layer} at t = {engine.env.now * 1e9:.1f} ns: {int(np.sum(medium.tone_power > 0))} tones, "
+                 f"{medium.n_junctions} junctions")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax.figure
+
+
+def plot_neuron_settling(dataset, layer=0, neurons=None, ax=None):
+    """Emitted power of neurons of ``layer`` against time (from a trace Dataset)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    name = f"neuron_power_layer{layer}"
+    if name not in dataset:
+        raise ValueError(f"the traces hold no {name!r} (record with TraceConfig(variables=('neurons',)))")
+    da = dataset[name]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    cols = range(da.shape[1]) if neurons is None else neurons
+    t = da[da.dims[0]].values * 1e9
+    for c in cols:
+        ax.step(t, da.values[:, c] * 1e6, where="post", lw=1, label=str(da[da.dims[1]].values[c]))
+    ax.set_xlabel("time (ns)")
+    ax.set_ylabel("emitted power (uW)")
+    ax.set_title(f"neurons of layer {layer} settling")
+    if len(list(cols)) <= 10:
+        ax.legend(fontsize=7)
+    return ax.figure
