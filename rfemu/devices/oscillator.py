@@ -38,6 +38,7 @@ __all__ = [
     "output_power",
     "d_output_power_d_current",
     "linewidth",
+    "d_linewidth_d_current",
     "relaxation_rate",
     "OscillatorTrajectory",
     "integrate",
@@ -306,6 +307,29 @@ def linewidth(current, params=None):
     return np.where(above, dw_above, dw_below) / (2.0 * math.pi)
 
 
+def d_linewidth_d_current(current, params=None):
+    """d(linewidth)/dI, Hz/A (analytic, of :func:`linewidth`).
+
+    Above threshold, with nu = N / (G_G (xi + Q)), the half width is
+    (G_G eta / 2) [(xi + Q) / (xi - 1) + Q] (1 + nu^2); below it G_G (1 - xi).
+    """
+    params = _params(params)
+    xi = normalized_current(current, params)
+    g = params.damping_rate
+    q = np.asarray(params.nonlinear_damping, dtype=float)
+    n_shift = np.asarray(params.nonlinear_frequency_shift, dtype=float)
+    above = xi > 1.0
+    xm1 = np.where(above, xi - 1.0, 1.0)
+    a = (xi + q) / xm1 + q
+    da = -(1.0 + q) / xm1 ** 2
+    b = 1.0 + (n_shift / (g * (xi + q))) ** 2
+    db = -2.0 * n_shift ** 2 / (g ** 2 * (xi + q) ** 3)
+    d_above = 0.5 * g * params.noise_ratio * (da * b + a * db)
+    d_below = -g
+    return np.where(above, d_above, d_below) / (
+        np.asarray(params.threshold_current, dtype=float) * 2.0 * math.pi)
+
+
 # ---------------------------------------------------------------------------------------------
 # Dynamic form
 # ---------------------------------------------------------------------------------------------
@@ -459,6 +483,12 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
     without injection), where the drive is constant and only the slow dynamics remain; the
     laboratory amplitude is c = b exp(-i wr t). The complex noise has
     <f(t) f*(t')> = 2 D delta(t - t'): real and imaginary parts each of variance D dt per step.
+    The multiplicative noise (D depending on p) is read in the Stratonovich sense, as the thermal
+    field of the LLG equation it comes from: compared with an Ito reading this adds a drift
+    (D'(p) / 2) c = (G_G Q eta / 2) c, a shift of order eta in the mean power.
+    The kernel draws its normal deviates with an inline ziggurat from each device's own
+    xoshiro256** stream (keyed by one draw from ``seed``): the bits do not depend on the thread
+    count; the numpy backend draws from the Generator itself.
 
     Examples
     --------

@@ -281,6 +281,9 @@ def test_derivatives_match_finite_differences():
     np.testing.assert_allclose(osc.d_output_power_d_current(current, params), fd, rtol=1e-6, atol=1e-12)
     fd_f = (osc.frequency(current + h, params) - osc.frequency(current - h, params)) / (2 * h)
     np.testing.assert_allclose(osc.d_frequency_d_current(current, params), fd_f, rtol=1e-6, atol=1e-3)
+    h = 1e-11
+    fd_w = (osc.linewidth(current + h, params) - osc.linewidth(current - h, params)) / (2 * h)
+    np.testing.assert_allclose(osc.d_linewidth_d_current(current, params), fd_w, rtol=1e-6)
 
 
 # --- validation -----------------------------------------------------------------------------
