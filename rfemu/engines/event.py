@@ -102,8 +102,9 @@ class EventConfig:
     min_relaxation_fraction : float
         Floor of the neuron relaxation rate as a fraction of ``2 G_G`` (critical slowing down at
         threshold is cut there).
-    noise_duration : float
-        s, how long an inference runs with noise on (noise never settles).
+    noise_duration : float or None
+        s, how long an inference runs with noise on (noise never settles). None: the sum of the
+        line delays plus 30 of the slowest neurons' linear damping times ``1 / (2 G_G)``.
     noise_step_fraction : float
         With noise on, a neuron integrates in steps of this fraction of its relaxation time.
     locking_coupling : float or None
@@ -127,7 +128,7 @@ class EventConfig:
     voltage_tolerance: float = 1e-12
     latency_tolerance: float = 1e-3
     min_relaxation_fraction: float = 0.02
-    noise_duration: float = 2e-6
+    noise_duration: float | None = None
     noise_step_fraction: float = 0.25
     locking_coupling: float | None = None
     locking_window: float = 2e-6
@@ -135,7 +136,7 @@ class EventConfig:
 
     def __post_init__(self):
         for name in ("temperature", "readout_bandwidth", "junction_resistance", "line_delay",
-                     "voltage_tolerance", "noise_duration", "locking_window"):
+                     "voltage_tolerance", "locking_window"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"EventConfig.{name} must be finite and >= 0, got {v!r}")
@@ -144,6 +145,8 @@ class EventConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"EventConfig.{name} must be finite and > 0, got {v!r}")
+        if self.noise_duration is not None and not (math.isfinite(self.noise_duration) and self.noise_duration > 0):
+            raise ValueError(f"EventConfig.noise_duration must be > 0 s or None, got {self.noise_duration!r}")
         if self.locking_coupling is not None and not (self.locking_coupling >= 0):
             raise ValueError(f"EventConfig.locking_coupling must be >= 0 Hz or None, got {self.locking_coupling!r}")
         if int(self.n_threads) != self.n_threads or self.n_threads < 1:
@@ -322,7 +325,7 @@ class LineAgent:
         self.armed = False
         self.kick = None
         self.process = None
-        self.delivered = np.zeros(medium.n_chains)
+        self.delivered = np.full(medium.n_chains, np.nan)   # the first delivery wakes every chain
         self.consumers = []          # NeuronAgent or ReadoutAgent per chain
         self.hidden = compiled_layer.is_hidden
         self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
@@ -454,7 +457,15 @@ class EventEngine:
         for n in self.neurons:
             self._neuron_layers.setdefault(n.layer, []).append(n)
         self._osc_batch = {l: cl.oscillator for l, cl in enumerate(network.layers) if cl.is_hidden}
-        self.env.run()          # start every process (they all wait for their first event)
+        # power-up: every line delivers once (chains at 0 V drive their neurons through their
+        # bias), and the idle chip settles before the first input
+        self.env.run()
+        self._stop_time = self.default_noise_duration() if cfg.noise else math.inf
+        for n in self.neurons:
+            n.stop_time = self._stop_time
+        for line in self.lines:
+            line.changed()
+        self._run_env(None if not cfg.noise else self._stop_time)
         self.n_events = 0
 
     # -- small helpers -------------------------------------------------------------------------
@@ -489,7 +500,7 @@ class EventEngine:
         v = medium.chain_voltages()
         if cfg.noise:
             v = v + medium.sample_noise(self.rng)
-        moved = np.flatnonzero(np.abs(v - line.delivered) > cfg.voltage_tolerance)
+        moved = np.flatnonzero(~(np.abs(v - line.delivered) <= cfg.voltage_tolerance))
         line.power_log.append((now, float(medium.tone_power.sum())))
         if self.tracer is not None:
             self.tracer.line(now, line.layer, medium, v)
@@ -654,6 +665,12 @@ class EventEngine:
             return None
         return min(cfg.noise_step_fraction / n.rate, n.stop_time - now)
 
+    def default_noise_duration(self):
+        """Line delays, 30 of the slowest neurons' damping times 1 / (2 G_G) and 1 / B, s."""
+        slow = max((1.0 / (2.0 * float(n.params.damping_rate)) for n in self.neurons), default=0.0)
+        read = 1.0 / self.config.readout_bandwidth if self.config.readout_bandwidth > 0 else 0.0
+        return sum(line.delay for line in self.lines) + 30.0 * slow + read
+
     # -- public API --------------------------------------------------------------------------
     def apply(self, features=None, *, power=None):
         """Apply an input now: every source is told its new power (features in [0, 1] times the
@@ -725,7 +742,9 @@ class EventEngine:
             r.history = [(t_start, r.value)]
         self.ledger.start(self, t_start)
         if cfg.noise:
-            self._stop_time = t_start + (duration if duration is not None else cfg.noise_duration)
+            if duration is None:
+                duration = cfg.noise_duration if cfg.noise_duration is not None else self.default_noise_duration()
+            self._stop_time = t_start + duration
             for n in self.neurons:
                 n.stop_time = self._stop_time
                 if not n.busy:
@@ -737,6 +756,11 @@ class EventEngine:
         t_end = self.env.now
         outputs = np.array([r.value for r in self.readouts])
         latency = self._latency(outputs, t_start)
+        if cfg.noise:
+            # the readout reads through its bandwidth B: the mean over the last 1 / B
+            window = min(1.0 / cfg.readout_bandwidth, t_end - t_start) if cfg.readout_bandwidth > 0 else 0.0
+            if window > 0:
+                outputs = np.array([_step_mean(r.history, t_end - window, t_end) for r in self.readouts])
         energy = self.ledger.finish(self, t_start, t_start + latency)
         return InferenceResult(outputs=outputs, latency=latency, energy=energy, n_events=n_events,
                                wall_time=wall, t_start=t_start, t_end=t_end)
@@ -786,6 +810,21 @@ class EventEngine:
         if self.tracer is None:
             raise ValueError("no traces: build the engine with trace=TraceConfig(...)")
         return self.tracer.dataset(self.env.now)
+
+
+def _step_mean(history, t0, t1):
+    """Mean over [t0, t1] of a piecewise-constant signal given by its (t, value) changes."""
+    total, value, t_prev = 0.0, history[0][1], t0
+    for t, v in history:
+        if t <= t0:
+            value = v
+            continue
+        if t >= t1:
+            break
+        total += value * (t - t_prev)
+        t_prev, value = t, v
+    total += value * (t1 - t_prev)
+    return total / (t1 - t0)
 
 
 def _single(params, index):

@@ -1,0 +1,176 @@
+"""The event engine against the compiled engine, causality, reproducibility, writes, energy, traces."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.engines.compiled import CompiledEngine
+from rfemu.engines.event import EventConfig, EventEngine, Priority, TraceConfig, save_traces
+from rfemu.network import VariabilityDescription, build_graph, spin_mlp
+
+
+def _graph(sizes, seed, *, emission="fixed", shift=0.0, linewidth=0.0, tap_loss_db=0.0, spread=0.0):
+    oscillator = OscillatorParameters(nonlinear_frequency_shift=shift)
+    desc = spin_mlp(sizes, oscillator=oscillator, emission=emission, tone_linewidth=linewidth,
+                    tap_loss_db=tap_loss_db, variability=VariabilityDescription.uniform(spread))
+    return build_graph(desc, seed=seed)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n_in=st.integers(1, 6), hidden=st.lists(st.integers(1, 4), min_size=1, max_size=2),
+       n_out=st.integers(1, 3), seed=st.integers(0, 2 ** 16),
+       emission=st.sampled_from(["fixed", "current"]), linewidth=st.sampled_from([0.0, 2e5]),
+       tap_loss=st.sampled_from([0.0, 0.5]), spread=st.sampled_from([0.0, 0.01]))
+def test_event_outputs_equal_compiled_outputs_noise_off(n_in, hidden, n_out, seed, emission, linewidth,
+                                                        tap_loss, spread):
+    # N = 2 pi * 20 MHz: emission="current" neurons move their tones with their input
+    G = _graph((n_in, *hidden, n_out), seed, emission=emission, shift=2 * math.pi * 20e6,
+               linewidth=linewidth, tap_loss_db=tap_loss, spread=spread)
+    x = np.random.default_rng(seed).random((3, n_in))
+    expected = CompiledEngine(G, n_threads=1).forward(x).scores
+    got = EventEngine(G).run(x).outputs
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * scale)
+
+
+def test_outputs_settle_no_earlier_than_the_time_constants_on_their_path():
+    G = _graph((5, 4, 3), seed=3)
+    engine = EventEngine(G, config=EventConfig(line_delay=2e-9))
+    delay0, delay1 = engine.lines[0].delay, engine.lines[1].delay
+    x = np.random.default_rng(3).random((4, 5))
+    for i, xi in enumerate(x):
+        t0 = engine.env.now
+        before = [(n.p_target, n.rate) for n in engine.neurons]
+        res = engine.infer(xi)
+        # no output moves before the tones crossed both lines
+        first = min(t for r in engine.readouts for t, _ in r.history[1:])
+        assert first - t0 >= delay0 + delay1 - 1e-15
+        # neurons whose power moved by more than the output tolerance relax at their own rate:
+        # settling to 1e-3 takes at least one time constant 1 / rate (exponential)
+        moved = [n for n, (p_old, _) in zip(engine.neurons, before)
+                 if abs(n.p_target - p_old) > 1e-2 * n.p_scale]
+        if moved:
+            slowest_needed = min(1.0 / n.rate for n in moved)
+            assert res.latency >= delay0 + delay1 + slowest_needed
+        assert res.latency >= delay0 + delay1
+
+
+def test_quiet_chip_costs_nothing_no_clock_tick():
+    G = _graph((4, 3, 2), seed=1)
+    engine = EventEngine(G)
+    x = np.random.default_rng(1).random(4)
+    first = engine.infer(x)
+    again = engine.infer(x)                    # the same input: no source changes
+    assert first.n_events > 0 and again.n_events == 0 and again.latency == 0.0
+    np.testing.assert_array_equal(first.outputs, again.outputs)
+
+
+def test_same_seed_same_trace_with_noise():
+    G = _graph((3, 2, 2), seed=5)
+    cfg = EventConfig(noise=True)
+    x = np.random.default_rng(5).random((2, 3))
+
+    def run(seed):
+        e = EventEngine(G, config=cfg, seed=seed, trace=TraceConfig())
+        out = e.run(x).outputs
+        return out, e.traces()
+
+    a, ta = run(11)
+    b, tb = run(11)
+    c, _ = run(12)
+    np.testing.assert_array_equal(a, b)
+    assert ta.equals(tb)
+    assert not np.array_equal(a, c)
+    # thermal noise (eta = 0.02) and the 5 % emission tolerance move the outputs read over 1 / B
+    # by a few % of full scale, not more
+    ref = CompiledEngine(G).forward(x).scores
+    np.testing.assert_allclose(a, ref, atol=0.1 * np.max(np.abs(ref)))
+
+
+def test_priorities_are_named_and_ordered():
+    assert Priority.WRITE < Priority.SOURCE < Priority.LINE_DELIVERY < Priority.NEURON_UPDATE < Priority.READOUT
+
+
+def test_frequency_writes_land_after_their_latency_and_change_the_outputs():
+    G = _graph((4, 3, 2), seed=7)
+    engine = EventEngine(G)
+    x = np.random.default_rng(7).random(4)
+    engine.infer(x)
+    line = engine.lines[1]
+    nodes = [a.node for a in engine.junctions if a.line is line][:3]
+    state = line.frequency_state
+    latency = state.write_latency
+    targets = np.array([G.nodes[n]["base_frequency"] + 2e6 for n in nodes])
+    t_write = engine.env.now
+    engine.write_frequencies(nodes, targets)
+    res = engine.infer(x)        # same input: only the write moves anything
+    moved = [t for r in engine.readouts for t, _ in r.history[1:]]
+    assert moved and min(moved) >= t_write + latency
+    for n, f in zip(nodes, targets):
+        G.nodes[n]["tuning"] = f - G.nodes[n]["base_frequency"]
+    expected = CompiledEngine(G).forward(x[None]).scores[0]
+    np.testing.assert_allclose(res.outputs, expected, rtol=1e-6, atol=1e-9)
+    assert res.energy["write"] == pytest.approx(3 * state.write_energy)
+
+
+def test_oscillator_energy_is_joule_power_times_time():
+    G = _graph((4, 3, 2), seed=9)
+    engine = EventEngine(G)
+    x = np.random.default_rng(9).random(4)
+    res = engine.infer(x)
+    state = CompiledEngine(G).forward(x[None], keep=True).layers[0]
+    params = engine.network.layers[0].oscillator
+    idle = CompiledEngine(G).forward(np.zeros((1, 4)), keep=True).layers[0]
+    current = np.clip(state.current[0], 0, params.max_current)
+    before = np.clip(idle.current[0], 0, params.max_current)
+    # the idle chip's bias currents flow until line 0 delivers the input, then the new ones
+    delay = engine.lines[0].delay
+    expected = float(np.sum(params.resistance * (before ** 2 * delay + current ** 2 * (res.latency - delay))))
+    assert res.energy["oscillator"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_traces_units_netcdf_and_final_state(tmp_path):
+    import xarray as xr
+
+    G = _graph((4, 3, 2), seed=2)
+    engine = EventEngine(G, trace=TraceConfig(every=1e-9))
+    x = np.random.default_rng(2).random((2, 4))
+    out = engine.run(x).outputs
+    ds = engine.traces()
+    assert ds["chain_voltage_layer1"].attrs["units"] == "V"
+    assert ds["tone_power_line1"].attrs["units"] == "W"
+    assert ds["neuron_frequency_layer0"].attrs["units"] == "Hz"
+    # decimation keeps the latest state: the last chain voltages + bias are the outputs
+    bias = engine.network.layers[1].bias_voltage
+    np.testing.assert_allclose(ds["chain_voltage_layer1"].values[-1] + bias, out[-1], rtol=1e-12)
+    # the neurons' last emitted powers are the static output powers
+    state = CompiledEngine(G).forward(x[-1:], keep=True).layers[0]
+    np.testing.assert_allclose(ds["neuron_power_layer0"].values[-1], state.output_power[0], rtol=1e-9)
+    times = ds["time_chains1"].values
+    assert np.all(np.diff(times) >= 0)
+    path = save_traces(ds, tmp_path / "trace.nc")
+    back = xr.open_dataset(path, engine="h5netcdf")
+    assert back["tone_frequency_line0"].attrs["units"] == "Hz"
+    np.testing.assert_array_equal(back["chain_voltage_layer1"].values, ds["chain_voltage_layer1"].values)
+    back.close()
+
+
+def test_injection_locking_between_neurons_on_a_line():
+    # two neurons held on by their bias (equal powers): mutual Adler locking range
+    # c (sqrt(P2/P1) + sqrt(P1/P2)) = 2 MHz for c = 1 MHz. 0.2 MHz apart they lock onto one
+    # frequency; 20 MHz apart they stay apart (pulled by about c^2 / df = 50 kHz at most)
+    for band, locked in (((100e6, 100.2e6), True), ((100e6, 120e6), False)):
+        desc = spin_mlp((2, 2, 1), hidden_band=band, initial_bias_spread=0.0)
+        G = build_graph(desc, seed=4)
+        engine = EventEngine(G, config=EventConfig(locking_coupling=1e6, locking_window=4e-6))
+        engine.infer(np.array([0.01, 0.0]))
+        medium = engine.lines[1].medium
+        assert np.all(medium.tone_power > 0.5e-6)
+        f = medium.tone_frequency
+        if locked:
+            assert abs(f[1] - f[0]) < 1e-3 * 0.2e6
+        else:
+            assert abs(abs(f[1] - f[0]) - 20e6) < 0.01 * 20e6
