@@ -128,6 +128,16 @@ def test_stationary_distribution_below_threshold_is_exponential():
         assert np.mean(p > k * mean) == pytest.approx(math.exp(-k), rel=0.1)
 
 
+def test_mean_power_at_threshold():
+    """xi = 1, constant D: P(p) ~ exp(-G_G (Q + 1) p^2 / (2 D)), a half Gaussian of mean
+    sqrt(2 eta / (pi (Q + 1))): within 5 % (tests the non-linear damping under noise)."""
+    eta = 1e-3
+    expected = math.sqrt(2 * eta / (math.pi * 3.0))
+    traj = osc.integrate(with_noise_ratio(eta), np.full(1000, I_TH), 15e-6, 2e-10, seed=13,
+                         trace_every=100, constant_diffusion=True)
+    assert traj.power[:, traj.time > 3e-6].mean() == pytest.approx(expected, rel=0.05)
+
+
 def _phase_increment_variance_rate(params, xi, window, n_windows, n_devices, dt, seed):
     """Variance of phi(t + window) - phi(t) over devices and consecutive windows, divided by window.
 
