@@ -252,6 +252,14 @@ class Line:
             return True
         return False
 
+    def update_tone(self, slot, frequency, power, linewidth):
+        """Fast path of :meth:`set_tone` by slot index, for values that come from validated devices."""
+        self.tone_power[slot] = power
+        if self.tone_frequency[slot] != frequency or self.tone_linewidth[slot] != linewidth:
+            self.tone_frequency[slot] = frequency
+            self.tone_linewidth[slot] = linewidth
+            self._dirty_tones.add(slot)
+
     def set_powers(self, slots, power):
         """Set the powers of several tone slots at once (frequencies unchanged)."""
         self.tone_power[slots] = power

@@ -68,6 +68,9 @@ class Priority(IntEnum):
     READOUT = 4          #: readouts record the output chains
 
 
+_NEURON_UPDATE = int(Priority.NEURON_UPDATE)
+
+
 @dataclass(frozen=True)
 class EventConfig:
     """Settings of an event run (SI units).
@@ -210,7 +213,10 @@ def source_process(env, agent, engine):
     while True:
         yield agent.kick
         agent.kick = env.event()
-        agent.line.tone_changed(agent.slot, agent.frequency, agent.power, agent.linewidth)
+        line = agent.line
+        line.medium.update_tone(agent.slot, agent.frequency, agent.power, agent.linewidth)
+        if not line.armed:
+            line.changed()
 
 
 class JunctionAgent:
@@ -242,7 +248,7 @@ class NeuronAgent:
     __slots__ = ("node", "layer", "chain", "line_out", "slot", "params", "kick", "timer", "process",
                  "busy", "interrupted", "t0", "p0", "f0", "p_target", "f_target", "g_target", "rate",
                  "p_emit", "f_emit", "g_emit", "current", "p_scale", "amplitude", "stop_time",
-                 "t_current", "p_now", "f_now", "steady", "f_natural")
+                 "t_current", "p_now", "f_now", "steady", "f_natural", "tolerances")
 
     def __init__(self, node, layer, chain, line_out, slot, params, f_channel, linewidth):
         self.node, self.layer, self.chain = node, layer, chain
@@ -260,6 +266,7 @@ class NeuronAgent:
         self.stop_time = math.inf
         self.t_current = 0.0
         self.steady = 0.0
+        self.tolerances = (0.0, 0.0, 1e-300, 1e-300)
 
     def state_at(self, t):
         """Output power and frequency at time t >= t0 (noise off: exponential relaxation)."""
@@ -284,7 +291,10 @@ def neuron_process(env, n, engine):
             n.timer = None
         else:
             n.busy = True
-            n.timer = engine.schedule(delay, Priority.NEURON_UPDATE)
+            n.timer = ev = Event(env)
+            ev._ok = True
+            ev._value = None
+            env.schedule(ev, _NEURON_UPDATE, delay)
 
 
 class ReadoutAgent:
@@ -385,6 +395,7 @@ class EventEngine:
         if not isinstance(network, CompiledNetwork):
             raise TypeError(f"network must be a networkx.DiGraph or a CompiledNetwork, not {type(network).__name__}")
         self.config = config or EventConfig()
+        self.noise = self.config.noise
         self.network = network
         self.rng = as_generator(seed)
         self.env = simpy.Environment()
@@ -571,6 +582,9 @@ class EventEngine:
             p_now, f_now = n.state_at(now) if n.busy else (n.p_target, n.f_target)
         n.t0, n.p0, n.f0 = now, p_now, f_now
         n.p_target, n.f_target, n.g_target, n.rate = p_target, f_target, g_target, rate
+        cfg = self.config
+        n.tolerances = (cfg.emission_tolerance * n.p_scale, cfg.frequency_tolerance * f_target,
+                        max(cfg.settle_tolerance * n.p_scale, 1e-300), max(cfg.settle_tolerance * f_target, 1e-300))
         if current != n.current:
             n.current = current
             self.ledger.neuron_current(n, now, current)
@@ -588,47 +602,54 @@ class EventEngine:
                 self.env.schedule(ev, Priority.NEURON_UPDATE, 0.0)
 
     def neuron_step(self, n, now):
-        """Advance a neuron to ``now``, emit if it moved enough; the delay to its next step or None."""
-        cfg = self.config
-        if cfg.noise:
+        """Advance a neuron to ``now``, emit if it moved enough; the delay to its next step or None.
+
+        Noise off the output relaxes exponentially at the device's rate, so the times at which
+        it will have moved by the emission tolerance, and at which it is settled, are known: the
+        neuron sleeps until the first of them.
+        """
+        if self.noise:
             return self._noisy_step(n, now)
-        p, f = n.state_at(now)
-        tol_p = cfg.emission_tolerance * n.p_scale
-        tol_f = cfg.frequency_tolerance * n.f_target
-        settle_p = cfg.settle_tolerance * n.p_scale
-        settle_f = cfg.settle_tolerance * n.f_target
-        dp0, df0 = p - n.p_target, f - n.f_target
+        rate = n.rate
+        decay = math.exp(-rate * (now - n.t0))
+        pt, ft = n.p_target, n.f_target
+        dp0 = (n.p0 - pt) * decay
+        df0 = (n.f0 - ft) * decay
+        p, f = pt + dp0, ft + df0
+        tol_p, tol_f, settle_p, settle_f = n.tolerances
         if abs(dp0) <= settle_p and abs(df0) <= settle_f:
-            if n.p_emit != n.p_target or n.f_emit != n.f_target or n.g_emit != n.g_target:
-                self._emit(n, now, n.p_target, n.f_target, n.g_target)
-            n.t0, n.p0, n.f0 = now, n.p_target, n.f_target
+            if n.p_emit != pt or n.f_emit != ft or n.g_emit != n.g_target:
+                self._emit(n, now, pt, ft, n.g_target)
+            n.t0, n.p0, n.f0 = now, pt, ft
             return None
         # (the planned crossing times are exact up to rounding: accept a crossing within 1e-9)
-        if (abs(p - n.p_emit) >= tol_p * (1 - 1e-9) or abs(f - n.f_emit) >= tol_f * (1 - 1e-9)
+        if (abs(p - n.p_emit) >= tol_p * 0.999999999 or abs(f - n.f_emit) >= tol_f * 0.999999999
                 or n.g_emit != n.g_target):
             self._emit(n, now, p, f, n.g_target)
-        # next crossing of the tolerance from the emitted state, or the settle time
         # settle: aim at half the settle tolerance so the next check is surely inside it
-        ratio = max(abs(dp0) / settle_p if settle_p > 0 else 0.0,
-                    abs(df0) / settle_f if settle_f > 0 else 0.0, 0.5)
-        delays = [math.log(2.0 * ratio) / n.rate]
-        de = n.p_emit - n.p_target
+        ratio = max(abs(dp0) / settle_p, abs(df0) / settle_f, 0.5)
+        delay = math.log(2.0 * ratio) / rate
+        # next crossing of the emission tolerance from the emitted state
         if dp0 != 0.0:
+            de = n.p_emit - pt
             need = abs(de) - tol_p
             if need > 0 and (de > 0) == (dp0 > 0) and need < abs(dp0):
-                delays.append(math.log(abs(dp0) / need) / n.rate)
-        fe = n.f_emit - n.f_target
+                delay = min(delay, math.log(abs(dp0) / need) / rate)
         if df0 != 0.0:
+            fe = n.f_emit - ft
             need = abs(fe) - tol_f
             if need > 0 and (fe > 0) == (df0 > 0) and need < abs(df0):
-                delays.append(math.log(abs(df0) / need) / n.rate)
-        # re-anchor the relaxation at now (exactly the same trajectory)
+                delay = min(delay, math.log(abs(df0) / need) / rate)
+        # re-anchor the relaxation at now (the same trajectory)
         n.t0, n.p0, n.f0 = now, p, f
-        return max(min(delays), 0.0)
+        return delay if delay > 0.0 else 0.0
 
     def _emit(self, n, now, p, f, g):
         n.p_emit, n.f_emit, n.g_emit = p, f, g
-        n.line_out.tone_changed(n.slot, f, p, g)
+        line = n.line_out
+        line.medium.update_tone(n.slot, f, p, g)
+        if not line.armed:
+            line.changed()
         if self.tracer is not None:
             self.tracer.neuron(now, n, p, f)
 
