@@ -41,7 +41,7 @@ import networkx as nx
 import numpy as np
 
 from rfemu.devices import oscillator as osc
-from rfemu.engines.compiled import CompiledEngine
+from rfemu.engines.compiled import CompiledEngine, blas_threads
 from rfemu.network import schema as S
 from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.rng import as_generator
@@ -61,6 +61,10 @@ class TrainingConfig:
         Samples per Adam step (the last batch of an epoch may be smaller).
     frequency_learning_rate : float
         Hz: Adam step size of the tuning states (the seed's 6.6e-6 GHz = 6.6 kHz).
+    relative_frequency_learning_rate : float or None
+        If given, each junction's Adam step is this fraction of its half width ``alpha f_base``
+        (instead of ``frequency_learning_rate``): the same step in units of linewidth whatever the
+        frequency, which suits geometric plans over wide bands.
     bias_learning_rate : float
         V: Adam step size of the bias voltages.
     score_scale : float
@@ -94,6 +98,7 @@ class TrainingConfig:
     batch_size: int = 256
     frequency_learning_rate: float = 6.6e3
     bias_learning_rate: float = 6.6e-6
+    relative_frequency_learning_rate: float | None = None
     score_scale: float = 1e3
     learn_score_scale: bool = False
     score_scale_learning_rate: float = 1e-2
@@ -121,6 +126,9 @@ class TrainingConfig:
         for name in ("frequency_learning_rate", "bias_learning_rate", "score_scale", "score_scale_learning_rate"):
             v = getattr(self, name)
             check(np.isfinite(v) and v > 0, f"{name} must be positive, got {v!r}")
+        check(self.relative_frequency_learning_rate is None or (
+            np.isfinite(self.relative_frequency_learning_rate) and self.relative_frequency_learning_rate > 0),
+            f"relative_frequency_learning_rate must be positive or None, got {self.relative_frequency_learning_rate!r}")
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, f"beta1, beta2 must be in [0, 1), got {self.beta1!r}, {self.beta2!r}")
         check(0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         check(self.patience is None or self.patience >= 1, f"patience must be >= 1 or None, got {self.patience!r}")
@@ -245,12 +253,13 @@ class _Adam:
         self.t += 1
         c1 = 1 - self.b1 ** self.t
         c2 = 1 - self.b2 ** self.t
-        for p, g, m, v in zip(params, grads, self.m, self.v):
+        lrs = self.lr if isinstance(self.lr, list) else [self.lr] * len(params)
+        for p, g, m, v, lr in zip(params, grads, self.m, self.v, lrs):
             m *= self.b1
             m += (1 - self.b1) * g
             v *= self.b2
             v += (1 - self.b2) * g * g
-            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            p -= lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
 # --------------------------------------------------------------------------------- training
@@ -345,7 +354,11 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
     # parameters and optimisers
     tunings = [layer.tuning for layer in net.layers]
     biases = [layer.bias_voltage for layer in net.layers]
-    opt_f = _Adam([t.shape for t in tunings], config.frequency_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
+    if config.relative_frequency_learning_rate is None:
+        lr_f = config.frequency_learning_rate
+    else:
+        lr_f = [config.relative_frequency_learning_rate * layer.damping * layer.base_frequency for layer in net.layers]
+    opt_f = _Adam([t.shape for t in tunings], lr_f, config.beta1, config.beta2, config.adam_epsilon)
     opt_b = _Adam([b.shape for b in biases], config.bias_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
     log_scale = np.array([np.log(config.score_scale)])
     opt_s = _Adam([(1,)], config.score_scale_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
@@ -390,7 +403,8 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 if ideal_net is not None:
                     # seed authors' scheme: perturbed outputs, gradient through the ideal devices
                     fwd = grad_engine.forward(xb, keep=True)
-                g_tuning, g_bias = backward(grad_engine, fwd, g_scores)
+                with blas_threads(grad_engine.blas_threads):
+                    g_tuning, g_bias = backward(grad_engine, fwd, g_scores)
                 if config.train_tuning:
                     opt_f.step(tunings, g_tuning)
                     for layer in net.layers:

@@ -1,0 +1,213 @@
+"""Training benchmark: the seed papers' large-scale results with the compiled engine, and its speed.
+
+Trains and evaluates, each in the same run:
+
+- drone RF fingerprints, 256 -> 128 -> 10 spintronic MLP with the seed's parameters (mean test
+  accuracy over seeds), the same with 1 % device-to-device variability (input-tone frequencies,
+  resonance frequencies, oscillator frequencies and powers) trained through the perturbed devices,
+  and with the seed authors' scheme (forward perturbed, gradient ideal); a numpy software MLP of
+  the same shape;
+- scikit-learn's 8x8 digits with one layer of resonator chains (64 tones -> 10 chains), against a
+  logistic regression on the same held-out quarter;
+- MNIST 784 -> 100 -> 10 (``--quick`` trains on a subset; ``--skip-mnist`` leaves it out);
+- speed on the drone task (batch 256): seconds per training epoch, the share inside the
+  rectification kernel, inference samples/s, each against a numpy MLP of the same shape timed here.
+
+numpy's BLAS is limited to one thread for both the spintronic network and the numpy MLP (on a
+shared 2-core machine one BLAS thread is much faster for these small products); the kernel uses
+``--threads`` (default: every core).
+
+The data come from ``--data DIR`` or ``$RFEMU_DATA`` (``drone_rf/`` and ``mnist/`` inside).
+The last line printed is one JSON object with the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from rfemu.engines.compiled import CompiledEngine, blas_threads
+from rfemu.learning import TrainingConfig, train
+from rfemu.learning.mlp import NumpyMLP
+from rfemu.network import VariabilityDescription, build_graph, compile_graph, spin_mlp
+from rfemu.tasks import digits, drone_rf, mnist
+
+#: the seed authors' settings (src/config_spinMLP.yaml, config_MLP.yaml), in SI units
+DRONE_CONFIG = dict(epochs=100, batch_size=256, frequency_learning_rate=6.6e3, bias_learning_rate=6.6e-6,
+                    score_scale=1e3, validation_fraction=0.0)
+MLP_LEARNING_RATE = 0.0357
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def drone_runs(task, seeds, epochs, threads, progress):
+    """Test accuracies of the ideal, perturbed and ideal-gradient trainings, per seed."""
+    ideal_d = spin_mlp((task.n_features, 128, task.n_classes))
+    pert_d = ideal_d.with_variability(VariabilityDescription.uniform(0.01))
+    cfg = dict(DRONE_CONFIG, epochs=epochs, progress=progress, n_threads=threads)
+    out = {"ideal": [], "perturbed": [], "ideal_gradient": [], "ideal_train": [], "epoch_s": [], "kernel_share": []}
+    for seed in seeds:
+        r = train(build_graph(ideal_d, seed=seed), task.x_train, task.y_train, TrainingConfig(seed=seed, **cfg))
+        out["ideal"].append(r.accuracy(task.x_test, task.y_test))
+        out["ideal_train"].append(r.accuracy(task.x_train, task.y_train))
+        out["epoch_s"].append(float(np.median(r.history.seconds)))
+        out["kernel_share"].append(r.kernel_seconds / r.seconds)
+        r = train(build_graph(pert_d, seed=seed), task.x_train, task.y_train, TrainingConfig(seed=seed, **cfg))
+        out["perturbed"].append(r.accuracy(task.x_test, task.y_test))
+        r = train(build_graph(pert_d, seed=seed), task.x_train, task.y_train,
+                  TrainingConfig(seed=seed, variability_mode="ideal_gradient", **cfg),
+                  ideal=build_graph(ideal_d, seed=seed))
+        out["ideal_gradient"].append(r.accuracy(task.x_test, task.y_test))
+        log(f"drone seed {seed}: ideal {out['ideal'][-1]:.4f}  1% variability {out['perturbed'][-1]:.4f}  "
+            f"ideal-gradient scheme {out['ideal_gradient'][-1]:.4f}")
+    return out
+
+
+def software_mlp(task, sizes, seeds, epochs):
+    accs = []
+    for seed in seeds:
+        mlp = NumpyMLP(sizes, seed=seed)
+        with blas_threads(1):
+            mlp.fit(task.x_train, task.y_train, epochs=epochs, learning_rate=MLP_LEARNING_RATE, seed=seed)
+        accs.append(mlp.accuracy(task.x_test, task.y_test))
+    return accs
+
+
+def speed(task, threads, epochs):
+    """Epoch time (batch 256) and inference rate, spintronic vs numpy MLP, same shapes."""
+    G = build_graph(spin_mlp((task.n_features, 128, task.n_classes)), seed=0)
+    r = train(G, task.x_train, task.y_train,
+              TrainingConfig(**dict(DRONE_CONFIG, epochs=epochs, progress=False, n_threads=threads)))
+    epoch_s = float(np.median(r.history.seconds))
+    kernel_share = r.kernel_seconds / r.seconds
+    mlp = NumpyMLP((task.n_features, 128, task.n_classes), seed=0)
+    with blas_threads(1):
+        mlp_epoch = float(np.median(mlp.fit(task.x_train, task.y_train, epochs=max(epochs, 20),
+                                            learning_rate=MLP_LEARNING_RATE, seed=0)))
+    # inference: the resonance matrices are cached (no parameter update in between)
+    x = np.tile(task.x_test, (int(np.ceil(4096 / len(task.x_test))), 1))[:4096]
+    engine = r.engine
+    engine.forward(x[:8])
+
+    def rate(fn, repeats=20):
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return len(x) / best
+
+    spin_rate = rate(lambda: engine.forward(x))
+    with blas_threads(1):
+        mlp_rate = rate(lambda: mlp.forward(x))
+    return dict(epoch_s=epoch_s, mlp_epoch_s=mlp_epoch, kernel_share=kernel_share,
+                inference=spin_rate, mlp_inference=mlp_rate)
+
+
+def digits_run(seeds, epochs, threads, progress):
+    from sklearn.linear_model import LogisticRegression
+    task = digits(test_fraction=0.25, seed=0)
+    test, train_acc = [], []
+    for seed in seeds:
+        r = train(build_graph(spin_mlp((64, 10)), seed=seed), task.x_train, task.y_train,
+                  TrainingConfig(epochs=epochs, batch_size=64, frequency_learning_rate=6.6e3,
+                                 bias_learning_rate=6.6e-6, validation_fraction=0.0, progress=progress,
+                                 n_threads=threads, seed=seed))
+        test.append(r.accuracy(task.x_test, task.y_test))
+        train_acc.append(r.accuracy(task.x_train, task.y_train))
+    logreg = LogisticRegression(max_iter=5000).fit(task.x_train, task.y_train).score(task.x_test, task.y_test)
+    return test, train_acc, logreg
+
+
+def mnist_run(path, quick, threads, progress):
+    task = mnist(path, n_train=6000 if quick else None, n_test=1000 if quick else None)
+    epochs = 3 if quick else 30
+    G = build_graph(spin_mlp((784, 100, 10)), seed=0)
+    r = train(G, task.x_train, task.y_train,
+              TrainingConfig(epochs=epochs, batch_size=500, frequency_learning_rate=3e4, bias_learning_rate=3e-5,
+                             validation_fraction=0.05, patience=5, progress=progress, n_threads=threads))
+    return r.accuracy(task.x_test, task.y_test), r.accuracy(task.x_train[:10000], task.y_train[:10000]), \
+        float(np.median(r.history.seconds)), len(r.history.seconds)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one seed, few epochs, MNIST subset (for CI)")
+    ap.add_argument("--skip-mnist", action="store_true", help="leave MNIST out")
+    ap.add_argument("--data", default=None, help="data directory (default $RFEMU_DATA)")
+    ap.add_argument("--threads", type=int, default=None, help="kernel threads (default: every core)")
+    ap.add_argument("--progress", action="store_true", help="show progress bars")
+    args = ap.parse_args(argv)
+    data = args.data or os.environ.get("RFEMU_DATA")
+    if not data:
+        ap.error("give --data DIR or set RFEMU_DATA (the directory holding drone_rf/ and mnist/)")
+    t_start = time.perf_counter()
+    seeds = [0] if args.quick else [0, 1, 2]
+    epochs = 30 if args.quick else DRONE_CONFIG["epochs"]
+    drone = drone_rf(os.path.join(data, "drone_rf"))
+
+    log("speed ...")
+    sp = speed(drone, args.threads, 5 if args.quick else 10)
+    log(f"epoch {sp['epoch_s']:.3f} s (numpy MLP {sp['mlp_epoch_s'] * 1e3:.2f} ms), kernel share "
+        f"{sp['kernel_share']:.2f}, inference {sp['inference']:.0f} samples/s (numpy MLP {sp['mlp_inference']:.0f})")
+
+    log("drone ...")
+    dr = drone_runs(drone, seeds, epochs, args.threads, args.progress)
+    mlp_acc = software_mlp(drone, (drone.n_features, 128, drone.n_classes), seeds, epochs)
+    log(f"software MLP {np.mean(mlp_acc):.4f}")
+
+    log("digits ...")
+    dg_test, dg_train, logreg = digits_run(seeds, 60 if args.quick else 200, args.threads, args.progress)
+    log(f"digits test {np.mean(dg_test):.4f} train {np.mean(dg_train):.4f} (logistic regression {logreg:.4f})")
+
+    mn = None
+    if not args.skip_mnist:
+        log("mnist ...")
+        mn = mnist_run(os.path.join(data, "mnist"), args.quick, args.threads, args.progress)
+        log(f"mnist test {mn[0]:.4f} train {mn[1]:.4f}, {mn[2]:.1f} s/epoch, {mn[3]} epochs")
+
+    figures = {
+        "drone_test_accuracy": float(np.mean(dr["ideal"])),
+        "drone_test_accuracy_variability": float(np.mean(dr["perturbed"])),
+        "drone_test_accuracy_variability_ideal_gradient": float(np.mean(dr["ideal_gradient"])),
+        "software_mlp_test_accuracy": float(np.mean(mlp_acc)),
+        "digits_test_accuracy": float(np.mean(dg_test)),
+        "mnist_test_accuracy": None if mn is None else float(mn[0]),
+        "epoch_s": sp["epoch_s"],
+        "epoch_ratio_vs_numpy_mlp": sp["epoch_s"] / sp["mlp_epoch_s"],
+        "epoch_kernel_share": sp["kernel_share"],
+        "inference_samples_per_s": sp["inference"],
+        "inference_ratio_vs_numpy_mlp": sp["mlp_inference"] / sp["inference"],
+        "peak_rss_mb": peak_rss_mb(),
+        # details
+        "drone_test_accuracy_per_seed": dr["ideal"],
+        "drone_train_accuracy_per_seed": dr["ideal_train"],
+        "drone_variability_per_seed": dr["perturbed"],
+        "drone_ideal_gradient_per_seed": dr["ideal_gradient"],
+        "software_mlp_per_seed": mlp_acc,
+        "digits_train_accuracy": float(np.mean(dg_train)),
+        "digits_logistic_regression_test_accuracy": logreg,
+        "mnist_train_accuracy": None if mn is None else mn[1],
+        "mnist_epoch_s": None if mn is None else mn[2],
+        "numpy_mlp_epoch_s": sp["mlp_epoch_s"],
+        "numpy_mlp_inference_samples_per_s": sp["mlp_inference"],
+        "quick": bool(args.quick),
+        "threads": args.threads,
+        "wall_s": time.perf_counter() - t_start,
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
