@@ -191,6 +191,12 @@ def _event_config(s: Scenario):
         locking_window=m.locking_window, n_threads=s.engine.n_threads or 1)
 
 
+def _energy_model(s: Scenario):
+    from rfemu.study.energy import EnergyModel
+    return EnergyModel(junction_absorption=s.medium.junction_absorption,
+                       amplifier_efficiency=s.medium.amplifier_efficiency)
+
+
 def _program(s: Scenario, network, initial_tuning, rng) -> dict:
     """Write the trained resonance frequencies into the junctions' non-volatile states.
 
@@ -326,7 +332,9 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         pred_train = compiled.predict(task.x_train)
         n_energy = min(ENERGY_SAMPLES, len(task.x_test))
         fwd = compiled.forward(task.x_test[:n_energy], keep=True)
-        energy = static_energy_and_latency(network, fwd)
+        energy = static_energy_and_latency(
+            network, fwd, tolerance=s.engine.event.latency_tolerance, energy_model=_energy_model(s),
+            min_relaxation_fraction=s.engine.event.min_relaxation_fraction)
         timing["test_s"] = time.perf_counter() - t0
         stages.done()
 
@@ -354,7 +362,8 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         if s.engine.kind == "event":
             from rfemu.engines.event import EventEngine
             n_ev = min(s.engine.event.samples, len(task.x_test))
-            ev_engine = EventEngine(network, _event_config(s), seed=streams["event"])
+            ev_engine = EventEngine(network, _event_config(s), seed=streams["event"],
+                                    energy_model=_energy_model(s))
             t0 = time.perf_counter()
             event_result = ev_engine.run(task.x_test[:n_ev], progress=progress)
             timing["event_s"] = time.perf_counter() - t0
@@ -366,12 +375,13 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
                 "latency_s": float(np.median(event_result.latency)),
                 "energy_per_inference_J": float(np.median(ev_energy)),
                 "energy": {f"{k}_J": float(np.median(v)) for k, v in event_result.energy.items()},
-                "energy_model": "rfemu.engines.event (rfemu.study.energy)",
                 "counters": {"events": int(np.sum(event_result.n_events)),
                              "events_per_inference": float(np.mean(event_result.n_events)),
                              "agents": int(ev_engine.n_agents)},
             })
             metrics["energy"]["energy_model"] = "rfemu.study.energy.EnergyLedger (event engine)"
+            metrics["energy"]["compiled_estimate_J"] = energy["energy_per_inference_J"]
+            metrics["energy"]["compiled_latency_estimate_s"] = energy["latency_s"]
             timing["events_per_s"] = float(np.sum(event_result.n_events)) / max(
                 float(np.sum(event_result.wall_time)), 1e-12)
         else:
@@ -381,6 +391,11 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
                                                      * layer.n_tones for layer in network.layers)),
                 "inferences": int(len(task.x_test) + len(task.x_train)),
             }
+        from rfemu.study.energy import per_operation
+        kinds = {k[:-2]: v for k, v in metrics["energy"].items()
+                 if k.endswith("_J") and k != "compiled_estimate_J"}
+        metrics["energy"]["per_operation"] = per_operation(kinds, metrics["n_oscillators"],
+                                                           metrics["n_junctions"])
         stages.done()
 
         traces = _traces(s, task, network, history, pred_test, compiled, event_result)

@@ -273,69 +273,79 @@ def print_summary(result: Result) -> None:
 # energy and latency of the compiled engine (from the devices' formulas)
 # --------------------------------------------------------------------------------------------
 
-def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLERANCE) -> dict:
+def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLERANCE,
+                              energy_model=None, min_relaxation_fraction: float = 0.02) -> dict:
     """Energy per inference and latency of a batch run by the compiled engine.
 
-    A placeholder until ``rfemu.study.energy`` exists (owned by the event engine's helper); every
-    formula comes from :mod:`rfemu.devices.oscillator` and :mod:`rfemu.devices.resonator`:
+    The event engine integrates its energy over physical time (:mod:`rfemu.study.energy`); this
+    is the static counterpart with the same kinds and the same :class:`EnergyModel`, every
+    formula from :mod:`rfemu.devices.oscillator` and :mod:`rfemu.devices.resonator`:
 
-    - latency of a sample: for each layer, the ring-down of its slowest junction to ``tolerance``,
-      ``ln(1 / tolerance) / (2 pi D_r)`` with the half width D_r = alpha f_r of
-      :func:`rfemu.devices.resonator.half_width`; then, for each hidden layer, the time its
-      slowest oscillator takes for its
-      power to settle within ``tolerance`` (relative) of the steady state after its input
-      changes, ``ln(1 / tolerance) / relaxation_rate(I)`` (PHYSICS.md: a deviation of p decays as
-      exp(-2 G_G |xi - 1| t)); layers settle one after the other, so their times add;
-    - power of a sample: the oscillators' Joule power ``R I^2`` (current clipped to
-      [0, max_current], the compact model's protection) plus the RF power put on the lines
-      (input tones and oscillator outputs, all absorbed by the junctions and line terminations);
-    - energy per inference: power times latency.
+    - latency of a sample, as the event engine times it: for each layer, the spin-diode
+      response time of its slowest junction, ``1 / (2 pi D_r)`` with the half width
+      D_r = alpha f_r of :func:`rfemu.devices.resonator.half_width`; then, for each hidden layer,
+      the time its slowest oscillator takes for its power to settle within ``tolerance``
+      (relative) of the steady state, ``ln(1 / tolerance) / rate`` with the device's
+      ``relaxation_rate(I)`` (PHYSICS.md: a deviation of p decays as exp(-2 G_G |xi - 1| t)),
+      floored at ``min_relaxation_fraction * 2 G_G`` like the event engine's (critical slowing
+      down at threshold is cut there); layers settle one after the other, so the times add;
+    - powers of a sample, held for that latency: ``oscillator``, the neurons' Joule power
+      ``R I^2`` (current clipped to [0, max_current]); ``junction``, the fraction
+      ``junction_absorption`` of the power of every tone passing each junction (times its power
+      gain); ``amplifier``, what the amplifiers spend restoring it (``junction /
+      amplifier_efficiency``); ``write`` is 0 (no write during an inference).
 
     Parameters
     ----------
     network : rfemu.network.CompiledNetwork
     forward : ForwardResult
         From ``CompiledEngine.forward(..., keep=True)``.
+    tolerance : float
+    energy_model : rfemu.study.energy.EnergyModel, optional
 
     Returns
     -------
     dict
-        ``latency_s`` and ``energy_per_inference_J`` (medians over the batch: a neuron exactly
-        at threshold never settles, critical slowing down), the mean powers by kind
-        (``oscillator_joule_power_W``, ``rf_power_W``) and ``settling_tolerance``.
+        ``latency_s`` and ``energy_per_inference_J`` (medians over the batch), the median
+        energies by kind
+        (``oscillator_J``, ``junction_J``, ``amplifier_J``, ``write_J``) and
+        ``settling_tolerance``.
     """
     from rfemu.devices import oscillator as osc
     from rfemu.devices import resonator as res
+    from rfemu.study.energy import EnergyModel
+    model = energy_model or EnergyModel()
     states = forward.layers
     if not states:
         raise ValueError("forward must be run with keep=True")
     n = states[0].tone_power.shape[0]
     latency = np.zeros(n)
     joule = np.zeros(n)
-    rf = states[0].tone_power.sum(axis=1)
+    absorbed = np.zeros(n)
     log_tol = math.log(1.0 / tolerance)
     for layer, state in zip(network.layers, states):
-        # the junctions' rectified voltage follows the drive as their resonance rings down:
-        # amplitude rate 2 pi D_r, D_r = alpha f_r (the resonator's half width)
+        # the junctions' rectified voltage follows the drive as their resonance responds:
+        # time 1 / (2 pi D_r), D_r = alpha f_r (the resonator's half width)
         half_width = np.asarray(res.half_width(layer.resonance_frequency, layer.damping))
-        latency += log_tol / (2.0 * math.pi * float(half_width.min()))
+        latency += 1.0 / (2.0 * math.pi * float(half_width.min()))
+        absorbed += model.junction_absorption * float(np.sum(layer.power_gain)) * \
+            state.tone_power.sum(axis=1)
         if not layer.is_hidden:
             continue
         params = layer.oscillator
         current = np.clip(state.current, 0.0, np.asarray(params.max_current, dtype=float))
-        rate = np.asarray(osc.relaxation_rate(current, params), dtype=float)
-        with np.errstate(divide="ignore"):
-            settle = np.where(rate > 0, log_tol / np.where(rate > 0, rate, 1.0), np.inf)
-        latency += settle.max(axis=1)
+        floor = min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate, dtype=float)
+        rate = np.maximum(np.asarray(osc.relaxation_rate(current, params), dtype=float), floor)
+        latency += (log_tol / rate).max(axis=1)
         joule += (np.asarray(params.resistance, dtype=float) * current ** 2).sum(axis=1)
-        rf += state.output_power.sum(axis=1)
-    power = joule + rf
-    energy = power * latency
-    return {
-        "latency_s": float(np.median(latency)),
-        "energy_per_inference_J": float(np.median(energy)),
-        "oscillator_joule_power_W": float(np.mean(joule)),
-        "rf_power_W": float(np.mean(rf)),
-        "settling_tolerance": tolerance,
-        "energy_model": "rfemu.results.static_energy_and_latency",
-    }
+    amplifier = absorbed / model.amplifier_efficiency
+    energy = {"oscillator_J": joule * latency, "junction_J": absorbed * latency,
+              "amplifier_J": amplifier * latency}
+    total = sum(energy.values())
+    out = {"latency_s": float(np.median(latency)),
+           "energy_per_inference_J": float(np.median(total))}
+    out.update({k: float(np.median(v)) for k, v in energy.items()})
+    out["write_J"] = 0.0
+    out["settling_tolerance"] = tolerance
+    out["energy_model"] = "rfemu.results.static_energy_and_latency"
+    return out

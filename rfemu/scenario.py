@@ -557,6 +557,10 @@ class MediumSection(_Section):
     locking_coupling: Q("Hz", ge=0) = 1e6
     """Locking range ~ locking_coupling * sqrt(P_inj / P)."""
     locking_window: Q("s", gt=0) = 2e-6
+    junction_absorption: Q("", ge=0, le=1) = 0.01
+    """Energy account: fraction of the RF power passing a junction that it dissipates."""
+    amplifier_efficiency: Q("", gt=0, le=1) = 0.1
+    """Energy account: efficiency of the amplifiers that restore the absorbed RF power."""
 
 
 class VariabilitySection(_Section):

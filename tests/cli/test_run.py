@@ -114,3 +114,20 @@ def test_plot_redraws_the_figures(quickstart_runs, tmp_path):
     assert {p.name for p in (copy / "figures").iterdir()} == FIGURES
     bad = _rfemu("plot", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_event_engine_runs_the_trained_chip_and_agrees_with_the_compiled_one(monkeypatch):
+    """engine: event runs the same programmed network; noise off, its settled outputs equal
+    the compiled engine's steady state."""
+    monkeypatch.setenv("RFEMU_DATA", DATA)
+    import rfemu.api as api
+    s = api.load_scenario(QUICKSTART, overrides=["training.epochs=3", "engine.event.samples=6",
+                                                 "record.samples=6", "medium.noise=false"])
+    result = api.run(s, engine="event", write=False, progress=False)
+    m, ds = result.metrics, result.traces
+    assert m["engine"] == "event" and m["event_samples"] == 6
+    assert m["counters"]["events"] > 0 and m["latency_s"] > 0
+    event = ds["event_outputs"].values
+    compiled = ds["test_scores"].values
+    np.testing.assert_allclose(event, compiled, rtol=1e-6, atol=1e-6 * np.abs(compiled).max())
+    assert m["test_accuracy"] == m["compiled_accuracy_on_event_samples"]

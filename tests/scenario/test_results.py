@@ -39,7 +39,7 @@ def test_an_existing_folder_is_replaced_only_when_the_new_one_is_complete(tmp_pa
 
 def test_static_energy_and_latency_of_one_neuron_by_hand():
     """1 input -> 1 neuron -> 1 output (driven above I_max, so clamped): the latency is the two
-    junction ring-downs plus the
+    junctions' response times 1 / (2 pi alpha f_r) plus the
     neuron's power relaxation, ln(1/tol) / (2 G_G (xi - 1)); the power is R I^2 plus the RF."""
     from rfemu.devices import oscillator as osc
     from rfemu.engines.compiled import CompiledEngine
@@ -60,14 +60,20 @@ def test_static_energy_and_latency_of_one_neuron_by_hand():
     assert current > i_th, "the test needs a neuron above threshold"
     g_g = alpha * 2 * math.pi * f0
     neuron = math.log(1 / tol) / (2 * g_g * (current / i_th - 1))
-    rings = sum(math.log(1 / tol) / (2 * math.pi * float(np.min(l.damping * l.resonance_frequency)))
+    rings = sum(1 / (2 * math.pi * float(np.min(l.damping * l.resonance_frequency)))
                 for l in (hidden, last))
     assert out["latency_s"] == pytest.approx(neuron + rings, rel=1e-12)
     resistance = float(np.asarray(params.resistance).ravel()[0])
-    p_out = float(osc.output_power(current, osc.OscillatorParameters(
-        **{k: float(np.asarray(getattr(params, k)).ravel()[0]) for k in (
-            "natural_frequency", "nonlinear_frequency_shift", "damping", "nonlinear_damping",
-            "threshold_current", "max_current", "resistance", "tmr", "beta", "max_output_power",
-            "temperature", "oscillation_energy")})))
-    power = resistance * current ** 2 + 0.7 * 1e-6 + p_out
-    assert out["energy_per_inference_J"] == pytest.approx(power * (neuron + rings), rel=1e-12)
+    p_out = float(fwd.layers[0].output_power[0, 0])
+    assert p_out > 0
+    from rfemu.study.energy import EnergyModel
+    model = EnergyModel(junction_absorption=0.02, amplifier_efficiency=0.25)
+    out = static_energy_and_latency(net, fwd, tolerance=tol, energy_model=model)
+    # every tone passes every junction of its line: 1 junction per line here, no line loss
+    absorbed = 0.02 * (0.7 * 1e-6 + p_out)
+    latency = neuron + rings
+    assert out["oscillator_J"] == pytest.approx(resistance * current ** 2 * latency, rel=1e-12)
+    assert out["junction_J"] == pytest.approx(absorbed * latency, rel=1e-12)
+    assert out["amplifier_J"] == pytest.approx(absorbed / 0.25 * latency, rel=1e-12)
+    assert out["energy_per_inference_J"] == pytest.approx(
+        (resistance * current ** 2 + absorbed * (1 + 1 / 0.25)) * latency, rel=1e-12)
