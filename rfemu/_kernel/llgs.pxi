@@ -158,9 +158,9 @@ cdef void _llgs_block(const double* par, const double* m_in, double* m_out, doub
         if any_noisy:
             for k in range(nb):
                 if noisy[k]:
-                    hx[k] = hax[k] + sig[k] * stream_normal(&ds[k])
-                    hy[k] = hay[k] + sig[k] * stream_normal(&ds[k])
-                    hz[k] = haz[k] + sig[k] * stream_normal(&ds[k])
+                    hx[k] = hax[k] + sig[k] * xoshiro_normal(&ds[k].state)
+                    hy[k] = hay[k] + sig[k] * xoshiro_normal(&ds[k].state)
+                    hz[k] = haz[k] + sig[k] * xoshiro_normal(&ds[k].state)
         for k in range(nb):
             # RF phase at t_{n+1} (rotation; re-synchronised below every LLGS_RESYNC steps)
             c1 = c0[k] * cw[k] - s0[k] * sw[k]

@@ -8,7 +8,7 @@
 #     <f(t) f*(t')> = 2 D delta(t - t'),  D = eta G_G (1 + Q p)   (or eta G_G: constant_diffusion)
 #
 # The complex noise has independent real and imaginary parts of variance D dt each per step.
-# The normals come from the inline ziggurat below, on the device's own stream (stream_init).
+# The normals come from the inline ziggurat of random.pxi (xoshiro_normal), on the device's own stream.
 # Stochastic Heun (Stratonovich): the predictor and the corrector use the same two normals, the
 # noise amplitude sqrt(D) is averaged between the start and the predicted state.
 # Trace: every `trace_every` steps (and at step 0), p and the unwrapped phase
@@ -22,92 +22,6 @@
 
 cdef enum:
     _OSC_BLOCK = 8
-
-
-# Normal deviates for the oscillator kernel: a ziggurat (Marsaglia and Tsang, J. Stat. Softw. 5(8),
-# 2000) with 256 layers, drawn inline from the device's xoshiro256** stream (one 64-bit word per
-# deviate in 98.8 % of the draws: bits 0-7 pick the layer, bits 11-63 the signed abscissa).
-# numpy's random_standard_normal (stream_normal) costs about 8 ns a deviate here, through two
-# indirect calls; at two deviates per oscillator step it alone would cap the kernel near
-# 60 M steps/s. The tables are built at import from the exact Gaussian (r solved by bisection so
-# that the 256 layers have equal areas and the top one ends at the mode).
-
-from libc.math cimport log
-from libc.stdint cimport int64_t
-
-cdef double _zig_x[257]     # layer abscissae: x[0] = v / f(r) (base strip + tail), x[1] = r, ..., x[256] = 0
-cdef double _zig_f[257]     # f(x[i]) = exp(-x[i]^2 / 2)
-
-
-def _osc_build_ziggurat():
-    """Fill the ziggurat tables (called once at import)."""
-    from math import erfc, exp as mexp, log as mlog, pi as mpi, sqrt as msqrt
-
-    def layers(r):
-        v = r * mexp(-0.5 * r * r) + msqrt(0.5 * mpi) * erfc(r / msqrt(2.0))
-        xs = [v / mexp(-0.5 * r * r), r]
-        last = r
-        for _ in range(254):
-            fnext = mexp(-0.5 * last * last) + v / last
-            if fnext >= 1.0:
-                return None, 1.0
-            last = msqrt(-2.0 * mlog(fnext))
-            xs.append(last)
-        return xs, mexp(-0.5 * last * last) + v / last - 1.0
-
-    lo, hi = 3.0, 4.0      # the top layer overshoots the mode at lo, falls short of it at hi
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        xs, miss = layers(mid)
-        if xs is None or miss > 0.0:
-            lo = mid
-        else:
-            hi = mid
-    xs, miss = layers(hi)
-    xs.append(0.0)
-    for i in range(257):
-        _zig_x[i] = xs[i]
-        _zig_f[i] = mexp(-0.5 * xs[i] * xs[i])
-
-
-_osc_build_ziggurat()
-
-
-cdef double _osc_normal_slow(Xoshiro256* s, uint64_t bits) noexcept nogil:
-    # the rare draws (1.2 %): the wedge of layer i or the tail beyond r; retries the whole draw
-    cdef int i
-    cdef double z, u1, u2, a, b
-    while True:
-        i = <int>(bits & 0xFF)
-        z = (<int64_t>bits >> 11) * (1.0 / 4503599627370496.0) * _zig_x[i]
-        if fabs(z) < _zig_x[i + 1]:
-            return z
-        if i == 0:
-            while True:
-                u1 = 1.0 - <int64_t>(_xoshiro_next64(s) >> 11) * (1.0 / 9007199254740992.0)
-                u2 = 1.0 - <int64_t>(_xoshiro_next64(s) >> 11) * (1.0 / 9007199254740992.0)
-                a = -log(u1) / _zig_x[1]
-                b = -log(u2)
-                if b + b > a * a:
-                    break
-            return -(_zig_x[1] + a) if z < 0.0 else _zig_x[1] + a
-        u1 = <int64_t>(_xoshiro_next64(s) >> 11) * (1.0 / 9007199254740992.0)
-        if _zig_f[i] + u1 * (_zig_f[i + 1] - _zig_f[i]) < exp(-0.5 * z * z):
-            return z
-        bits = _xoshiro_next64(s)
-
-
-cdef inline double _osc_normal(Xoshiro256* s) noexcept nogil:
-    """One standard normal deviate from the stream ``s``.
-
-    Bits 0-7 pick the layer, bits 11-63 (as a signed number) the abscissa and its sign.
-    """
-    cdef uint64_t bits = _xoshiro_next64(s)
-    cdef int i = <int>(bits & 0xFF)
-    cdef double z = (<int64_t>bits >> 11) * (1.0 / 4503599627370496.0) * _zig_x[i]
-    if fabs(z) < _zig_x[i + 1]:
-        return z
-    return _osc_normal_slow(s, bits)
 
 
 def oscillator_standard_normals(generator, Py_ssize_t n_streams, Py_ssize_t n_per_stream):
@@ -124,7 +38,7 @@ def oscillator_standard_normals(generator, Py_ssize_t n_streams, Py_ssize_t n_pe
         for i in range(n_streams):
             stream_init(&ds, key, <uint64_t>i)
             for j in range(n_per_stream):
-                o[i, j] = _osc_normal(&ds.state)
+                o[i, j] = xoshiro_normal(&ds.state)
     return out
 
 
@@ -208,8 +122,8 @@ cdef void _osc_block(Py_ssize_t first, Py_ssize_t count, uint64_t key,
     for step in range(1, n_steps + 1):
         if noisy:
             for j in range(count):
-                n1[j] = _osc_normal(&ds[j].state)
-                n2[j] = _osc_normal(&ds[j].state)
+                n1[j] = xoshiro_normal(&ds[j].state)
+                n2[j] = xoshiro_normal(&ds[j].state)
             for j in range(_OSC_BLOCK):
                 p = x[j] * x[j] + y[j] * y[j]
                 r = a0[j] - a1[j] * p
