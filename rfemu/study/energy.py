@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EnergyModel", "EnergyLedger", "per_operation", "projection_20nm", "SEED_SYNAPSE_ENERGY",
-           "SEED_NEURON_ENERGY"]
+__all__ = ["EnergyModel", "EnergyLedger", "per_operation", "projection_20nm", "projection_20nm_description",
+           "projection_20nm_report", "SEED_SYNAPSE_ENERGY", "SEED_NEURON_ENERGY"]
 
 #: the seed's projection at 20 nm, J per synaptic operation
 SEED_SYNAPSE_ENERGY = 10e-15
@@ -155,3 +155,43 @@ def projection_20nm():
                                       max_output_power=1e-6)
     return {"oscillator": oscillator, "transconductance": threshold / 3e-3, "max_power": 1e-6,
             "band": (2e9, 8e9), "energy_model": EnergyModel(junction_absorption=0.01, amplifier_efficiency=0.1)}
+
+
+def projection_20nm_description(sizes=(256, 128, 10)):
+    """A spintronic MLP of the given sizes built from :func:`projection_20nm` devices.
+
+    Input tones and junctions on a linear grid over the projection's band; the hidden layer's
+    neurons and the output junctions on a geometric grid over the same band. The hidden chains
+    are biased to drive the neurons at 2 I_th with no input.
+    """
+    from rfemu.devices.resonator import ResonatorParameters
+    from rfemu.network.description import spin_mlp
+
+    proj = projection_20nm()
+    gm = proj["transconductance"]
+    bias = 2.0 * float(proj["oscillator"].threshold_current) / gm
+    return spin_mlp(sizes, input_band=proj["band"], hidden_band=proj["band"], bias_voltage=bias,
+                    transconductance=gm, oscillator=proj["oscillator"], resonator=ResonatorParameters(),
+                    initial_bias_spread=0.0)
+
+
+def projection_20nm_report(sizes=(256, 128, 10), n_samples=5, seed=0) -> dict:
+    """Run the 20 nm projection in the event engine (noise off) on random inputs in [0, 1] and
+    report the energy per synaptic and per neuron operation against the seed's 10 fJ and 100 fJ.
+
+    An operation lasts one inference (input applied to outputs settled, the engine's latency).
+    """
+    from rfemu.engines.event import EventEngine
+    from rfemu.network.graph import build_graph
+
+    G = build_graph(projection_20nm_description(sizes), seed=seed)
+    engine = EventEngine(G, energy_model=projection_20nm()["energy_model"])
+    x = np.random.default_rng(seed).random((n_samples, sizes[0]))
+    run = engine.run(x)
+    n_junctions = len(engine.junctions)
+    n_neurons = len(engine.neurons)
+    energy = {k: float(np.mean(v)) for k, v in run.energy.items()}
+    report = per_operation(energy, n_neurons, n_junctions)
+    report.update({"latency_s": float(np.mean(run.latency)), "energy_per_inference_J": energy,
+                   "n_junctions": n_junctions, "n_neurons": n_neurons})
+    return report
