@@ -2,9 +2,10 @@
 through the static device models, Adam); :mod:`rfemu.learning.mlp` a plain numpy MLP used as the
 software reference of the benchmarks."""
 from rfemu.learning.backprop import (
-    VARIABILITY_MODES, LearningCurve, TrainingConfig, TrainingResult, backward, softmax_cross_entropy,
+    VARIABILITY_MODES, LearningCurve, TrainingConfig, TrainingResult, backward, calibrate_bias,
+    softmax_cross_entropy,
     stratified_split, train,
 )
 
-__all__ = ["VARIABILITY_MODES", "LearningCurve", "TrainingConfig", "TrainingResult", "backward",
+__all__ = ["VARIABILITY_MODES", "LearningCurve", "TrainingConfig", "TrainingResult", "backward", "calibrate_bias",
            "softmax_cross_entropy", "stratified_split", "train"]

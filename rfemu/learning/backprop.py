@@ -8,9 +8,8 @@ early stopping on a stratified validation split, a tqdm progress bar.
 
 Gradients are analytic: the chain matrix's through :func:`rfemu.devices.resonator.chain_matrix_grad`
 (the kernel), the neurons' through :func:`rfemu.devices.oscillator.d_output_power_d_current` and
-:func:`~rfemu.devices.oscillator.d_frequency_d_current`. For neurons emitting at f(I) the
-derivative of their linewidth with respect to the current is taken by a central difference of
-:func:`~rfemu.devices.oscillator.linewidth` (the device module gives no analytic one).
+:func:`~rfemu.devices.oscillator.d_frequency_d_current` and (neurons emitting at f(I), whose tones
+also widen with their current) :func:`~rfemu.devices.oscillator.d_linewidth_d_current`.
 
 Physics-aware variability (``variability_mode``):
 
@@ -82,6 +81,10 @@ class TrainingConfig:
         End with the state of the epoch with the lowest validation loss.
     train_tuning, train_bias : bool
         Which parameters are trained.
+    calibrate_bias : bool
+        Before training, set each hidden chain's bias voltage so that its neuron's mean input
+        current over the training samples sits at the middle of its active window
+        ``(I_th + I_max) / 2`` (what one would do on a chip: trim each neuron's operating point).
     variability_mode : {"perturbed", "ideal_gradient"}
         See the module docstring; ``"ideal_gradient"`` needs the ideal twin network.
     snapshot_junctions : int
@@ -110,6 +113,7 @@ class TrainingConfig:
     restore_best: bool = True
     train_tuning: bool = True
     train_bias: bool = True
+    calibrate_bias: bool = False
     variability_mode: str = "perturbed"
     snapshot_junctions: int = 64
     seed: int | None = 0
@@ -234,11 +238,28 @@ def backward(engine: CompiledEngine, forward, grad_scores):
             inside = (pst.current >= params.threshold_current) & (pst.current <= params.max_current)
             dev_i = osc.clamp_current(pst.current, params)
             df_di = osc.d_frequency_d_current(dev_i, params)
-            h = 1e-6 * np.asarray(params.threshold_current)
-            dg_di = (osc.linewidth(dev_i + h, params) - osc.linewidth(dev_i - h, params)) / (2 * h)
+            dg_di = osc.d_linewidth_d_current(dev_i, params)
             g_i = g_i + np.where(inside, grad.tone_frequency * df_di + grad.tone_linewidth * dg_di, 0.0)
         g_v = g_i * prev.transconductance[None, :]
     return g_tuning, g_bias
+
+
+def calibrate_bias(engine: CompiledEngine, features, batch_size=2048) -> None:
+    """Set every hidden chain's bias so that its neuron's mean current over ``features`` is the
+    middle of its active window (I_th + I_max) / 2; layer by layer, since each bias moves the
+    next layer's inputs. The output layer's biases are left alone."""
+    net = engine.network
+    x = np.asarray(features, dtype=float)
+    for l, layer in enumerate(net.layers):
+        if not layer.is_hidden:
+            break
+        total = np.zeros(layer.n_chains)
+        for i in range(0, len(x), batch_size):
+            fwd = engine.forward(x[i:i + batch_size], keep=True)
+            total += fwd.layers[l].chain_voltage.sum(axis=0)
+        mean_v = total / len(x)
+        target = 0.5 * (layer.oscillator.threshold_current + layer.oscillator.max_current)
+        layer.bias_voltage[...] = target / layer.transconductance - mean_v
 
 
 # --------------------------------------------------------------------------------- Adam
@@ -350,6 +371,11 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         train_idx, val_idx = stratified_split(y, config.validation_fraction, rng)
         x_val, y_val = x[val_idx], y[val_idx]
     has_val = len(y_val) > 0
+
+    if config.calibrate_bias:
+        calibrate_bias(engine, x[train_idx])
+        if ideal_net is not None:
+            ideal_net.set_trainable_state(net.trainable_state())
 
     # parameters and optimisers
     tunings = [layer.tuning for layer in net.layers]

@@ -145,3 +145,19 @@ def test_bad_labels_raise_a_clear_error():
     G = build_graph(spin_mlp((2, 3, 2)), seed=0)
     with pytest.raises(ValueError, match="labels must lie in"):
         train(G, np.zeros((4, 2)), np.array([0, 1, 2, 1]), TrainingConfig(epochs=1, progress=False))
+
+
+def test_bias_calibration_puts_every_neuron_mid_window():
+    from rfemu.learning import calibrate_bias
+    net = compile_graph(build_graph(spin_mlp((12, 6, 5, 3)), seed=0))
+    engine = CompiledEngine(net)
+    x = np.random.default_rng(0).random((50, 12))
+    before = engine.forward(x, keep=True)
+    calibrate_bias(engine, x)
+    after = engine.forward(x, keep=True)
+    for l in (0, 1):
+        osc = net.layers[l].oscillator
+        mid = 0.5 * (osc.threshold_current + osc.max_current)
+        assert np.allclose(after.layers[l].current.mean(axis=0), mid, rtol=1e-9)
+        assert not np.allclose(before.layers[l].current.mean(axis=0), mid, rtol=1e-3)
+    assert np.array_equal(net.layers[2].bias_voltage, compile_graph(build_graph(spin_mlp((12, 6, 5, 3)), seed=0)).layers[2].bias_voltage)
