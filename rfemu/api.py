@@ -167,6 +167,7 @@ def _training_config(s: Scenario, seed: int, progress: bool):
     t = s.training
     return TrainingConfig(
         epochs=t.epochs, batch_size=t.batch_size, frequency_learning_rate=t.frequency_learning_rate,
+        relative_frequency_learning_rate=t.relative_frequency_learning_rate,
         bias_learning_rate=t.bias_learning_rate, score_scale=t.score_scale,
         learn_score_scale=t.learn_score_scale, score_scale_learning_rate=t.score_scale_learning_rate,
         beta1=t.beta1, beta2=t.beta2, adam_epsilon=t.adam_epsilon,
@@ -358,15 +359,21 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
 
         # the event engine: the trained chip in physical time
         stages.start("event engine")
-        event_result = None
+        event_result = event_traces = None
         if s.engine.kind == "event":
             from rfemu.engines.event import EventEngine
             n_ev = min(s.engine.event.samples, len(task.x_test))
+            trace = None
+            if s.record.event_traces:
+                from rfemu.engines.event import TraceConfig
+                trace = TraceConfig(variables=tuple(s.record.event_traces),
+                                    every=s.record.event_trace_every)
             ev_engine = EventEngine(network, _event_config(s), seed=streams["event"],
-                                    energy_model=_energy_model(s))
+                                    energy_model=_energy_model(s), trace=trace)
             t0 = time.perf_counter()
             event_result = ev_engine.run(task.x_test[:n_ev], progress=progress)
             timing["event_s"] = time.perf_counter() - t0
+            event_traces = ev_engine.traces() if trace is not None else None
             ev_energy = sum(event_result.energy.values()) if event_result.energy else np.zeros(n_ev)
             metrics.update({
                 "test_accuracy": event_result.accuracy(task.y_test[:n_ev]),
@@ -399,6 +406,8 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         stages.done()
 
         traces = _traces(s, task, network, history, pred_test, compiled, event_result)
+        if event_traces is not None:
+            traces = _merge_event_traces(traces, event_traces)
         metrics["wall_time_s"] = time.perf_counter() - wall0
         metrics["timing"] = timing
 
@@ -422,6 +431,19 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         stages.close()
     return Result(metrics=metrics, traces=traces, figures=figures, run_dir=run_dir, scenario=s,
                   resolved=resolved, graph=graph)
+
+
+def _merge_event_traces(traces, event):
+    """Add the event engine's time traces (names prefixed ``event_``, times in s)."""
+    import xarray as xr
+    renamed = event.rename({name: f"event_{name}" for name in list(event.data_vars)
+                            + [c for c in event.coords]})
+    for name in renamed.coords:
+        if renamed[name].dtype == object:
+            renamed = renamed.assign_coords({name: renamed[name].astype(str)})
+    merged = xr.merge([traces, renamed], combine_attrs="override")
+    merged.attrs.update({f"event_{k}": v for k, v in event.attrs.items()})
+    return merged
 
 
 def _traces(s, task, network, history, pred_test, compiled, event_result):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["draw_all", "network_graph", "frequency_plans", "learning_curve", "confusion_matrix",
-           "resonance_trajectories", "event_outputs"]
+           "resonance_trajectories", "event_outputs", "neuron_settling"]
 
 
 def _plt():
@@ -189,6 +189,27 @@ def event_outputs(traces):
     return fig
 
 
+def neuron_settling(traces):
+    """Event engine: the neurons' emitted power against physical time, one panel per layer
+    (drawn by :func:`rfemu.engines.event.plot_neuron_settling`)."""
+    import xarray as xr
+    from rfemu.engines.event import plot_neuron_settling
+    plt = _plt()
+    names = sorted(str(v) for v in traces.data_vars if str(v).startswith("event_neuron_power_layer"))
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 3.5 * len(names)), squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        layer = int(name[len("event_neuron_power_layer"):])
+        da = traces[name]
+        ds = xr.Dataset({f"neuron_power_layer{layer}": da.rename(
+            {d: d[len("event_"):] for d in da.dims})})
+        n = da.shape[1]
+        plot_neuron_settling(ds, layer=layer, neurons=range(min(n, 10)), ax=ax)
+        ax.set_title(f"event engine: neurons of layer {layer} over the test inferences "
+                     f"({min(n, 10)} of {n})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def draw_all(traces, resolved: dict, metrics: dict, folder) -> list:
     """Draw every figure the traces allow into ``folder``; returns the paths written."""
     plt = _plt()
@@ -202,6 +223,9 @@ def draw_all(traces, resolved: dict, metrics: dict, folder) -> list:
         jobs.append(("resonance_trajectories.png", lambda: resonance_trajectories(traces)))
     if "event_latency" in traces:
         jobs.append(("event_latency.png", lambda: event_outputs(traces)))
+    settling = sorted(v for v in traces.data_vars if str(v).startswith("event_neuron_power_layer"))
+    if settling:
+        jobs.append(("neuron_settling.png", lambda: neuron_settling(traces)))
     paths = []
     for name, make in jobs:
         fig = make()

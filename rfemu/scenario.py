@@ -651,6 +651,9 @@ class TrainingSection(_Section):
     batch_size: int = Field(default=256, gt=0)
     frequency_learning_rate: Q("Hz", gt=0) = 6.6e3
     """Adam step of the tuning states (the seed's 6.6 kHz)."""
+    relative_frequency_learning_rate: Optional[Q("", gt=0)] = None
+    """If given, each junction's Adam step is this fraction of its half width alpha f_base
+    (instead of frequency_learning_rate): the same step in linewidths at every frequency."""
     bias_learning_rate: Q("V", gt=0) = 6.6e-6
     score_scale: Q("1/V", gt=0) = 1e3
     """Logits = score_scale x output voltages (1e3 /V: logits in mV)."""
@@ -677,6 +680,12 @@ class RecordSection(_Section):
     """Junctions whose resonance frequency is recorded after every epoch."""
     samples: int = Field(default=32, ge=0)
     """Test samples whose internals (chain voltages, neuron currents and powers) are traced."""
+    event_traces: list[Literal["tones", "chains", "neurons", "junctions"]] = Field(
+        default_factory=lambda: ["chains", "neurons"])
+    """engine: event: what the event engine records in time (tones and chain voltages at each
+    line delivery, neurons' emitted power and frequency, junction writes)."""
+    event_trace_every: Q("s", ge=0) = 0.0
+    """Decimation of the event traces (0: every event)."""
     figures: bool = True
     trace_file: str = "trace.nc"
     figures_dir: str = "figures"
