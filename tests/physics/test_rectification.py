@@ -1,6 +1,5 @@
 """Spin-diode rectification (PHYSICS.md section 2) against the formula, the line-broadening
 identity, finite differences, and the numpy reference."""
-import functools
 import math
 
 import numpy as np
@@ -49,11 +48,6 @@ def test_antisymmetric_line_shape_extremes():
     assert rs.rectified_voltage(f_r, P, f_r, D, K) == 0.0
 
 
-@functools.lru_cache
-def _gauss_legendre(n):
-    return np.polynomial.legendre.leggauss(n)
-
-
 @pytest.mark.parametrize("a,s", [(1.0, 0.0), (0.0, 1.0), (0.7, -0.4)])
 def test_tone_linewidth_equals_convolution_over_the_line(a, s):
     """A tone with a Lorentzian line of half width g: averaging V over the line gives the
@@ -61,10 +55,11 @@ def test_tone_linewidth_equals_convolution_over_the_line(a, s):
     f_r, D, K, P = 300e6, 3e6, 5e3, 1e-6
     g = 1.7e6
     # f' = f + g tan(theta): the Lorentzian density becomes uniform in theta on (-pi/2, pi/2)
-    x, w = _gauss_legendre(1500)
-    theta = 0.5 * math.pi * x
+    # midpoint rule in theta (the integrand is smooth and vanishes at both ends)
+    n = 200_000
+    theta = -0.5 * math.pi + math.pi * (np.arange(n) + 0.5) / n
     for f in (f_r - 4e6, f_r - 1e6, f_r, f_r + 2.5e6, f_r + 30e6):
-        conv = 0.5 * np.sum(w * rs.rectified_voltage(f + g * np.tan(theta), P, f_r, D, K, a, s))
+        conv = np.mean(rs.rectified_voltage(f + g * np.tan(theta), P, f_r, D, K, a, s))
         closed = rs.rectified_voltage(f, P, f_r, D, K, a, s, tone_linewidth=g)
         assert closed == pytest.approx(conv, rel=1e-3, abs=1e-3 * K * P)
 
