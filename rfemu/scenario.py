@@ -349,7 +349,8 @@ def _quantity_validator(unit: str):
 
 def Q(unit: str, **constraints):
     """A float field in ``unit`` (SI) that also accepts strings with units."""
-    return Annotated[float, BeforeValidator(_quantity_validator(unit)), Field(**constraints)]
+    return Annotated[float, BeforeValidator(_quantity_validator(unit)),
+                     Field(json_schema_extra={"unit": unit}, **constraints)]
 
 
 Frequency = Q("Hz", gt=0)
@@ -364,7 +365,7 @@ Fraction = Q("", ge=0)
 # --------------------------------------------------------------------------------------------
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
 
 
 class OscillatorSection(_Section):
@@ -378,14 +379,21 @@ class OscillatorSection(_Section):
     damping: Q("", gt=0) = 0.01
     """Gilbert damping alpha; the linear damping rate is G_G = alpha * 2 pi f0."""
     nonlinear_damping: Q("", ge=0) = 2.0
+    """Q of the positive damping G+(p) = G_G (1 + Q p)."""
     threshold_current: Current = 10e-6
+    """I_th = G_G / sigma: auto-oscillation above it."""
     max_current: Current = 40e-6
+    """I_max: the compact output model clamps the current to [I_th, I_max]."""
     resistance: Q("Ohm", gt=0) = 1e3
+    """R of the junction (Joule power R I^2, output power)."""
     tmr: Q("", gt=0) = 1.0
+    """Tunnel magnetoresistance ratio."""
     beta: Q("", gt=0) = 1.0
+    """Fraction of the TMR the oscillation turns into a resistance oscillation."""
     max_output_power: Q("W", ge=0) = 1e-6
     """Output power at max_current (sets the prefactor A of the compact model)."""
     temperature: Q("K", ge=0) = 300.0
+    """Temperature of the neuron's thermal noise (0: none)."""
     oscillation_energy: Q("J", gt=0) = 2e-19
     """E0: the thermal noise is eta = k_B T / E0."""
 
@@ -404,8 +412,11 @@ class ResonatorSection(_Section):
     damping: Q("", gt=0) = 0.01
     """alpha: the resonance half width (linewidth) is D_r = alpha f_r."""
     sensitivity: Q("V/W", gt=0) = 8.8e3
+    """K: the rectified voltage at the best detuning per watt of tone ('8.8 mV/uW')."""
     antisymmetric: Q("") = 1.0
+    """Weight a of the antisymmetric line shape (the seed's synapse: 1)."""
     symmetric: Q("") = 0.0
+    """Weight s of the symmetric line shape (the seed's synapse: 0)."""
 
 
 class FrequencyStateSection(_Section):
@@ -420,11 +431,13 @@ class FrequencyStateSection(_Section):
     window_low: Q("Hz") = -15e6
     """Lowest shift of f_r from the junction's as-fabricated (base) frequency."""
     window_high: Q("Hz") = 15e6
+    """Highest shift of f_r from the base frequency."""
     step: Q("Hz", ge=0) = 0.0
     """Quantisation step of a write (0: continuous)."""
     write_noise: Q("Hz", ge=0) = 0.0
     """Standard deviation of a write's error."""
     write_latency: Q("s", ge=0) = 10e-9
+    """Time a write takes (all junctions are written in parallel)."""
     write_energy: Q("J", ge=0) = 1e-13
     """Energy of one write pulse (per junction)."""
 
@@ -440,7 +453,9 @@ Vector3 = Annotated[list[float], Field(min_length=3, max_length=3)]
 
 
 class LlgsSection(_Section):
-    """Macrospin parameters: the fields of :class:`rfemu.devices.llgs.MacrospinParameters`."""
+    """Macrospin LLGS parameters, the fields of :class:`rfemu.devices.llgs.MacrospinParameters`
+    (meanings and units there): the reference device for studies of a junction's dynamics; a
+    network run does not use them."""
 
     saturation_magnetisation: Q("A/m", gt=0) = 1.0e6
     volume: Q("m^3", gt=0) = math.pi / 4 * 100e-9 * 50e-9 * 1.5e-9
@@ -458,6 +473,8 @@ class LlgsSection(_Section):
 
 
 class DevicesSection(_Section):
+    """Device defaults, every layer's unless the layer overrides them."""
+
     oscillator: OscillatorSection = Field(default_factory=OscillatorSection)
     resonator: ResonatorSection = Field(default_factory=ResonatorSection)
     frequency_state: FrequencyStateSection = Field(default_factory=FrequencyStateSection)
@@ -469,8 +486,12 @@ class FrequencyPlan(_Section):
     :class:`rfemu.network.frequency.FrequencyPlan` (``min``/``max`` are its minimum/maximum)."""
 
     kind: Literal["linear", "geometric", "explicit"] = "linear"
+    """linear: evenly spaced; geometric: f_k = min r^k (constant spacing in linewidths);
+    explicit: the ``values``."""
     min: Optional[Frequency] = 20e6
+    """First channel."""
     max: Optional[Frequency] = 120e6
+    """Last channel."""
     values: list[Frequency] = Field(default_factory=list)
     """The channels of an ``explicit`` plan."""
 
@@ -506,16 +527,22 @@ class LayerSection(_Section):
     :class:`rfemu.network.description.LayerDescription`."""
 
     size: int = Field(gt=0)
+    """Chains: neurons of a hidden layer, classes of the last layer."""
     resonance_plan: FrequencyPlan = Field(default_factory=FrequencyPlan)
     """As-fabricated resonance frequencies of junctions 0..J-1 of every chain."""
     junctions_per_chain: Optional[int] = Field(default=None, gt=0)
     """J; null: one junction per tone on the layer's line."""
     sign_pattern: SignPattern = "alternate_minus_first"
+    """Series signs of the junctions of a chain: alternate_minus_first ((-1)^(k+1), the
+    seed), alternate_plus_first, all_plus, or a list of +1/-1."""
     tuning_window: Optional[Annotated[list[Q("Hz")], Field(min_length=2, max_length=2)]] = None
     """[low, high] shift of f_r from f_base; null: devices.frequency_state's window."""
     initial_tuning_spread: Optional[Q("Hz", ge=0)] = None
+    """Std of the initial tuning shifts (null: the seed's 1 MHz / sqrt(J))."""
     bias_voltage: Q("V") = 0.0
+    """Series bias of every chain (the seed's hidden layer: 11.08 mV; trained)."""
     initial_bias_spread: Optional[Q("V", ge=0)] = None
+    """Std of the initial biases around bias_voltage (null: 10 mV / sqrt(size))."""
     transconductance: Q("S", gt=0) = 3.388370758630916e-3
     """g_m of a hidden layer's V -> I conversion (A/V; '3.388 uA/mV')."""
     emission: Literal["fixed", "current"] = "fixed"
@@ -533,6 +560,8 @@ class LayerSection(_Section):
 
 
 class NetworkSection(_Section):
+    """The network: input tones and layers of junction chains (:mod:`rfemu.network`)."""
+
     inputs: InputSection = Field(default_factory=InputSection)
     layers: list[LayerSection] = Field(min_length=1)
     """Hidden layers first; the last layer's chains are the class scores."""
@@ -549,7 +578,9 @@ class MediumSection(_Section):
     temperature: Q("K", ge=0) = 300.0
     """Noise temperature of the junctions' Johnson noise."""
     readout_bandwidth: Q("Hz", gt=0) = 1e6
+    """Bandwidth B over which chain voltages are read (noise floor sqrt(4 k_B T R B))."""
     junction_resistance: Q("Ohm", gt=0) = 1e3
+    """Resistance of each junction (noise floor)."""
     line_delay: Q("s", ge=0) = 1e-10
     """Propagation delay from an emitter to the junctions of its line."""
     injection_locking: bool = False
@@ -557,6 +588,7 @@ class MediumSection(_Section):
     locking_coupling: Q("Hz", ge=0) = 1e6
     """Locking range ~ locking_coupling * sqrt(P_inj / P)."""
     locking_window: Q("s", gt=0) = 2e-6
+    """Integration window of the phase model whose mean frequencies become the tones."""
     junction_absorption: Q("", ge=0, le=1) = 0.01
     """Energy account: fraction of the RF power passing a junction that it dissipates."""
     amplifier_efficiency: Q("", gt=0, le=1) = 0.1
@@ -568,11 +600,17 @@ class VariabilitySection(_Section):
     :class:`rfemu.network.description.VariabilityDescription`."""
 
     source_frequency: Fraction = 0.0
+    """Input tones' frequencies."""
     resonance_frequency: Fraction = 0.0
+    """Junctions' as-fabricated resonance frequencies."""
     oscillator_frequency: Fraction = 0.0
+    """Neurons' channel (natural) frequencies."""
     oscillator_power: Fraction = 0.0
+    """Neurons' output power scale (log-normal)."""
     sensitivity: Fraction = 0.0
+    """Junctions' sensitivity K (log-normal)."""
     damping: Fraction = 0.0
+    """Junctions' damping, hence their linewidths."""
 
 
 #: (features, classes) of each data set: input tones and output chains of its network
@@ -596,6 +634,8 @@ class TaskSection(_Section):
     tones (times ``network.inputs.max_power``)."""
 
     dataset: Literal["digits", "mnist", "drone", "xor", "circles", "moons"]
+    """drone (RF fingerprints, 256 bins, 10 classes), mnist (784 pixels), digits (8x8,
+    scikit-learn), xor, circles, moons (2 features, generated)."""
     path: Optional[str] = None
     """drone, mnist: the file or folder; relative paths are looked up under $RFEMU_DATA, then
     beside the scenario; null: $RFEMU_DATA/drone_rf/... or $RFEMU_DATA/mnist."""
@@ -623,17 +663,26 @@ class EventSection(_Section):
     diode_response: bool = True
     """Add each line's spin-diode response time 1 / (2 pi min half width) to its delay."""
     emission_tolerance: Q("", gt=0) = 0.05
+    """A neuron re-emits when its power moved by more than this fraction of max_output_power."""
     frequency_tolerance: Q("", gt=0) = 1e-4
+    """... or its frequency by more than this fraction of itself."""
     settle_tolerance: Q("", gt=0) = 1e-10
+    """A neuron within this fraction of its steady state emits its exact value and sleeps."""
     voltage_tolerance: Q("V", ge=0) = 1e-12
+    """A chain wakes its consumer only if its voltage moved by more than this."""
     latency_tolerance: Q("", gt=0) = 1e-3
+    """Output settled: within this fraction of the largest output of its final value."""
     min_relaxation_fraction: Q("", gt=0) = 0.02
+    """Floor of a neuron's relaxation rate, as a fraction of 2 G_G (critical slowing down)."""
     noise_duration: Q("s", gt=0) = 2e-6
     """With medium.noise: how long each inference runs (noise never settles)."""
     noise_step_fraction: Q("", gt=0) = 0.25
+    """With noise, a neuron integrates in steps of this fraction of its relaxation time."""
 
 
 class EngineSection(_Section):
+    """Which engine tests the trained network (training always runs on the compiled one)."""
+
     kind: Literal["compiled", "event"] = "compiled"
     """compiled: everything on arrays; event: training on arrays, then the test samples run
     through the simpy emulation of the chip (time, noise, locking)."""
@@ -647,27 +696,39 @@ class TrainingSection(_Section):
     states and the chains' bias voltages."""
 
     rule: Literal["backprop", "none"] = "backprop"
+    """backprop: offline backpropagation through the static device models; none: test the
+    network as fabricated."""
     epochs: int = Field(default=100, ge=1)
+    """Maximum passes over the training samples."""
     batch_size: int = Field(default=256, gt=0)
+    """Samples per Adam step."""
     frequency_learning_rate: Q("Hz", gt=0) = 6.6e3
     """Adam step of the tuning states (the seed's 6.6 kHz)."""
     relative_frequency_learning_rate: Optional[Q("", gt=0)] = None
     """If given, each junction's Adam step is this fraction of its half width alpha f_base
     (instead of frequency_learning_rate): the same step in linewidths at every frequency."""
     bias_learning_rate: Q("V", gt=0) = 6.6e-6
+    """Adam step of the chains' bias voltages."""
     score_scale: Q("1/V", gt=0) = 1e3
     """Logits = score_scale x output voltages (1e3 /V: logits in mV)."""
     learn_score_scale: bool = False
+    """Learn the score scale too (Adam on its logarithm)."""
     score_scale_learning_rate: Q("", gt=0) = 1e-2
     beta1: Q("", ge=0, lt=1) = 0.9
+    """Adam's first-moment decay."""
     beta2: Q("", ge=0, lt=1) = 0.999
+    """Adam's second-moment decay."""
     adam_epsilon: Q("", gt=0) = 1e-8
     validation_fraction: Q("", ge=0, lt=1) = 0.1
+    """Share of the training samples held out (stratified) for early stopping; 0: none."""
     patience: Optional[int] = Field(default=20, ge=1)
     """Stop after this many epochs without a lower validation loss (null: never)."""
     restore_best: bool = True
+    """End with the state of the epoch with the lowest validation loss."""
     train_tuning: bool = True
+    """Train the junctions' resonance frequencies."""
     train_bias: bool = True
+    """Train the chains' bias voltages."""
     variability_mode: Literal["perturbed", "ideal_gradient"] = "perturbed"
     """With variability: gradient through the perturbed devices (chip in the loop), or through
     the ideal ones (the seed authors' scheme)."""
@@ -687,14 +748,18 @@ class RecordSection(_Section):
     event_trace_every: Q("s", ge=0) = 0.0
     """Decimation of the event traces (0: every event)."""
     figures: bool = True
+    """Draw the figures."""
     trace_file: str = "trace.nc"
+    """Where the traces go, inside the run folder."""
     figures_dir: str = "figures"
+    """Where the figures go, inside the run folder."""
 
 
 class Scenario(_Section):
     """A validated scenario, every quantity in SI units."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Names the run folder (letters, digits, '-', '_', '.')."""
     seed: Optional[int] = Field(default=None, ge=0)
     """The seed of every random draw; null: drawn at run time and written to the resolved file."""
     devices: DevicesSection = Field(default_factory=DevicesSection)
@@ -1030,6 +1095,15 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         problems.append(positions.problem(("task", key),
                                           f"does not apply to dataset {s.task.dataset} (its keys: "
                                           f"{', '.join(sorted(_TASK_KEYS[s.task.dataset]))})"))
+    # the macrospin parameters pass the device's own checks (unit vectors, ...)
+    try:
+        from rfemu.devices.llgs import MacrospinParameters
+        llgs = s.devices.llgs.model_dump()
+        for key in ("easy_axis", "polarizer", "oersted_field_per_ampere"):
+            llgs[key] = tuple(llgs[key])
+        MacrospinParameters(**llgs)
+    except ValueError as exc:
+        problems.append(positions.problem(("devices", "llgs"), str(exc)))
     # the network against the task: one input tone per feature, one output chain per class
     n_features, n_classes = TASK_SHAPES[s.task.dataset]
     plan = s.network.inputs.frequency_plan
@@ -1235,3 +1309,75 @@ def dump_resolved(s: Scenario, seed: Optional[int] = None) -> str:
               "# (Hz, s, A, V, W, Ohm, K, J, V/W, S, A/m, m^3; levels in dB), the seed used.\n"
               "# `rfemu run` on this file reproduces metrics.json.\n")
     return header + yaml.safe_dump(resolved_dict(s, seed), sort_keys=False, allow_unicode=True)
+
+
+# --------------------------------------------------------------------------------------------
+# reference of the schema (for the documentation)
+# --------------------------------------------------------------------------------------------
+
+def _unit_of(info) -> str:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if "unit" in extra:
+        return extra["unit"] or "-"
+    for meta in getattr(info, "metadata", []):
+        pass
+    annotation = info.annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        for meta in getattr(arg, "__metadata__", ()) or ():
+            if getattr(meta, "json_schema_extra", None):
+                return meta.json_schema_extra.get("unit") or "-"
+    return ""
+
+
+def _default_text(info) -> str:
+    from pydantic_core import PydanticUndefined
+    if info.default is PydanticUndefined:
+        if info.default_factory is not None:
+            value = info.default_factory()
+            if isinstance(value, BaseModel):
+                return "(section)"
+            return repr(value)
+        return "required"
+    value = info.default
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def schema_reference() -> str:
+    """Markdown tables of every key of the scenario schema: SI unit, default, meaning.
+
+    One table per section (each section model once: the frequency plans and the per-layer
+    device overrides share theirs).
+    """
+    seen: set = set()
+    out: list[str] = []
+
+    def table(model, path):
+        seen.add(model)
+        rows, nested = [], []
+        for name, info in model.model_fields.items():
+            inner = _unwrap(info.annotation)
+            is_section = isinstance(inner, type) and issubclass(inner, BaseModel)
+            if is_section:
+                nested.append((name, inner))
+            doc = " ".join((info.description or "").split()).replace("|", "\\|")
+            default = "(section)" if is_section and info.default_factory else _default_text(info)
+            rows.append(f"| `{name}` | {_unit_of(info)} | {default} | {doc} |")
+        title = " ".join((model.__doc__ or "").split())
+        if model.__doc__ == BaseModel.__doc__:
+            title = ""
+        out.append(f"#### `{path or '(top level)'}`\n" + (f"\n{title}\n" if title else "") +
+                   "\n| key | SI unit | default | meaning |\n| --- | --- | --- | --- |\n" +
+                   "\n".join(rows) + "\n")
+        for name, inner in nested:
+            sub = f"{path}.{name}" if path else name
+            if name == "layers":
+                sub += "[i]"
+            if inner not in seen:
+                table(inner, sub)
+
+    table(Scenario, "")
+    return "\n".join(out)
