@@ -14,6 +14,9 @@ The drone network is TRAINED first (offline backprop through the compiled engine
 - locking_osc_steps_per_s: 1,000 oscillators with Adler coupling and phase noise on one line,
   oscillator-steps per second (target >= 1e6).
 
+Also the seed's 20 nm projection (rfemu.study.energy.projection_20nm) on a 256-128-10 network:
+energy per synaptic and per neuron operation, to compare with the seed's 10 fJ and 100 fJ.
+
 The last line printed is one JSON object.
 """
 from __future__ import annotations
@@ -104,6 +107,8 @@ def main(argv=None):
         wall = min(wall, float(again.wall_time.sum()))
     bare = min(bare_simpy_seconds_per_event(events) for _ in range(3))
     osc_rate, pairs = locking_rate()
+    from rfemu.study.energy import projection_20nm_report
+    projection = projection_20nm_report((256, 128, 10), n_samples=3)
     figures = {
         "event_inference_ms": 1e3 * wall / len(x),
         "events_per_s": events / wall,
@@ -123,6 +128,9 @@ def main(argv=None):
         "bare_simpy_us_per_event": bare * 1e6,
         "locking_pairs": pairs,
         "threads": os.environ.get("RFEMU_THREADS", "all"),
+        "projection_20nm_per_synapse_J": projection["per_synapse"],
+        "projection_20nm_per_neuron_J": projection["per_neuron"],
+        "projection_20nm_latency_s": projection["latency_s"],
     }
     print(json.dumps(figures))
 

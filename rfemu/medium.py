@@ -431,6 +431,11 @@ class PhaseLocking:
         self._pulled = pulled.copy()
 
     @property
+    def max_locking_range(self) -> float:
+        """Largest locking range of a coupled pair, Hz (0 without pairs)."""
+        return float(self._k.max() / (2.0 * math.pi)) if self._k.size else 0.0
+
+    @property
     def n_pairs(self) -> int:
         """Number of coupled (driven, driver) pairs."""
         return self.driven.size

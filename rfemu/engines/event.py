@@ -563,8 +563,8 @@ class EventEngine:
                              linewidth=medium.tone_linewidth[active], pulled=pulled, seed=self.rng)
         if model.n_pairs == 0:
             return
-        span = np.abs(model._k).max() / (2 * math.pi) if model.n_pairs else 1.0
-        dt = 0.02 / max(span * model.cutoff, 1.0 / self.config.locking_window)
+        # steps resolving the fastest beat inside the cut-off
+        dt = 0.02 / max(model.max_locking_range * model.cutoff, 1.0 / self.config.locking_window)
         model.run(self.config.locking_window / 2, dt)
         f = model.run(self.config.locking_window / 2, dt)
         for k, t in enumerate(active.tolist()):
