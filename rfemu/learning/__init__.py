@@ -2,10 +2,10 @@
 through the static device models, Adam); :mod:`rfemu.learning.mlp` a plain numpy MLP used as the
 software reference of the benchmarks."""
 from rfemu.learning.backprop import (
-    VARIABILITY_MODES, LearningCurve, TrainingConfig, TrainingResult, backward, calibrate_bias,
+    VARIABILITY_MODES, LearningCurve, TrainingConfig, TrainingResult, backward, calibrate_bias, calibrate_resonances,
     softmax_cross_entropy,
     stratified_split, train,
 )
 
-__all__ = ["VARIABILITY_MODES", "LearningCurve", "TrainingConfig", "TrainingResult", "backward", "calibrate_bias",
+__all__ = ["VARIABILITY_MODES", "LearningCurve", "TrainingConfig", "TrainingResult", "backward", "calibrate_bias", "calibrate_resonances",
            "softmax_cross_entropy", "stratified_split", "train"]

@@ -81,6 +81,11 @@ class TrainingConfig:
         End with the state of the epoch with the lowest validation loss.
     train_tuning, train_bias : bool
         Which parameters are trained.
+    calibrate_resonances : bool
+        Before training, write each junction's tuning state so that its resonance frequency is
+        the design's, ``f_r = f_base_nominal + s``, compensating its drawn fabrication offset (a
+        chip-in-the-loop calibration: measure each resonance, program the non-volatile state).
+        Offsets beyond the tuning window are compensated only up to the window.
     calibrate_bias : bool
         Before training, set each hidden chain's bias voltage so that its neuron's mean input
         current over the training samples sits at the middle of its active window
@@ -113,6 +118,7 @@ class TrainingConfig:
     restore_best: bool = True
     train_tuning: bool = True
     train_bias: bool = True
+    calibrate_resonances: bool = False
     calibrate_bias: bool = False
     variability_mode: str = "perturbed"
     snapshot_junctions: int = 64
@@ -244,6 +250,19 @@ def backward(engine: CompiledEngine, forward, grad_scores):
     return g_tuning, g_bias
 
 
+def calibrate_resonances(network: CompiledNetwork) -> None:
+    """Write every junction's tuning state so that its resonance frequency is the design's.
+
+    ``s_new = f_base_nominal + s - f_base``: the junction then resonates where the ideal device
+    with state ``s`` would; the new states are clipped to the tuning windows.
+    """
+    for layer in network.layers:
+        if layer.nominal_base_frequency is None or np.any(np.isnan(layer.nominal_base_frequency)):
+            raise ValueError(f"layer {layer.index} has no nominal resonance frequencies to calibrate to")
+        target = layer.nominal_base_frequency + layer.tuning - layer.base_frequency
+        layer.tuning[...] = np.clip(target, layer.tuning_min, layer.tuning_max)
+
+
 def calibrate_bias(engine: CompiledEngine, features, batch_size=2048) -> None:
     """Set every hidden chain's bias so that its neuron's mean current over ``features`` is the
     middle of its active window (I_th + I_max) / 2; layer by layer, since each bias moves the
@@ -372,6 +391,11 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         x_val, y_val = x[val_idx], y[val_idx]
     has_val = len(y_val) > 0
 
+    if config.calibrate_resonances:
+        if ideal_net is not None:
+            raise ValueError("calibrate_resonances writes the perturbed devices' own offsets; it does not apply "
+                             "to variability_mode='ideal_gradient', whose tuning is shared with the ideal twin")
+        calibrate_resonances(net)
     if config.calibrate_bias:
         calibrate_bias(engine, x[train_idx])
         if ideal_net is not None:

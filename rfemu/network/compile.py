@@ -17,6 +17,8 @@ name                     shape     meaning (SI)
 tone_frequency           (T,)      Hz, carrier of each tone (fixed channels; for
                                    ``emission == "current"`` the channel at zero drive)
 tone_linewidth           (T,)      Hz, half width of each tone's own line
+nominal_tone_frequency   (T,)      Hz, the tone plan's value before variability
+nominal_base_frequency   (C, J)    Hz, the resonance plan's value before variability
 base_frequency           (C, J)    Hz, as-fabricated resonance f_base
 tuning                   (C, J)    Hz, tuning state s (f_r = f_base + s), trainable
 tuning_min, tuning_max   (C, J)    Hz, tuning window of s
@@ -84,6 +86,8 @@ class CompiledLayer:
     oscillator: OscillatorParameters | None
     emission: str | None
     tone_emission: str                # how the tones of this line move: "fixed" or "current"
+    nominal_tone_frequency: np.ndarray | None = None    # (T,) Hz, the plan's, before variability
+    nominal_base_frequency: np.ndarray | None = None    # (C, J) Hz, the plan's, before variability
 
     @property
     def n_tones(self) -> int:
@@ -233,6 +237,7 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
         else:
             raise ValueError(f"line {line!r} mixes tone kinds {sorted(tone_kinds)}")
         tone_linewidth = np.array([G.nodes[n][S.LINEWIDTH] for n in tone_nodes], dtype=float)
+        nominal_tone = np.array([G.nodes[n].get(S.NOMINAL_FREQUENCY, np.nan) for n in tone_nodes], dtype=float)
         for t, n in enumerate(tone_nodes):
             position[n] = ("tone", l, t)
 
@@ -278,7 +283,9 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
             bias_voltage=np.array([G.nodes[c][S.BIAS_VOLTAGE] for c in chain_nodes], dtype=float),
             transconductance=np.array(gm, dtype=float), channel_frequency=channel,
             neuron_linewidth=neuron_lw, oscillator=oscillator, emission=emission,
-            tone_emission=tone_emission))
+            tone_emission=tone_emission, nominal_tone_frequency=nominal_tone,
+            nominal_base_frequency=np.array([[G.nodes[r].get(S.NOMINAL_BASE_FREQUENCY, np.nan) for r in row]
+                                             for row in res_nodes], dtype=float)))
     # consistency: the tones of line l+1 are the outputs of layer l
     for a, b in zip(layers, layers[1:]):
         if a.output_nodes != b.tone_nodes:

@@ -161,3 +161,15 @@ def test_bias_calibration_puts_every_neuron_mid_window():
         assert np.allclose(after.layers[l].current.mean(axis=0), mid, rtol=1e-9)
         assert not np.allclose(before.layers[l].current.mean(axis=0), mid, rtol=1e-3)
     assert np.array_equal(net.layers[2].bias_voltage, compile_graph(build_graph(spin_mlp((12, 6, 5, 3)), seed=0)).layers[2].bias_voltage)
+
+
+def test_resonance_calibration_puts_perturbed_junctions_where_the_ideal_ones_are():
+    from rfemu.learning import calibrate_resonances
+    d = spin_mlp((16, 8, 3))
+    ideal = compile_graph(build_graph(d, seed=2))
+    pert = compile_graph(build_graph(d.with_variability(VariabilityDescription(resonance_frequency=0.01)), seed=2))
+    assert np.abs(pert.layers[0].resonance_frequency - ideal.layers[0].resonance_frequency).max() > 1e5
+    calibrate_resonances(pert)
+    for a, b in zip(ideal.layers, pert.layers):
+        assert np.allclose(b.resonance_frequency, a.resonance_frequency, rtol=1e-14, atol=0)
+        assert not np.allclose(b.tuning, a.tuning)
