@@ -1380,4 +1380,6 @@ def schema_reference() -> str:
                 table(inner, sub)
 
     table(Scenario, "")
-    return "\n".join(out)
+    text = "\n".join(out)
+    text = re.sub(r":(?:class|mod|func):`~?([^`]+)`", r"`\1`", text)
+    return text.replace("``", "`")
