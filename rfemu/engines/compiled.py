@@ -183,7 +183,8 @@ class CompiledEngine:
         return g
 
     def invalidate(self) -> None:
-        """Forget the cached chain matrices (they are also refreshed when a tuning changes)."""
+        """Forget the cached chain matrices (they are also refreshed when a tuning changes; call
+        this after changing anything else in the compiled arrays)."""
         self._cache.clear()
 
     # -- forward ----------------------------------------------------------------------------
@@ -204,15 +205,37 @@ class CompiledEngine:
         with blas_threads(self.blas_threads):
             return self._forward(features, power, keep)
 
+    def _feature_matrix(self):
+        """W of layer 0 with each column times its source's max power (V per unit feature), cached."""
+        w = self.chain_matrix(0)
+        cached = self._cache.get("features")
+        if cached is None or cached[0] is not w:
+            cached = (w, w * self.network.source_max_power[None, :])
+            self._cache["features"] = cached
+        return cached[1]
+
     def _forward(self, features, power, keep):
-        p = self.input_power(features) if power is None else np.atleast_2d(np.asarray(power, dtype=float))
         net = self.network
-        if p.shape[1] != net.n_inputs:
-            raise ValueError(f"power must have shape (samples, {net.n_inputs}), got {p.shape}")
+        direct = power is None and not keep
+        if direct:
+            # inference: features straight through W scaled by the max powers (no power array)
+            p = np.asarray(features, dtype=float)
+            if p.ndim == 1:
+                p = p[None, :]
+            if p.ndim != 2 or p.shape[1] != net.n_inputs:
+                raise ValueError(f"features must have shape (samples, {net.n_inputs}), got {np.shape(features)}")
+        else:
+            p = self.input_power(features) if power is None else np.atleast_2d(np.asarray(power, dtype=float))
+            if p.shape[1] != net.n_inputs:
+                raise ValueError(f"power must have shape (samples, {net.n_inputs}), got {p.shape}")
         states = []
         tone_f, tone_g = None, None       # None: the layer's fixed tones
         for l, layer in enumerate(net.layers):
-            if tone_f is None:
+            if l == 0 and direct:
+                w = self.chain_matrix(0)
+                v = p @ self._feature_matrix().T
+                state_f, state_g = layer.tone_frequency, layer.tone_linewidth
+            elif tone_f is None:
                 w = self.chain_matrix(l)
                 v = p @ w.T
                 state_f, state_g = layer.tone_frequency, layer.tone_linewidth
@@ -223,7 +246,8 @@ class CompiledEngine:
             state = LayerState(tone_power=p, tone_frequency=state_f, tone_linewidth=state_g,
                                chain_matrix=w, chain_voltage=v)
             if layer.is_hidden:
-                current = (v + layer.bias_voltage[None, :]) * layer.transconductance[None, :]
+                current = v + layer.bias_voltage[None, :]
+                current *= layer.transconductance[None, :]
                 p_next = osc.output_power(current, layer.oscillator)
                 state.current, state.output_power = current, p_next
                 if layer.emission == S.EMISSION_CURRENT:
