@@ -12,7 +12,11 @@ floor of the junctions, stochastic oscillators) and report the test accuracy of 
 
 rfemu reads the output as one chain per class (2 output chains of ``hidden`` junctions), so the
 emulated chip has ``2 * hidden`` input synapses, ``hidden`` oscillators and ``2 * hidden`` output
-synapses.
+synapses. With the chip's 2 neurons (``--hidden 2``) these device models do not reach 97 %:
+neurons on fixed channels are monotonic in their input, and two monotonic hidden units cannot
+draw the XOR saddle or a closed circle (the compiled engine itself stays near 75 %; with
+``--emission current``, neurons at f(I) sweeping across the output resonances, near 90 %).
+The default, 8 neurons, reaches >= 97 % on all three tasks (4 suffice for XOR and circles).
 
     python examples/ross2023_two_layer.py [--quick] [--tasks xor circles moons] [--hidden 2]
 
@@ -65,7 +69,8 @@ def train_best(task, desc, seeds, epochs):
         G = build_graph(desc, seed=seed)
         result = train(G, x_tr, y_tr, TrainingConfig(epochs=epochs, batch_size=32, frequency_learning_rate=2e5,
                                                      bias_learning_rate=2e-4, validation_fraction=0.0,
-                                                     patience=None, progress=False, seed=seed))
+                                                     patience=None, progress=False, seed=seed,
+                                                     learn_score_scale=True))
         write_back(G, result.network)
         acc = CompiledEngine(G).accuracy(x_va, y_va)
         if best is None or acc > best[0]:
@@ -77,13 +82,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Ross et al. 2023 two-layer RF network, trained offline, run in the event engine")
     ap.add_argument("--quick", action="store_true", help="fewer epochs, seeds and test samples")
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    ap.add_argument("--hidden", type=int, default=4,
+    ap.add_argument("--hidden", type=int, default=8,
                     help="oscillator neurons (the chip had 2; see the module docstring)")
     ap.add_argument("--emission", choices=["fixed", "current"], default="fixed",
                     help="neurons on fixed channels, or at f(I) of their device")
     ap.add_argument("--no-noise", action="store_true", help="run the event engine without thermal noise")
     args = ap.parse_args(argv)
-    epochs, seeds, n_test = (100, range(3), 200) if args.quick else (150, range(5), 400)
+    epochs, seeds, n_test = (100, range(2), 200) if args.quick else (150, range(3), 400)
     out = {}
     for name in args.tasks:
         t0 = time.perf_counter()

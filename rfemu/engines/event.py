@@ -109,7 +109,8 @@ class EventConfig:
         s, how long an inference runs with noise on (noise never settles). None: the sum of the
         line delays plus 30 of the slowest neurons' linear damping times ``1 / (2 G_G)``.
     noise_step_fraction : float
-        With noise on, a neuron integrates in steps of this fraction of its relaxation time.
+        With noise on, a neuron integrates in steps of this fraction of its relaxation time, or
+        of its output line's delay (junction response included) if that is longer.
     locking_coupling : float or None
         Hz: enable frequency pulling / injection locking of the oscillators' tones on each line
         (:class:`rfemu.medium.PhaseLocking`); None disables it.
@@ -378,8 +379,8 @@ class EventEngine:
     config : EventConfig, optional
     seed : None, int or Generator
         Noise source (junction noise floor, neuron noise, write noise).
-    trace : rfemu.engines.event_trace.TraceConfig, optional
-        What to record (see :class:`rfemu.engines.event_trace.Tracer`).
+    trace : TraceConfig, optional
+        What to record (see :class:`Tracer`; :meth:`traces` returns the xarray Dataset).
     energy_model : rfemu.study.energy.EnergyModel, optional
 
     Attributes
@@ -684,7 +685,10 @@ class EventEngine:
             self._emit(n, now, n.p_now, n.f_now, n.g_target)
         if now >= n.stop_time:
             return None
-        return min(cfg.noise_step_fraction / n.rate, n.stop_time - now)
+        # faster fluctuations are low-passed by the next line's junctions (their response time
+        # is in the line's delay): sample the neuron no faster than that
+        step = max(cfg.noise_step_fraction / n.rate, n.line_out.delay)
+        return min(step, n.stop_time - now)
 
     def default_noise_duration(self):
         """Line delays, 30 of the slowest neurons' damping times 1 / (2 G_G) and 1 / B, s."""
@@ -1044,7 +1048,7 @@ def plot_line_spectrum(engine, layer, ax=None, n_points=4000):
     ax2.set_ylabel("tone power (uW)")
     ax.set_xlabel("frequency (MHz)")
     ax.set_yticks([])
-    ax.set_title(f"line {layer} at t = {engine.env.now * 1e9:.1f} ns: {int(np.sum(medium.tone_power > 0))} tones, "
+    ax.set_title(f"line {layer} at t = {engine.env.now * 1e6:.3f} us: {int(np.sum(medium.tone_power > 0))} tones, "
                  f"{medium.n_junctions} junctions")
     ax.legend(loc="upper left", fontsize=8)
     return ax.figure
