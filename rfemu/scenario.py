@@ -225,7 +225,6 @@ def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
 
 _UREG = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 _UREG.define("Ohm = ohm")
-_UREG.define("mho = siemens")
 
 # what each SI unit measures, for messages
 _KIND = {

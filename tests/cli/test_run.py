@@ -131,3 +131,14 @@ def test_event_engine_runs_the_trained_chip_and_agrees_with_the_compiled_one(mon
     compiled = ds["test_scores"].values
     np.testing.assert_allclose(event, compiled, rtol=1e-6, atol=1e-6 * np.abs(compiled).max())
     assert m["test_accuracy"] == m["compiled_accuracy_on_event_samples"]
+
+
+def test_a_scenario_without_seed_records_the_seed_it_drew(monkeypatch):
+    monkeypatch.setenv("RFEMU_DATA", DATA)
+    import rfemu.api as api
+    s = api.load_scenario(QUICKSTART, overrides=["seed=null", "training.epochs=1"])
+    assert s.seed is None
+    a = api.run(s, write=False, progress=False)
+    b = api.run(s, write=False, progress=False)
+    assert isinstance(a.resolved["seed"], int) and a.resolved["seed"] == a.metrics["seed"]
+    assert a.resolved["seed"] != b.resolved["seed"]          # 32 random bits, twice

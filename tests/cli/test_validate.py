@@ -101,3 +101,16 @@ def test_info_reports_kernel_devices_and_data():
     assert "rfemu.devices.oscillator" in proc.stdout and "rfemu.devices.resonator" in proc.stdout
     expected = "found" if Path(DATA, "mnist").exists() else "MISSING"
     assert f"mnist    {expected}" in proc.stdout
+
+
+def test_a_malformed_data_file_is_reported_at_run_time_with_its_line(tmp_path):
+    (tmp_path / "bad.h5").write_bytes(b"this is not HDF5")
+    path = tmp_path / "drone.yaml"
+    path.write_text(GOOD.replace("    - size: 2\ntask", "    - size: 10\ntask")
+                    .replace("dataset: xor", "dataset: drone\n  path: " + str(tmp_path / "bad.h5")))
+    assert _rfemu("validate", str(path)).returncode == 0       # the file exists
+    proc = _rfemu("run", str(path), "--out", str(tmp_path / "run"), "-q", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:9: task.path: ") and "HDF5" in first
+    assert not (tmp_path / "run").exists()
