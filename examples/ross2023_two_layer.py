@@ -41,6 +41,17 @@ from rfemu.tasks import circles, moons, xor_quadrants
 
 TASKS = {"xor": xor_quadrants, "circles": circles, "moons": moons}
 
+#: J, energy of the oscillation at p = 1 of the chip's vortex oscillators. The vortex of a disk a
+#: few hundred nm wide and a few nm thick stores ~1e-16 J of magnetic energy (mu0 Ms^2 V); 2e-17 J
+#: gives a thermal noise eta = k_B T / E0 = 2e-4 at 300 K (rfemu's default, 2e-19 J, is a small
+#: uniform-mode oscillator: eta = 0.02, whose power fluctuations of 10-20 % would cost the
+#: noise-free-trained chip several points).
+VORTEX_OSCILLATION_ENERGY = 2e-17
+
+#: the event run: thermal noise on; neurons re-emit on 1 % power moves so that the readout's
+#: 1 / B average sees their fluctuations
+EVENT_CONFIG = dict(noise=True, emission_tolerance=0.01)
+
 
 def description(hidden=2, emission="fixed", shift_mhz=15.0):
     """The two-layer network: input tones at 200 and 300 MHz (one junction per tone in each
@@ -48,7 +59,7 @@ def description(hidden=2, emission="fixed", shift_mhz=15.0):
     "current"``: at f(I) of their own device, with a non-linear frequency shift of ``shift_mhz``
     * 2 pi rad/s), two output chains (one per class). Hidden chains biased at 8 mV, g_m of the
     seed (3.388 uA/mV)."""
-    oscillator = OscillatorParameters(natural_frequency=450e6,
+    oscillator = OscillatorParameters(natural_frequency=450e6, oscillation_energy=VORTEX_OSCILLATION_ENERGY,
                                       nonlinear_frequency_shift=2 * math.pi * shift_mhz * 1e6 if emission == "current" else 0.0)
     return NetworkDescription(
         InputDescription(2, FrequencyPlan("linear", 200e6, 300e6)),
@@ -96,7 +107,7 @@ def main(argv=None):
         desc = description(hidden=args.hidden, emission=args.emission)
         val_acc, seed, G = train_best(task, desc, seeds, epochs)
         compiled_acc = CompiledEngine(G).accuracy(task.x_test, task.y_test)
-        engine = EventEngine(G, config=EventConfig(noise=not args.no_noise), seed=seed)
+        engine = EventEngine(G, config=EventConfig(**{**EVENT_CONFIG, "noise": not args.no_noise}), seed=seed)
         run = engine.run(task.x_test)
         event_acc = run.accuracy(task.y_test)
         out[name] = {"compiled_test_accuracy": compiled_acc, "event_test_accuracy": event_acc,

@@ -215,6 +215,7 @@ def source_process(env, agent, engine):
         yield agent.kick
         agent.kick = env.event()
         line = agent.line
+        line.free_frequency[agent.slot] = agent.frequency
         line.medium.update_tone(agent.slot, agent.frequency, agent.power, agent.linewidth)
         if not line.armed:
             line.changed()
@@ -340,10 +341,12 @@ class LineAgent:
         self.consumers = []          # NeuronAgent or ReadoutAgent per chain
         self.hidden = compiled_layer.is_hidden
         self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
+        self.free_frequency = None   # free-running tone frequencies (the medium holds the pulled ones)
         self.power_log = []          # (t, total tone power) for the energy account
 
     def tone_changed(self, slot, frequency, power, linewidth):
         """An emitter changed its tone: update the medium, deliver after the line's delay."""
+        self.free_frequency[slot] = frequency
         self.medium.set_tone(self.medium.tone_source[slot], frequency, power, linewidth)
         self.changed()
 
@@ -424,6 +427,7 @@ class EventEngine:
             state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
                                    shift=cl.tuning.ravel(), seed=self.rng)
             line = LineAgent(self, l, medium, state, cl)
+            line.free_frequency = medium.tone_frequency.copy()
             line.kick = env.event()
             line.process = env.process(line_process(env, line, self))
             self.lines.append(line)
@@ -556,8 +560,6 @@ class EventEngine:
         active = np.flatnonzero(medium.tone_power > 0)
         if active.size < 2:
             return
-        if not hasattr(line, "free_frequency"):
-            line.free_frequency = medium.tone_frequency.copy()
         free = line.free_frequency
         pulled = np.isin(active, slots)
         model = PhaseLocking(free[active], medium.tone_power[active], self.config.locking_coupling,
@@ -648,6 +650,7 @@ class EventEngine:
     def _emit(self, n, now, p, f, g):
         n.p_emit, n.f_emit, n.g_emit = p, f, g
         line = n.line_out
+        line.free_frequency[n.slot] = f
         line.medium.update_tone(n.slot, f, p, g)
         if not line.armed:
             line.changed()
