@@ -263,8 +263,6 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         A problem found while building (a data file that cannot be read, a value refused by a
         device model), citing the scenario's line.
     """
-    import xarray as xr
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides=overrides)
     s = scenario
@@ -460,6 +458,10 @@ def _traces(s, task, network, history, pred_test, compiled, event_result):
         _confusion(task.y_test, pred_test, n_classes), "1", "test samples by true and predicted class")
     coords["true_class"] = np.arange(n_classes)
     coords["predicted_class"] = np.arange(n_classes)
+    names = list(task.class_names) if len(task.class_names) == n_classes else \
+        [str(k) for k in range(n_classes)]
+    coords["class_name"] = ("true_class", np.array(names, dtype=str),
+                            {"long_name": "name of each class"})
     if history is not None:
         coords["epoch"] = np.arange(1, len(history.train_loss) + 1)
         coords["snapshot"] = np.arange(len(history.snapshot_frequency))

@@ -147,6 +147,11 @@ def confusion_matrix(traces, metrics: dict | None = None):
             for j in range(k):
                 ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > m.max() / 2 else "black")
+    if "class_name" in traces and k <= 20:
+        names = [str(v) for v in traces["class_name"].values]
+        ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0,
+                      fontsize=7)
+        ax.set_yticks(range(k), names, fontsize=7)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     acc = np.trace(m) / max(m.sum(), 1)

@@ -1318,8 +1318,6 @@ def _unit_of(info) -> str:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     if "unit" in extra:
         return extra["unit"] or "-"
-    for meta in getattr(info, "metadata", []):
-        pass
     annotation = info.annotation
     for arg in getattr(annotation, "__args__", ()) or ():
         for meta in getattr(arg, "__metadata__", ()) or ():
