@@ -1036,7 +1036,8 @@ def _validation_problems(exc: ValidationError, positions: Positions) -> list[Pro
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.line is None, p.file, p.line or 0))
+    unique = list(dict.fromkeys(problems))      # a default inherited by many layers: once
+    return sorted(unique, key=lambda p: (p.line is None, p.file, p.line or 0))
 
 
 def data_root() -> Optional[Path]:
