@@ -137,13 +137,30 @@ def digits_run(seeds, epochs, threads, progress):
     return test, train_acc, logreg
 
 
+def mnist_description():
+    """784 -> 100 -> 10: the 784 input tones on a geometric grid over 0.1-10.1 GHz (the seed's
+    "784 channels in a 10 GHz band": 0.6 linewidths apart at the input junctions' damping 0.005),
+    0.2 uW per tone at full scale (MNIST lights about 100 pixels: the chain voltages stay within
+    the neurons' window), hidden neurons on the seed's geometric 20-120 MHz grid."""
+    import dataclasses
+    from rfemu.devices.resonator import ResonatorParameters
+    from rfemu.network import FrequencyPlan
+    d = spin_mlp((784, 100, 10))
+    plan = FrequencyPlan("geometric", 100e6, 10.1e9)
+    return dataclasses.replace(
+        d, inputs=dataclasses.replace(d.inputs, frequency_plan=plan, max_power=0.2e-6),
+        layers=(dataclasses.replace(d.layers[0], resonance_plan=plan, tuning_window=(-20e6, 20e6),
+                                    resonator=ResonatorParameters(damping=0.005)), d.layers[1]))
+
+
 def mnist_run(path, quick, threads, progress):
     task = mnist(path, n_train=6000 if quick else None, n_test=1000 if quick else None)
     epochs = 3 if quick else 30
-    G = build_graph(spin_mlp((784, 100, 10)), seed=0)
+    G = build_graph(mnist_description(), seed=0)
     r = train(G, task.x_train, task.y_train,
-              TrainingConfig(epochs=epochs, batch_size=500, frequency_learning_rate=3e4, bias_learning_rate=3e-5,
-                             validation_fraction=0.05, patience=5, progress=progress, n_threads=threads))
+              TrainingConfig(epochs=epochs, batch_size=500, relative_frequency_learning_rate=0.03,
+                             bias_learning_rate=1e-5, calibrate_bias=True, validation_fraction=0.05,
+                             patience=5, progress=progress, n_threads=threads))
     return r.accuracy(task.x_test, task.y_test), r.accuracy(task.x_train[:10000], task.y_train[:10000]), \
         float(np.median(r.history.seconds)), len(r.history.seconds)
 
