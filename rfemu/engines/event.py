@@ -411,6 +411,7 @@ class EventEngine:
         env = self.env
         self.lines, self.sources, self.neurons, self.readouts, self.junctions = [], [], [], [], []
         self._node = {}
+        self._junction_index = None
         for l, cl in enumerate(network.layers):
             medium = Line(cl.resonance_frequency, cl.damping, cl.sign, cl.sensitivity,
                           cl.antisymmetric, cl.symmetric, power_gain=cl.power_gain,
@@ -728,10 +729,14 @@ class EventEngine:
         write latency (one write process per line, junctions written in parallel)."""
         by_line = {}
         targets = np.broadcast_to(np.asarray(target_frequency, dtype=float), (len(nodes),))
-        index = {a.node: a for a in self.junctions} if not hasattr(self, "_junction_index") else self._junction_index
-        self._junction_index = index
+        if not np.all(np.isfinite(targets)) or np.any(targets <= 0):
+            raise ValueError(f"target_frequency must be positive, finite frequencies in Hz, got {target_frequency!r}")
+        if self._junction_index is None:
+            self._junction_index = {a.node: a for a in self.junctions}
         for node, f in zip(nodes, targets.tolist()):
-            a = index[node]
+            a = self._junction_index.get(node)
+            if a is None:
+                raise ValueError(f"nodes must be resonator nodes of the graph, got {node!r}")
             by_line.setdefault(a.line.layer, ([], []))
             by_line[a.line.layer][0].append(a.flat)
             by_line[a.line.layer][1].append(f)
@@ -911,10 +916,11 @@ class Tracer:
                                   for l, cl in enumerate(network.layers)}
 
     def _keep(self, key, t, payload):
+        # within one decimation window keep its first record and its latest one
         rows = self.series.setdefault(key, [])
-        if rows and self.config.every > 0 and t - rows[-1][0] < self.config.every and len(rows) > 1 \
-                and t - rows[-2][0] < self.config.every:
-            rows[-1] = (rows[-1][0], payload)
+        every = self.config.every
+        if every > 0 and len(rows) > 1 and t - rows[-2][0] < every:
+            rows[-1] = (t, payload)
         else:
             rows.append((t, payload))
 

@@ -151,6 +151,10 @@ def test_traces_units_netcdf_and_final_state(tmp_path):
     np.testing.assert_allclose(ds["neuron_power_layer0"].values[-1], state.output_power[0], rtol=1e-9)
     times = ds["time_chains1"].values
     assert np.all(np.diff(times) >= 0)
+    # decimation: at most two records (the first and the latest) per 1 ns window
+    assert np.all(times[2:] - times[:-2] >= 1e-9)
+    full = EventEngine(G, trace=TraceConfig()).run(x)
+    np.testing.assert_array_equal(full.outputs, out)
     path = save_traces(ds, tmp_path / "trace.nc")
     back = xr.open_dataset(path, engine="h5netcdf")
     assert back["tone_frequency_line0"].attrs["units"] == "Hz"
