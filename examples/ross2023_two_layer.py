@@ -29,7 +29,6 @@ import json
 import math
 import time
 
-import numpy as np
 
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.compiled import CompiledEngine

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rfemu.devices import oscillator as osc
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventConfig, EventEngine, Priority, TraceConfig, save_traces
