@@ -1024,41 +1024,63 @@ def save_traces(dataset, path):
     return path
 
 
-def plot_line_spectrum(engine, layer, ax=None, n_points=4000):
-    """Picture of line ``layer`` now: its tones (Lorentzians of their linewidths, height = power),
-    the resonance lines of its junctions (colour = chain sign), on one frequency axis."""
+def plot_line_spectrum(engine, layer, time=None, ax=None, n_points=4000):
+    """Picture of line ``layer``: its tones (Lorentzians of their linewidths, height = power), the
+    resonance lines of its junctions (colour = series sign in their chain), on one frequency axis.
+
+    ``time`` (s): the line as traced at that time (the engine needs ``trace=TraceConfig(...)``
+    with "tones"; junctions from the "junctions" trace when recorded); default: now.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     medium = engine.lines[layer].medium
+    tf, tp, tg = medium.tone_frequency, medium.tone_power, medium.tone_linewidth
+    fr = medium.resonance_frequency.ravel()
+    t_shown = engine.env.now
+    if time is not None:
+        ds = engine.traces()
+        name = f"tone_frequency_line{layer}"
+        if name not in ds:
+            raise ValueError(f"no tone trace of line {layer}: record with TraceConfig(variables=('tones', ...))")
+        times = ds[f"time_line{layer}"].values
+        k = int(np.searchsorted(times, time, side="right")) - 1
+        if k < 0:
+            raise ValueError(f"time {time!r} s is before the first trace record of line {layer} ({times[0]!r} s)")
+        tf = ds[name].values[k]
+        tp = ds[f"tone_power_line{layer}"].values[k]
+        tg = ds[f"tone_linewidth_line{layer}"].values[k]
+        jn = f"junction_frequency_layer{layer}"
+        if jn in ds:
+            jt = ds[f"time_junctions{layer}"].values
+            fr = ds[jn].values[max(int(np.searchsorted(jt, time, side="right")) - 1, 0)]
+        t_shown = float(time)
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4))
-    fr = medium.resonance_frequency.ravel()
-    hw = (medium.damping * medium.resonance_frequency).ravel()
+    hw = (medium.damping.ravel() * fr)
     sign = medium.sign.ravel()
-    f_lo = min(fr.min() - 5 * hw.max(), medium.tone_frequency.min())
-    f_hi = max(fr.max() + 5 * hw.max(), medium.tone_frequency.max())
+    f_lo = min(fr.min() - 5 * hw.max(), tf.min())
+    f_hi = max(fr.max() + 5 * hw.max(), tf.max())
     f = np.linspace(f_lo, f_hi, n_points)
-    for s, colour, label in ((1.0, "tab:red", "junction, sign +1"), (-1.0, "tab:blue", "junction, sign -1")):
-        sel = sign == s
+    for s_value, colour, label in ((1.0, "tab:red", "junction, sign +1"), (-1.0, "tab:blue", "junction, sign -1")):
+        sel = sign == s_value
         if np.any(sel):
             ax.vlines(fr[sel] / 1e6, 0, 1, transform=ax.get_xaxis_transform(), colors=colour,
                       alpha=min(1.0, 20.0 / sel.sum() + 0.05), lw=0.6, label=label)
     ax2 = ax.twinx()
-    for fk, pk, gk in zip(medium.tone_frequency, medium.tone_power, medium.tone_linewidth):
+    for fk, pk, gk in zip(tf, tp, tg):
         if pk <= 0:
             continue
         if gk > 0:
-            shape = gk ** 2 / ((f - fk) ** 2 + gk ** 2)
-            ax2.plot(f / 1e6, pk * shape * 1e6, color="k", lw=0.8)
+            ax2.plot(f / 1e6, pk * gk ** 2 / ((f - fk) ** 2 + gk ** 2) * 1e6, color="k", lw=0.8)
         else:
             ax2.vlines(fk / 1e6, 0, pk * 1e6, color="k", lw=1.2)
     ax2.set_ylabel("tone power (uW)")
     ax.set_xlabel("frequency (MHz)")
     ax.set_yticks([])
-    ax.set_title(f"line {layer} at t = {engine.env.now * 1e6:.3f} us: {int(np.sum(medium.tone_power > 0))} tones, "
-                 f"{medium.n_junctions} junctions")
+    ax.set_title(f"line {layer} at t = {t_shown * 1e6:.3f} us: {int(np.sum(np.asarray(tp) > 0))} tones, "
+                 f"{fr.size} junctions")
     ax.legend(loc="upper left", fontsize=8)
     return ax.figure
 
