@@ -247,17 +247,25 @@ def _si(value: float, unit: str) -> str:
 
 SUMMARY_ROWS = [("engine", "engine", ""), ("test_accuracy", "test accuracy", "%"),
                 ("train_accuracy", "train accuracy", "%"),
-                ("event_test_accuracy", "event-engine accuracy", "%"),
                 ("energy_per_inference_J", "energy / inference", "J"),
-                ("latency_s", "latency", "s"), ("n_junctions", "junctions", ""),
+                ("latency_s", "latency", "s"), ("n_junctions", "synapse junctions", ""),
                 ("n_oscillators", "oscillators", ""), ("epochs_run", "epochs", ""),
                 ("wall_time_s", "wall time", "s")]
 
 
 def summary_table(metrics: dict) -> str:
     """A short two-column table of the main metrics."""
-    rows = [(label, _fmt(metrics.get(key), unit)) for key, label, unit in SUMMARY_ROWS
-            if key in metrics]
+    rows = []
+    for key, label, unit in SUMMARY_ROWS:
+        if key not in metrics:
+            continue
+        if key == "test_accuracy" and metrics.get("engine") == "event":
+            rows.append((f"test accuracy (event, {metrics.get('event_samples')} samples)",
+                         _fmt(metrics[key], unit)))
+            rows.append(("test accuracy (compiled, all)",
+                         _fmt(metrics.get("compiled_test_accuracy"), unit)))
+            continue
+        rows.append((label, _fmt(metrics.get(key), unit)))
     width = max(len(r[0]) for r in rows) if rows else 0
     return "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
 
