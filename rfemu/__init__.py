@@ -13,12 +13,15 @@ Examples
 """
 from rfemu._version import __version__
 
-__all__ = ["__version__", "load_scenario", "run"]
+__all__ = ["__version__", "load_scenario", "run", "Result", "ScenarioError"]
+
+_LAZY = {"load_scenario": "rfemu.scenario", "ScenarioError": "rfemu.scenario",
+         "run": "rfemu.api", "Result": "rfemu.results"}
 
 
 def __getattr__(name):
     # The scenario and run API pull in pydantic, pint, matplotlib...: load them on first use.
-    if name in ("load_scenario", "run"):
-        from rfemu import api, scenario
-        return {"load_scenario": scenario.load_scenario, "run": api.run}[name]
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rfemu' has no attribute {name!r}")

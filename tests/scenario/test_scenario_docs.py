@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from rfemu.scenario import Scenario, schema_reference
 
 ROOT = Path(__file__).resolve().parents[2]
-TOUR = ROOT / "docs" / "README-tour.md"
+TOUR = ROOT / "README.md"
 
 
 def _fields(model, seen=None):
@@ -23,7 +23,7 @@ def _fields(model, seen=None):
 def test_the_tour_lists_every_key_as_the_schema_has_it():
     text = TOUR.read_text(encoding="utf-8")
     missing = [f"{m.__name__}.{name}" for m, name in _fields(Scenario) if f"| `{name}` |" not in text]
-    assert not missing, f"keys missing from docs/README-tour.md: {missing}"
+    assert not missing, f"keys missing from README.md: {missing}"
     # the generated reference is current (regenerate it with schema_reference() after a change)
     assert schema_reference() in text
 
