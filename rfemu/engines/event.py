@@ -51,6 +51,7 @@ from rfemu.devices.resonator import FrequencyState
 from rfemu.medium import Line, PhaseLocking
 from rfemu.network import schema as S
 from rfemu.network.compile import CompiledNetwork, compile_graph
+from rfemu.study.energy import _integrate_steps
 from rfemu.rng import as_generator
 from rfemu.study.energy import EnergyLedger, EnergyModel
 
@@ -847,17 +848,7 @@ class EventEngine:
 
 def _step_mean(history, t0, t1):
     """Mean over [t0, t1] of a piecewise-constant signal given by its (t, value) changes."""
-    total, value, t_prev = 0.0, history[0][1], t0
-    for t, v in history:
-        if t <= t0:
-            value = v
-            continue
-        if t >= t1:
-            break
-        total += value * (t - t_prev)
-        t_prev, value = t, v
-    total += value * (t1 - t_prev)
-    return total / (t1 - t0)
+    return _integrate_steps(history, t0, t1) / (t1 - t0)
 
 
 def _single(params, index):
