@@ -159,8 +159,8 @@ def mnist_run(path, quick, threads, progress):
     G = build_graph(mnist_description(), seed=0)
     r = train(G, task.x_train, task.y_train,
               TrainingConfig(epochs=epochs, batch_size=500, relative_frequency_learning_rate=0.03,
-                             bias_learning_rate=1e-5, calibrate_bias=True, validation_fraction=0.05,
-                             patience=5, progress=progress, n_threads=threads))
+                             bias_learning_rate=1e-5, calibrate_bias=True, validation_fraction=0.0,
+                             score_scale=300.0, progress=progress, n_threads=threads))
     return r.accuracy(task.x_test, task.y_test), r.accuracy(task.x_train[:10000], task.y_train[:10000]), \
         float(np.median(r.history.seconds)), len(r.history.seconds)
 
