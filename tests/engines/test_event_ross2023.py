@@ -1,6 +1,6 @@
 """The seed's experiment (Ross et al., Nat. Nanotechnol. 18, 1273 (2023), 97.7 %): the chip's two
 oscillator neurons, trained offline with the compiled engine, classify XOR quadrants at >= 97 %
-when run as hardware in the event engine with thermal noise on (examples/ross2023_two_layer.py
+when run as hardware (vortex linewidths) in the event engine with thermal noise on (examples/ross2023_two_layer.py
 runs all three tasks).
 
 The physics that makes two neurons enough: a vortex neuron's frequency moves with its current,
@@ -28,9 +28,13 @@ def _example():
 def test_two_neuron_chip_classifies_xor_at_97_percent_in_the_noisy_event_engine():
     ex = _example()
     task = ex.TASKS["xor"](n_train=800, n_test=200, seed=0)
-    desc = ex.description(hidden=2)
-    assert desc.layers[0].size == 2 and desc.layers[0].emission == "current"
-    _, seed, G = ex.train_best(task, desc, seeds=[1])
+    model = ex.description(hidden=2, oscillation_energy=ex.TRAINING_OSCILLATION_ENERGY)
+    chip = ex.description(hidden=2, oscillation_energy=ex.VORTEX_OSCILLATION_ENERGY)
+    assert chip.layers[0].size == 2 and chip.layers[0].emission == "current"
+    # the chip's vortex neurons: eta = k_B T / E0 = 2e-3, half linewidths of 0.1-0.7 MHz
+    assert 1e-3 < chip.layers[0].oscillator.noise_ratio < 3e-3
+    _, seed, G = ex.train_best(task, model, seeds=[1])
+    G = ex.on_chip(G, chip, seed)
     compiled = CompiledEngine(G, n_threads=1).accuracy(task.x_test, task.y_test)
     engine = EventEngine(G, config=EventConfig(**ex.EVENT_CONFIG), seed=seed)
     assert engine.config.noise
