@@ -24,13 +24,14 @@ Measured (16 restarts, 400 test samples, trained with E0 = 2e-17 J, compiled / n
 chip E0 = 2e-18 J: XOR 100 / 99.75 %, moons 98.25 / 94.5 %, circles 88.25 / 87 %;
 chip E0 = 2e-17 J: XOR 100 / 100 %, moons 98.25 / 97.75 %, circles 88 / 87.75 %;
 chip E0 = 2e-19 J: XOR 98.5 / 89.25 %, moons 92.25 / 85 %, circles 66.75 / 52.25 %.
-Circles stay below 97 %: two bump-shaped units along two directions make a rounded square, not a
-circle, and most initialisations end with a neuron on the wrong side of its output resonance.
+Circles stay below 97 % (best of 32 restarts: 90.5 % compiled): most restarts end with a neuron
+dead (below threshold for most inputs) or at chance; a radial boundary needs both neurons' bumps
+centred on the data and matched in width.
 About 5 minutes for the three tasks (``--quick``: 4 restarts, 200 test samples, about 20 s a task).
 
-rfemu reads the output as one chain per class (2 output chains of 2 junctions; their difference,
-with the trained output biases, is the chip's one output compared with a threshold), so the
-emulation has 4 + 2 + 4 = 10 junctions where the chip had 9.
+rfemu reads the output as one chain per class (2 output chains of 2 junctions; only their
+difference, with the trained output biases, decides: one output compared with a threshold), so
+the emulation has 4 + 2 + 4 = 10 junctions where the chip had 9.
 
     python examples/ross2023_two_layer.py [--quick] [--tasks xor circles moons] [--hidden 2]
                                           [--oscillation-energy 2e-18]
