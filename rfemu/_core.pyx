@@ -39,15 +39,18 @@ cdef extern from *:
     #endif
     """
     int RFEMU_HAVE_OPENMP
+    int RFEMU_NATIVE
     const char* RFEMU_COMPILER
     int rfemu_omp_max_threads() nogil
 
 
 def build_info():
-    """The kernel's build: compiler, OpenMP, and the thread count OpenMP would use."""
+    """The kernel's build: compiler, OpenMP, native vector instructions, and the thread count
+    OpenMP would use."""
     return {
         "compiler": (<bytes>RFEMU_COMPILER).decode("utf-8", "replace"),
         "openmp": bool(RFEMU_HAVE_OPENMP),
+        "native_simd": bool(RFEMU_NATIVE),
         "max_threads": int(rfemu_omp_max_threads()),
     }
 
