@@ -58,27 +58,29 @@ def _chain_matrix(const double[:, ::1] tone_frequency, const double[:, ::1] tone
 #   dw/dD|expl = n / u                                  (the prefactor D)
 #   dw/df_r    = -dw/dd + alpha (dw/dD|expl + dw/dG)
 #   dw/df_t    = +dw/dd,     dw/dg_t = dw/dG
-# The reduction over tones uses 8 independent partial sums (fixed order: reproducible and
-# vectorisable without reassociating floating point).
-
 cdef enum:
     _LANES = 8
+
 
 cdef void _chain_row_grad(const double* gW, const double* tf, const double* tg, Py_ssize_t T,
                           const double* fr, const double* d0, const double* al,
                           const double* A, const double* S, Py_ssize_t J,
                           double* g_fr, double* g_tf, double* g_tg, bint want_tones) noexcept nogil:
-    cdef Py_ssize_t j, t, l, tb
-    cdef double f_r, D, a, s, slope, d, G, u, n, inv, dwdd, dwdG, dwdD, e
+    # dL/df_r: for each junction a sum over the tones, in 8 independent partial sums (a fixed
+    # order: reproducible, and vectorisable without reassociating floating point); with the
+    # terms above gathered,
+    #   dw/df_r = [ D (alpha S - A) + alpha n + 2 D n (d - alpha G) / u ] / u.
+    cdef Py_ssize_t j, t, l, tb = T - T % _LANES
+    cdef double f_r, D, a, s, slope, k0, twoD, d, G, u, n, inv, g, f, gt, dwdd, dwdG, total
     cdef double acc[_LANES]
-    cdef double tail
-    tb = T - T % _LANES
     for j in range(J):
         f_r = fr[j]
         slope = al[j]
         D = d0[j] + slope * f_r
         a = A[j]
         s = S[j]
+        k0 = D * (slope * s - a)
+        twoD = 2.0 * D
         for l in range(_LANES):
             acc[l] = 0.0
         t = 0
@@ -87,37 +89,42 @@ cdef void _chain_row_grad(const double* gW, const double* tf, const double* tg, 
                 d = tf[t + l] - f_r
                 G = D + tg[t + l]
                 u = d * d + G * G
-                n = a * d + s * G
                 inv = 1.0 / u
-                dwdd = D * (a - 2.0 * d * n * inv) * inv
-                dwdG = D * (s - 2.0 * G * n * inv) * inv
-                dwdD = n * inv
-                acc[l] += gW[t + l] * (-dwdd + slope * (dwdD + dwdG))
+                n = a * d + s * G
+                acc[l] += gW[t + l] * inv * (k0 + slope * n + twoD * n * inv * (d - slope * G))
             t += _LANES
-        tail = 0.0
+        total = 0.0
+        for l in range(_LANES):
+            total += acc[l]
         for t in range(tb, T):
             d = tf[t] - f_r
             G = D + tg[t]
             u = d * d + G * G
-            n = a * d + s * G
             inv = 1.0 / u
-            dwdd = D * (a - 2.0 * d * n * inv) * inv
-            dwdG = D * (s - 2.0 * G * n * inv) * inv
-            dwdD = n * inv
-            tail += gW[t] * (-dwdd + slope * (dwdD + dwdG))
-        e = 0.0
-        for l in range(_LANES):
-            e += acc[l]
-        g_fr[j] += e + tail
-        if want_tones:
-            for t in range(T):
-                d = tf[t] - f_r
-                G = D + tg[t]
-                u = d * d + G * G
-                n = a * d + s * G
-                inv = 1.0 / u
-                g_tf[t] += gW[t] * D * (a - 2.0 * d * n * inv) * inv
-                g_tg[t] += gW[t] * D * (s - 2.0 * G * n * inv) * inv
+            n = a * d + s * G
+            total += gW[t] * inv * (k0 + slope * n + twoD * n * inv * (d - slope * G))
+        g_fr[j] += total
+    if not want_tones:
+        return
+    # dL/d f_t and dL/d g_t: a sum over junctions for each tone, in a fixed order
+    for t in range(T):
+        g = gW[t]
+        f = tf[t]
+        gt = tg[t]
+        dwdd = 0.0
+        dwdG = 0.0
+        for j in range(J):
+            f_r = fr[j]
+            D = d0[j] + al[j] * f_r
+            d = f - f_r
+            G = D + gt
+            u = d * d + G * G
+            inv = 1.0 / u
+            n = A[j] * d + S[j] * G
+            dwdd += D * (A[j] - 2.0 * d * n * inv) * inv
+            dwdG += D * (S[j] - 2.0 * G * n * inv) * inv
+        g_tf[t] += g * dwdd
+        g_tg[t] += g * dwdG
 
 
 def _chain_matrix_grad(const double[:, :, ::1] grad_w, const double[:, ::1] tone_frequency,
