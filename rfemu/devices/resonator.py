@@ -34,7 +34,7 @@ from rfemu.rng import as_generator
 __all__ = [
     "DEFAULT_SENSITIVITY", "spin_diode_sensitivity", "ResonatorParameters", "half_width",
     "rectified_voltage", "d_rectified_voltage_d_resonance", "chain_matrix", "chain_matrix_grad",
-    "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "FrequencyState",
+    "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "ChainSet", "FrequencyState",
     "WriteReport", "johnson_noise_voltage",
 ]
 
@@ -154,22 +154,22 @@ class _ChainArrays(NamedTuple):
     batched: bool
 
 
-def _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width, sensitivity,
-             antisymmetric, symmetric, damping) -> _ChainArrays:
+def _tone_arrays(tone_frequency, tone_linewidth):
+    """(S, T) contiguous tone frequencies and linewidths, and whether the input was batched."""
     tf = np.asarray(tone_frequency, dtype=np.float64)
-    batched = tf.ndim == 2
     if tf.ndim not in (1, 2):
         raise ValueError(f"tone_frequency must be 1-D (tones) or 2-D (sets, tones), got shape {tf.shape}")
     tf2 = np.ascontiguousarray(np.atleast_2d(tf))
-    tg2 = np.ascontiguousarray(np.broadcast_to(np.asarray(tone_linewidth, dtype=np.float64), tf2.shape)
-                               if np.ndim(tone_linewidth) < 2 else np.asarray(tone_linewidth, dtype=np.float64))
+    tg = np.asarray(tone_linewidth, dtype=np.float64)
+    tg2 = np.ascontiguousarray(np.broadcast_to(tg, tf2.shape) if tg.ndim < 2 else tg)
     if tg2.shape != tf2.shape:
         raise ValueError(f"tone_linewidth has shape {tg2.shape}, expected {tf2.shape}")
-    fr = np.ascontiguousarray(np.asarray(resonance_frequency, dtype=np.float64))
-    if fr.ndim != 2:
-        raise ValueError(f"resonance_frequency must be 2-D (chains, junctions), got shape {fr.shape}")
-    shape = fr.shape
+    _check_positive("tone_linewidth", tg2, allow_zero=True)
+    return tf2, tg2, tf.ndim == 2
 
+
+def _junction_arrays(shape, sign, half_width, sensitivity, antisymmetric, symmetric, damping):
+    """The kernel's per-junction arrays (C, J): fixed width, width slope, 2 a K sign, s K sign."""
     def per_junction(name, value):
         try:
             return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), shape))
@@ -180,19 +180,95 @@ def _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_wid
     if (half_width is None) == (damping is None):
         raise ValueError("give exactly one of half_width (fixed, Hz) or damping (half width = damping * f_r)")
     if damping is not None:
-        slope = per_junction("damping", damping)
-        fixed = np.zeros(shape)
-        _check_positive("damping", slope)
+        _check_positive("damping", damping)
+        slope, fixed = per_junction("damping", damping), np.zeros(shape)
     else:
-        fixed = per_junction("half_width", half_width)
-        slope = np.zeros(shape)
-        _check_positive("half_width", fixed)
-    _check_positive("tone_linewidth", tg2, allow_zero=True)
-    sgn = per_junction("sign", sign)
-    k = per_junction("sensitivity", sensitivity)
-    coef_anti = np.ascontiguousarray(2.0 * per_junction("antisymmetric", antisymmetric) * k * sgn)
-    coef_sym = np.ascontiguousarray(per_junction("symmetric", symmetric) * k * sgn)
-    return _ChainArrays(tf2, tg2, fr, fixed, slope, coef_anti, coef_sym, batched)
+        _check_positive("half_width", half_width)
+        fixed, slope = per_junction("half_width", half_width), np.zeros(shape)
+    k_sign = np.multiply(sensitivity, sign)
+    coef_anti = per_junction("antisymmetric", 2.0 * np.multiply(antisymmetric, k_sign))
+    coef_sym = per_junction("symmetric", np.multiply(symmetric, k_sign))
+    return fixed, slope, coef_anti, coef_sym
+
+
+class ChainSet:
+    """The junctions of C chains of J junctions, prepared once for repeated chain-matrix calls.
+
+    Training and the event engine change only the resonance frequencies (and the tones) between
+    calls; the per-junction arrays of the kernel (signs, sensitivities, line-shape weights,
+    widths) are built and checked here once. Arguments as in :func:`chain_matrix`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> chains = ChainSet((2, 3), sign=[1.0, -1.0, 1.0], damping=0.01)
+    >>> chains.matrix(np.array([100e6, 110e6]), 0.0, np.full((2, 3), 105e6)).shape
+    (2, 2)
+    """
+
+    def __init__(self, shape, sign=1.0, half_width=None, sensitivity=DEFAULT_SENSITIVITY,
+                 antisymmetric=1.0, symmetric=0.0, *, damping=None):
+        self.shape = tuple(int(n) for n in shape)
+        if len(self.shape) != 2:
+            raise ValueError(f"shape must be (chains, junctions), got {shape!r}")
+        self._junctions = _junction_arrays(self.shape, sign, half_width, sensitivity,
+                                           antisymmetric, symmetric, damping)
+
+    def _arrays(self, tone_frequency, tone_linewidth, resonance_frequency) -> _ChainArrays:
+        tf2, tg2, batched = _tone_arrays(tone_frequency, tone_linewidth)
+        fr = np.ascontiguousarray(resonance_frequency, dtype=np.float64)
+        if fr.shape != self.shape:
+            raise ValueError(f"resonance_frequency has shape {fr.shape}, expected (chains, junctions) "
+                             f"{self.shape}")
+        return _ChainArrays(tf2, tg2, fr, *self._junctions, batched)
+
+    def matrix(self, tone_frequency, tone_linewidth, resonance_frequency, *, n_threads=1,
+               backend="kernel"):
+        """The chain matrix W, as :func:`chain_matrix` returns it."""
+        arr = self._arrays(tone_frequency, tone_linewidth, resonance_frequency)
+        if backend == "numpy":
+            out = _chain_matrix_numpy(arr)
+        elif backend == "kernel":
+            from rfemu import _core
+            S, T = arr.tone_frequency.shape
+            out = np.empty((S, arr.resonance_frequency.shape[0], T))
+            _core._chain_matrix(arr.tone_frequency, arr.tone_linewidth, arr.resonance_frequency,
+                                arr.width_fixed, arr.width_slope, arr.coef_anti, arr.coef_sym, out,
+                                int(n_threads))
+        else:
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        return out if arr.batched else out[0]
+
+    def grad(self, grad_w, tone_frequency, tone_linewidth, resonance_frequency, *, tones=False,
+             n_threads=1, backend="kernel"):
+        """The gradient through W, as :func:`chain_matrix_grad` returns it."""
+        arr = self._arrays(tone_frequency, tone_linewidth, resonance_frequency)
+        S, T = arr.tone_frequency.shape
+        C, J = arr.resonance_frequency.shape
+        gw = np.asarray(grad_w, dtype=np.float64)
+        expected = (S, C, T) if arr.batched else (C, T)
+        if gw.shape != expected:
+            raise ValueError(f"grad_w has shape {gw.shape}, expected {expected}")
+        gw = np.ascontiguousarray(gw.reshape(S, C, T))
+        if backend == "numpy":
+            g_fr, g_tf, g_tg = _chain_matrix_grad_numpy(gw, arr, tones)
+        elif backend == "kernel":
+            from rfemu import _core
+            g_fr_p = np.zeros((S, C, J))
+            g_tf_p = np.zeros((S, C, T) if tones else (1, 1, 1))
+            g_tg_p = np.zeros((S, C, T) if tones else (1, 1, 1))
+            _core._chain_matrix_grad(gw, arr.tone_frequency, arr.tone_linewidth,
+                                     arr.resonance_frequency, arr.width_fixed, arr.width_slope,
+                                     arr.coef_anti, arr.coef_sym, g_fr_p, g_tf_p, g_tg_p,
+                                     bool(tones), int(n_threads))
+            g_fr = g_fr_p[0] if S == 1 else g_fr_p.sum(axis=0)
+            g_tf = g_tf_p.sum(axis=1) if tones else None
+            g_tg = g_tg_p.sum(axis=1) if tones else None
+        else:
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        if tones and not arr.batched:
+            g_tf, g_tg = g_tf[0], g_tg[0]
+        return ChainGradient(g_fr, g_tf, g_tg)
 
 
 def chain_matrix(tone_frequency, tone_linewidth, resonance_frequency, sign=1.0, half_width=None,
@@ -221,20 +297,10 @@ def chain_matrix(tone_frequency, tone_linewidth, resonance_frequency, sign=1.0, 
     -------
     W : array (C, T), or (S, C, T) for 2-D tones; ``V_chain = W @ tone_power``.
     """
-    arr = _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width,
-                   sensitivity, antisymmetric, symmetric, damping)
-    if backend == "numpy":
-        out = _chain_matrix_numpy(arr)
-    elif backend == "kernel":
-        from rfemu import _core
-        S, T = arr.tone_frequency.shape
-        out = np.empty((S, arr.resonance_frequency.shape[0], T))
-        _core._chain_matrix(arr.tone_frequency, arr.tone_linewidth, arr.resonance_frequency,
-                            arr.width_fixed, arr.width_slope, arr.coef_anti, arr.coef_sym, out,
-                            int(n_threads))
-    else:
-        raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
-    return out if arr.batched else out[0]
+    chains = ChainSet(np.shape(resonance_frequency), sign, half_width, sensitivity, antisymmetric,
+                      symmetric, damping=damping)
+    return chains.matrix(tone_frequency, tone_linewidth, resonance_frequency, n_threads=n_threads,
+                         backend=backend)
 
 
 class ChainGradient(NamedTuple):
@@ -257,33 +323,10 @@ def chain_matrix_grad(grad_w, tone_frequency, tone_linewidth, resonance_frequenc
     With ``damping`` the half width moves with f_r (slope ``damping``); with ``half_width`` it is
     held fixed. Returns a :class:`ChainGradient`.
     """
-    arr = _prepare(tone_frequency, tone_linewidth, resonance_frequency, sign, half_width,
-                   sensitivity, antisymmetric, symmetric, damping)
-    S, T = arr.tone_frequency.shape
-    C, J = arr.resonance_frequency.shape
-    gw = np.asarray(grad_w, dtype=np.float64)
-    expected = (S, C, T) if arr.batched else (C, T)
-    if gw.shape != expected:
-        raise ValueError(f"grad_w has shape {gw.shape}, expected {expected}")
-    gw = np.ascontiguousarray(gw.reshape(S, C, T))
-    if backend == "numpy":
-        g_fr, g_tf, g_tg = _chain_matrix_grad_numpy(gw, arr, tones)
-    elif backend == "kernel":
-        from rfemu import _core
-        g_fr_p = np.zeros((S, C, J))
-        g_tf_p = np.zeros((S, C, T) if tones else (1, 1, 1))
-        g_tg_p = np.zeros((S, C, T) if tones else (1, 1, 1))
-        _core._chain_matrix_grad(gw, arr.tone_frequency, arr.tone_linewidth, arr.resonance_frequency,
-                                 arr.width_fixed, arr.width_slope, arr.coef_anti, arr.coef_sym,
-                                 g_fr_p, g_tf_p, g_tg_p, bool(tones), int(n_threads))
-        g_fr = g_fr_p.sum(axis=0)
-        g_tf = g_tf_p.sum(axis=1) if tones else None
-        g_tg = g_tg_p.sum(axis=1) if tones else None
-    else:
-        raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
-    if tones and not arr.batched:
-        g_tf, g_tg = g_tf[0], g_tg[0]
-    return ChainGradient(g_fr, g_tf, g_tg)
+    chains = ChainSet(np.shape(resonance_frequency), sign, half_width, sensitivity, antisymmetric,
+                      symmetric, damping=damping)
+    return chains.grad(grad_w, tone_frequency, tone_linewidth, resonance_frequency, tones=tones,
+                       n_threads=n_threads, backend=backend)
 
 
 def _terms(arr: _ChainArrays, s: int, c: int):

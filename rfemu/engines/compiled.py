@@ -121,6 +121,7 @@ class CompiledEngine:
         self.backend = backend
         self.blas_threads = blas_threads
         self._cache = {}
+        self._chain_sets = {}         # layer -> res.ChainSet (the kernel's per-junction arrays)
         self.kernel_seconds = 0.0     # wall time spent in chain_matrix / chain_matrix_grad
 
     # -- inputs -----------------------------------------------------------------------------
@@ -142,11 +143,17 @@ class CompiledEngine:
         work = n_sets * layer.n_chains * layer.n_tones * layer.n_junctions
         return max(1, min(self.n_threads, work // self.WORK_PER_THREAD))
 
-    def _kernel_args(self, layer: CompiledLayer, n_sets=1):
-        return dict(resonance_frequency=layer.resonance_frequency, sign=layer.sign,
-                    sensitivity=layer.sensitivity * layer.power_gain,
-                    antisymmetric=layer.antisymmetric, symmetric=layer.symmetric,
-                    damping=layer.damping, n_threads=self._threads(n_sets, layer), backend=self.backend)
+    def _chains(self, layer_index: int) -> res.ChainSet:
+        """The layer's junctions prepared for the kernel (built once; see :meth:`invalidate`)."""
+        chains = self._chain_sets.get(layer_index)
+        if chains is None:
+            layer = self.network.layers[layer_index]
+            chains = res.ChainSet(layer.resonance_frequency.shape, sign=layer.sign,
+                                  sensitivity=layer.sensitivity * layer.power_gain,
+                                  antisymmetric=layer.antisymmetric, symmetric=layer.symmetric,
+                                  damping=layer.damping)
+            self._chain_sets[layer_index] = chains
+        return chains
 
     def chain_matrix(self, layer_index: int, tone_frequency=None, tone_linewidth=None) -> np.ndarray:
         """W (C, T) of a layer for its fixed tones (cached until its tuning changes), or
@@ -158,13 +165,16 @@ class CompiledEngine:
             if key is not None and np.array_equal(key[0], layer.tuning):
                 return key[1]
             t0 = time.perf_counter()
-            w = res.chain_matrix(layer.tone_frequency, layer.tone_linewidth, **self._kernel_args(layer))
+            w = self._chains(layer_index).matrix(
+                layer.tone_frequency, layer.tone_linewidth, layer.resonance_frequency,
+                n_threads=self._threads(1, layer), backend=self.backend)
             self.kernel_seconds += time.perf_counter() - t0
             self._cache[layer_index] = (layer.tuning.copy(), w)
             return w
         t0 = time.perf_counter()
-        w = res.chain_matrix(tone_frequency, tone_linewidth,
-                             **self._kernel_args(layer, np.shape(tone_frequency)[0]))
+        w = self._chains(layer_index).matrix(
+            tone_frequency, tone_linewidth, layer.resonance_frequency,
+            n_threads=self._threads(np.shape(tone_frequency)[0], layer), backend=self.backend)
         self.kernel_seconds += time.perf_counter() - t0
         return w
 
@@ -177,8 +187,9 @@ class CompiledEngine:
             tone_frequency, tone_linewidth = layer.tone_frequency, layer.tone_linewidth
         t0 = time.perf_counter()
         n_sets = np.shape(tone_frequency)[0] if np.ndim(tone_frequency) == 2 else 1
-        g = res.chain_matrix_grad(grad_w, tone_frequency, tone_linewidth, tones=tones,
-                                  **self._kernel_args(layer, n_sets))
+        g = self._chains(layer_index).grad(
+            grad_w, tone_frequency, tone_linewidth, layer.resonance_frequency, tones=tones,
+            n_threads=self._threads(n_sets, layer), backend=self.backend)
         self.kernel_seconds += time.perf_counter() - t0
         return g
 
@@ -186,6 +197,7 @@ class CompiledEngine:
         """Forget the cached chain matrices (they are also refreshed when a tuning changes; call
         this after changing anything else in the compiled arrays)."""
         self._cache.clear()
+        self._chain_sets.clear()
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, features=None, *, power=None, keep=False) -> ForwardResult:
