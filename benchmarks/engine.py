@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import os
 import time
 import tracemalloc
@@ -136,4 +137,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from rfemu.tasks import DataError
+    try:
+        main()
+    except DataError as e:          # a missing or malformed data file: one message, exit 2
+        print(f"benchmarks/engine.py: {e}", file=sys.stderr)
+        sys.exit(2)
