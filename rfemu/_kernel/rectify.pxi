@@ -43,7 +43,7 @@ def _chain_matrix(const double[:, ::1] tone_frequency, const double[:, ::1] tone
     cdef Py_ssize_t C = resonance_frequency.shape[0], J = resonance_frequency.shape[1]
     cdef Py_ssize_t k, s, c
     with nogil:
-        for k in prange(S * C, num_threads=max(n_threads, 1), schedule="static"):
+        for k in prange(S * C, num_threads=max(n_threads, 1), schedule="dynamic"):
             s = k // C
             c = k - s * C
             _chain_row(&tone_frequency[s, 0], &tone_linewidth[s, 0], T,
@@ -140,7 +140,7 @@ def _chain_matrix_grad(const double[:, :, ::1] grad_w, const double[:, ::1] tone
     cdef Py_ssize_t C = resonance_frequency.shape[0], J = resonance_frequency.shape[1]
     cdef Py_ssize_t k, s, c
     with nogil:
-        for k in prange(S * C, num_threads=max(n_threads, 1), schedule="static"):
+        for k in prange(S * C, num_threads=max(n_threads, 1), schedule="dynamic"):
             s = k // C
             c = k - s * C
             _chain_row_grad(&grad_w[s, c, 0], &tone_frequency[s, 0], &tone_linewidth[s, 0], T,
