@@ -46,6 +46,7 @@ from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.rng import as_generator
 
 VARIABILITY_MODES = ("perturbed", "ideal_gradient")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,20 @@ class TrainingConfig:
     validation_fraction : float
         Fraction of the training samples held out (stratified) for early stopping; 0: none.
     patience : int or None
-        Stop after this many epochs without a lower validation loss (None: never stop early).
+        Stop after this many epochs without a better validation figure (None: never stop early).
     restore_best : bool
-        End with the state of the epoch with the lowest validation loss.
+        End with the state of the epoch with the best validation figure.
+    early_stopping_metric : {"loss", "accuracy"}
+        The validation figure that early stopping and ``restore_best`` follow: the lowest loss, or
+        the highest accuracy (ties: the lower loss).
+    learning_rate_schedule : {"constant", "cosine"}
+        Multiplier of every Adam step size over training: 1, or a cosine from 1 at the first
+        batch to ``final_learning_rate_fraction`` at the last batch of ``epochs``.
+    final_learning_rate_fraction : float
+        End value of the cosine schedule, as a fraction of the initial step sizes.
+    augmentation : callable or None
+        ``augmentation(features_batch, rng) -> features_batch``: applied to each training batch
+        before the forward pass (e.g. :func:`image_shift_augmentation`); never to validation.
     train_tuning, train_bias : bool
         Which parameters are trained.
     calibrate_resonances : bool
@@ -116,6 +128,10 @@ class TrainingConfig:
     validation_fraction: float = 0.1
     patience: int | None = 20
     restore_best: bool = True
+    early_stopping_metric: str = "loss"
+    learning_rate_schedule: str = "constant"
+    final_learning_rate_fraction: float = 0.0
+    augmentation: object = None
     train_tuning: bool = True
     train_bias: bool = True
     calibrate_resonances: bool = False
@@ -142,6 +158,14 @@ class TrainingConfig:
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, f"beta1, beta2 must be in [0, 1), got {self.beta1!r}, {self.beta2!r}")
         check(0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         check(self.patience is None or self.patience >= 1, f"patience must be >= 1 or None, got {self.patience!r}")
+        check(self.early_stopping_metric in ("loss", "accuracy"),
+              f"early_stopping_metric must be 'loss' or 'accuracy', got {self.early_stopping_metric!r}")
+        check(self.learning_rate_schedule in LEARNING_RATE_SCHEDULES,
+              f"learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, got {self.learning_rate_schedule!r}")
+        check(0 <= self.final_learning_rate_fraction <= 1,
+              f"final_learning_rate_fraction must be in [0, 1], got {self.final_learning_rate_fraction!r}")
+        check(self.augmentation is None or callable(self.augmentation),
+              f"augmentation must be callable or None, got {self.augmentation!r}")
         check(self.variability_mode in VARIABILITY_MODES,
               f"variability_mode must be one of {VARIABILITY_MODES}, got {self.variability_mode!r}")
 
@@ -289,17 +313,60 @@ class _Adam:
         self.v = [np.zeros(s) for s in shapes]
         self.lr, self.b1, self.b2, self.eps, self.t = lr, beta1, beta2, eps, 0
 
-    def step(self, params, grads):
+    def step(self, params, grads, factor=1.0):
         self.t += 1
         c1 = 1 - self.b1 ** self.t
         c2 = 1 - self.b2 ** self.t
         lrs = self.lr if isinstance(self.lr, list) else [self.lr] * len(params)
         for p, g, m, v, lr in zip(params, grads, self.m, self.v, lrs):
+            lr = lr * factor
             m *= self.b1
             m += (1 - self.b1) * g
             v *= self.b2
             v += (1 - self.b2) * g * g
             p -= lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+# --------------------------------------------------------------------------------- schedules, augmentation
+
+def learning_rate_factor(schedule, step, total_steps, final_fraction=0.0):
+    """Multiplier of the Adam step sizes at batch ``step`` (0-based) of ``total_steps``."""
+    if schedule == "constant" or total_steps <= 1:
+        return 1.0
+    if schedule == "cosine":
+        u = min(step / (total_steps - 1), 1.0)
+        return final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + np.cos(np.pi * u))
+    raise ValueError(f"learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, got {schedule!r}")
+
+
+def image_shift_augmentation(shape, max_shift=1):
+    """An ``augmentation`` for :class:`TrainingConfig`: shift each image of a batch by a random
+    whole number of pixels in [-max_shift, max_shift] along each axis (zeros fill the edge).
+
+    Parameters
+    ----------
+    shape : (rows, columns)
+        Image shape; a feature vector is the image flattened in row-major order.
+    max_shift : int
+    """
+    rows, cols = (int(v) for v in shape)
+    k = int(max_shift)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"shape must be two positive integers, got {shape!r}")
+    if k < 0:
+        raise ValueError(f"max_shift must be >= 0, got {max_shift!r}")
+
+    def shift(batch, rng):
+        b = batch.shape[0]
+        img = np.zeros((b, rows + 2 * k, cols + 2 * k))
+        img[:, k:k + rows, k:k + cols] = batch.reshape(b, rows, cols)
+        dy = rng.integers(0, 2 * k + 1, size=b)
+        dx = rng.integers(0, 2 * k + 1, size=b)
+        r = dy[:, None, None] + np.arange(rows)[None, :, None]
+        c = dx[:, None, None] + np.arange(cols)[None, None, :]
+        return img[np.arange(b)[:, None, None], r, c].reshape(b, rows * cols)
+
+    return shift
 
 
 # --------------------------------------------------------------------------------- training
@@ -425,7 +492,10 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
             np.array([net.layers[l].base_frequency[c, j] + net.layers[l].tuning[c, j] for l, c, j in followed]))
 
     snapshot()
-    best = (np.inf, 0, net.trainable_state(), float(np.exp(log_scale[0])))
+    best = ((np.inf, np.inf), 0, net.trainable_state(), float(np.exp(log_scale[0])))
+    n_batches = -(-len(train_idx) // config.batch_size)
+    total_steps = config.epochs * n_batches
+    step = 0
     stopped_early = False
     bad_epochs = 0
     t_start = time.perf_counter()
@@ -443,6 +513,11 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
             for start in range(0, len(order), config.batch_size):
                 batch = order[start:start + config.batch_size]
                 xb, yb = x[batch], y[batch]
+                if config.augmentation is not None:
+                    xb = config.augmentation(xb, rng)
+                factor = learning_rate_factor(config.learning_rate_schedule, step, total_steps,
+                                              config.final_learning_rate_fraction)
+                step += 1
                 scale = float(np.exp(log_scale[0]))
                 fwd = engine.forward(xb, keep=True)
                 loss, g_logits = softmax_cross_entropy(scale * fwd.scores, yb)
@@ -456,13 +531,13 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 with blas_threads(grad_engine.blas_threads):
                     g_tuning, g_bias = backward(grad_engine, fwd, g_scores)
                 if config.train_tuning:
-                    opt_f.step(tunings, g_tuning)
+                    opt_f.step(tunings, g_tuning, factor)
                     for layer in net.layers:
                         np.clip(layer.tuning, layer.tuning_min, layer.tuning_max, out=layer.tuning)
                 if config.train_bias:
-                    opt_b.step(biases, g_bias)
+                    opt_b.step(biases, g_bias, factor)
                 if config.learn_score_scale:
-                    opt_s.step([log_scale], [g_log_scale])
+                    opt_s.step([log_scale], [g_log_scale], factor)
                 if ideal_net is not None:
                     for a, b in zip(ideal_net.layers, net.layers):
                         a.tuning[...] = b.tuning
@@ -482,8 +557,12 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 history.validation_accuracy.append(float("nan"))
             history.seconds.append(time.perf_counter() - t0)
             snapshot()
-            if val_loss < best[0]:
-                best = (val_loss, epoch, net.trainable_state(), scale)
+            if config.early_stopping_metric == "accuracy" and has_val:
+                figure = (-history.validation_accuracy[-1], val_loss)
+            else:
+                figure = (val_loss, 0.0)
+            if figure < best[0]:
+                best = (figure, epoch, net.trainable_state(), scale)
                 bad_epochs = 0
             else:
                 bad_epochs += 1
