@@ -9,6 +9,7 @@ Examples
 """
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from pathlib import Path
@@ -92,7 +93,8 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
                 oscillator=OscillatorParameters(**layer.oscillator.model_dump()),
                 emission=layer.emission,
                 emission_plan=_plan(layer.emission_plan) if layer.emission_plan else None,
-                tone_linewidth=layer.tone_linewidth, tap_loss_db=layer.tap_loss))
+                tone_linewidth=layer.tone_linewidth, tap_loss_db=layer.tap_loss,
+                line_length=s.medium.line_length, loss_per_length_db=s.medium.loss_per_length))
         except ValueError as exc:
             raise _problem(s, ("network", "layers", i), str(exc)) from None
     try:
@@ -100,7 +102,7 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
     except ValueError as exc:
         raise _problem(s, ("variability",), str(exc)) from None
     return NetworkDescription(inputs=inputs, layers=tuple(layers), variability=variability,
-                              seed=seed)
+                              seed=seed, linewidths=s.medium.linewidths)
 
 
 def load_task(s: Scenario, seed: int):
@@ -202,29 +204,36 @@ def _program(s: Scenario, network, initial_tuning, rng) -> dict:
     """Write the trained resonance frequencies into the junctions' non-volatile states.
 
     One write per junction through :class:`rfemu.devices.resonator.FrequencyState` (quantised to
-    ``step``, with ``write_noise``); the programmed shifts replace the trained ones when the
-    writes are imperfect. Returns the programming energy and latency.
+    ``step``, with ``write_noise``, ``endurance``), then ``engine.hold_time`` of drift
+    (:meth:`~rfemu.devices.resonator.FrequencyState.advance`, ``drift_rate``, bounded by the
+    window); the programmed and drifted shifts replace the trained ones when they differ.
+    Returns the programming energy, latency, writes and the junctions left stuck.
     """
     from rfemu.devices.resonator import FrequencyState
     fs = s.devices.frequency_state
-    energy, latency, written = 0.0, 0.0, 0
-    imperfect = fs.step > 0 or fs.write_noise > 0
+    hold_time = s.engine.hold_time
+    endurance = math.inf if fs.endurance is None else fs.endurance
+    energy, latency, written, stuck = 0.0, 0.0, 0, 0
+    imperfect = fs.step > 0 or fs.write_noise > 0 or (fs.drift_rate != 0 and hold_time > 0)
     for layer, start in zip(network.layers, initial_tuning):
         state = FrequencyState(base_frequency=layer.base_frequency.ravel(),
                                window_low=float(layer.tuning_min.min()),
                                window_high=float(layer.tuning_max.max()),
                                step=fs.step, write_noise=fs.write_noise,
                                write_latency=fs.write_latency, write_energy=fs.write_energy,
+                               endurance=endurance, drift_rate=fs.drift_rate,
                                seed=rng, shift=np.asarray(start).ravel())
         report = state.write((layer.base_frequency + layer.tuning).ravel())
+        state.advance(hold_time)
         energy += report.energy
         latency = max(latency, report.latency)      # the lines are written in parallel
         written += int(np.sum(report.written))
+        stuck += int(np.sum(state.stuck))
         if imperfect:
             layer.tuning = np.clip(state.shift.reshape(layer.tuning.shape), layer.tuning_min,
                                    layer.tuning_max)
     return {"programming_energy_J": energy, "programming_latency_s": latency,
-            "programming_writes": written}
+            "programming_writes": written, "programming_stuck_devices": stuck}
 
 
 def _confusion(labels, predictions, n_classes) -> np.ndarray:
@@ -321,6 +330,8 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         stages.start("programming the junctions")
         programming = _program(s, network, initial_tuning,
                                np.random.default_rng(streams["programming"]))
+        from rfemu.network.compile import write_back
+        write_back(graph, network)      # the graph holds the programmed chip's states
         compiled = CompiledEngine(network, n_threads=s.engine.n_threads)
         stages.done()
 

@@ -38,7 +38,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import pint
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      model_validator)
+                      field_validator, model_validator)
 
 __all__ = [
     "ScenarioError", "Problem", "Positions", "Scenario", "load_scenario", "load_scenario_text",
@@ -439,6 +439,14 @@ class FrequencyStateSection(_Section):
     """Time a write takes (all junctions are written in parallel)."""
     write_energy: Q("J", ge=0) = 1e-13
     """Energy of one write pulse (per junction)."""
+    endurance: Optional[Q("", ge=1)] = None
+    """Writes a junction takes before it is stuck where it is (a whole number >= 1; null:
+    unlimited). Programming writes each junction once; the count of junctions it leaves stuck is
+    the metric ``programming_stuck_devices``."""
+    drift_rate: Q("Hz/s") = 0.0
+    """Drift of the programmed shifts (Hz/s, either sign; '1 MHz/s'), bounded by the tuning
+    window: during engine.hold_time the resonance frequencies move by drift_rate x hold_time
+    before the chip is tested."""
 
     @model_validator(mode="after")
     def _window(self):
@@ -446,6 +454,14 @@ class FrequencyStateSection(_Section):
             raise ValueError(f"the tuning window is empty: window_low ({self.window_low:g} Hz) > "
                              f"window_high ({self.window_high:g} Hz)")
         return self
+
+    @field_validator("endurance")
+    @classmethod
+    def _whole_endurance(cls, value):
+        if value is not None and math.isfinite(value) and value != math.floor(value):
+            raise ValueError(f"got {value:g} (expected a whole number of writes >= 1, or null "
+                             "for unlimited)")
+        return value
 
 
 Vector3 = Annotated[list[float], Field(min_length=3, max_length=3)]
@@ -571,6 +587,17 @@ class MediumSection(_Section):
 
     loss_per_tap: Q("dB", ge=0) = 0.0
     """Default of every layer's tap_loss (0: amplifiers preserve the power, as in the seed)."""
+    loss_per_length: Q("dB/m", ge=0) = 0.0
+    """Propagation loss of every RF line ('0.1 dB/mm'). A tone reaches the junctions of its
+    line after line_length of it: every junction's power gain is multiplied by
+    10^(-loss_per_length x line_length / 10), in both engines."""
+    line_length: Q("m", ge=0) = 0.0
+    """Length of RF line from the emitters (inputs, neurons) to the junctions of each line
+    ('5 mm'); the junctions of a chain sit close together compared with it."""
+    linewidths: bool = True
+    """true: every tone has its own Lorentzian line (network.inputs.linewidth, the layers'
+    tone_linewidth, an f(I) neuron's own linewidth at its current), which widens the junctions'
+    response, L = 1 / (d - i (D_r + g_t)); false: every tone is a pure tone, in both engines."""
     noise: bool = False
     """Event engine: the junctions' Johnson noise on the chain voltages and the neurons'
     thermal dynamics."""
@@ -687,6 +714,9 @@ class EngineSection(_Section):
     through the simpy emulation of the chip (time, noise, locking)."""
     n_threads: Optional[int] = Field(default=None, ge=1)
     """Kernel threads (null: every core; results do not depend on it)."""
+    hold_time: Q("s", ge=0) = 0.0
+    """Time between programming the junctions and testing the chip ('1 h'): the programmed
+    frequencies drift by devices.frequency_state.drift_rate x hold_time (bounded by the window)."""
     event: EventSection = Field(default_factory=EventSection)
 
 
@@ -967,6 +997,9 @@ _REASONS = {
     "tap_loss": "a loss in dB cannot be negative (that would be a gain)",
     "loss_per_tap": "a loss in dB cannot be negative (that would be a gain)",
     "loss_per_length": "a loss in dB cannot be negative (that would be a gain)",
+    "line_length": "a length cannot be negative",
+    "endurance": "a junction takes at least one write",
+    "hold_time": "a time between programming and test cannot be negative",
     "readout_bandwidth": "a bandwidth is positive",
     "transconductance": "g_m is positive",
 }

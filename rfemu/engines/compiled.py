@@ -155,11 +155,21 @@ class CompiledEngine:
             self._chain_sets[layer_index] = chains
         return chains
 
+    @staticmethod
+    def _pure(layer, tone_frequency, tone_linewidth):
+        """The tones' linewidths as the layer sees them: zero when its linewidths are off."""
+        if layer.linewidths:
+            return tone_linewidth
+        return np.zeros(np.shape(tone_frequency))
+
     def chain_matrix(self, layer_index: int, tone_frequency=None, tone_linewidth=None) -> np.ndarray:
         """W (C, T) of a layer for its fixed tones (cached until its tuning changes), or
-        (S, C, T) for S given sets of tones (not cached)."""
+        (S, C, T) for S given sets of tones (not cached). With the network's linewidths off
+        (``layer.linewidths`` False) every tone is taken as a pure tone."""
         import time
         layer = self.network.layers[layer_index]
+        if tone_frequency is not None:
+            tone_linewidth = self._pure(layer, tone_frequency, tone_linewidth)
         if tone_frequency is None:
             key = self._cache.get(layer_index)
             if key is not None and np.array_equal(key[0], layer.tuning):
@@ -180,17 +190,24 @@ class CompiledEngine:
 
     def chain_matrix_grad(self, layer_index: int, grad_w, tone_frequency=None, tone_linewidth=None,
                           tones=False):
-        """Back-propagate dL/dW of a layer (see :func:`rfemu.devices.resonator.chain_matrix_grad`)."""
+        """Back-propagate dL/dW of a layer (see :func:`rfemu.devices.resonator.chain_matrix_grad`).
+
+        With the network's linewidths off the tones are pure whatever ``tone_linewidth`` says, so
+        W does not depend on it: the returned ``tone_linewidth`` gradient is zero.
+        """
         import time
         layer = self.network.layers[layer_index]
         if tone_frequency is None:
             tone_frequency, tone_linewidth = layer.tone_frequency, layer.tone_linewidth
+        tone_linewidth = self._pure(layer, tone_frequency, tone_linewidth)
         t0 = time.perf_counter()
         n_sets = np.shape(tone_frequency)[0] if np.ndim(tone_frequency) == 2 else 1
         g = self._chains(layer_index).grad(
             grad_w, tone_frequency, tone_linewidth, layer.resonance_frequency, tones=tones,
             n_threads=self._threads(n_sets, layer), backend=self.backend)
         self.kernel_seconds += time.perf_counter() - t0
+        if not layer.linewidths and g.tone_linewidth is not None:
+            g = g._replace(tone_linewidth=np.zeros_like(g.tone_linewidth))
         return g
 
     def invalidate(self) -> None:
@@ -266,7 +283,10 @@ class CompiledEngine:
                     # the compact model's current: clamped to [I_th, I_max] like the power
                     device_current = osc.clamp_current(current, layer.oscillator)
                     tone_f = np.ascontiguousarray(osc.frequency(device_current, layer.oscillator))
-                    tone_g = np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
+                    if layer.linewidths:
+                        tone_g = np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
+                    else:                       # linewidths off: the neurons emit pure tones
+                        tone_g = np.zeros_like(tone_f)
                     state.output_frequency, state.output_linewidth = tone_f, tone_g
                 else:
                     tone_f, tone_g = None, None

@@ -536,7 +536,8 @@ class EventEngine:
             if cl.emission == S.EMISSION_CURRENT:
                 clamped = osc.clamp_current(current, params)
                 f_target = osc.frequency(clamped, params)
-                g_target = osc.linewidth(clamped, params)
+                # the graph's linewidths switch: off, the neurons emit pure tones
+                g_target = osc.linewidth(clamped, params) if cl.linewidths else np.zeros_like(f_target)
             else:
                 f_target = cl.channel_frequency
                 g_target = cl.neuron_linewidth

@@ -34,6 +34,11 @@ channel_frequency        (C,)      Hz, the neurons' channels (hidden layers)
 neuron_linewidth         (C,)      Hz, the neurons' fixed-mode tone half widths
 =======================  ========  ==================================================
 
+``linewidths`` (on :class:`CompiledNetwork` and every :class:`CompiledLayer`) is the graph's
+:data:`~rfemu.network.schema.LINEWIDTHS` flag: when False, ``tone_linewidth`` and
+``neuron_linewidth`` are zero (pure tones) and the engines give the f(I) neurons' tones zero width
+too, whatever the devices' linewidths.
+
 ``oscillator`` is an :class:`~rfemu.devices.oscillator.OscillatorParameters` whose fields are
 arrays of shape (C,) (hidden layers; None for the output layer). ``emission`` is the layer's
 neurons' emission mode ("fixed" or "current"; None for the output layer).
@@ -88,6 +93,7 @@ class CompiledLayer:
     tone_emission: str                # how the tones of this line move: "fixed" or "current"
     nominal_tone_frequency: np.ndarray | None = None    # (T,) Hz, the plan's, before variability
     nominal_base_frequency: np.ndarray | None = None    # (C, J) Hz, the plan's, before variability
+    linewidths: bool = True           # False: every tone is a pure tone (the graph's LINEWIDTHS)
 
     @property
     def n_tones(self) -> int:
@@ -126,6 +132,7 @@ class CompiledNetwork:
     source_nodes: list
     source_max_power: np.ndarray          # (T0,) W, power of a tone for a feature of 1
     position: dict = field(repr=False)
+    linewidths: bool = True               # False: every tone is a pure tone (the graph's LINEWIDTHS)
 
     @property
     def n_inputs(self) -> int:
@@ -146,7 +153,7 @@ class CompiledNetwork:
     def copy(self) -> "CompiledNetwork":
         """A copy with independent trainable state (device arrays are shared, read-only use)."""
         return CompiledNetwork([layer.copy() for layer in self.layers], self.source_nodes,
-                               self.source_max_power, self.position)
+                               self.source_max_power, self.position, self.linewidths)
 
     def trainable_state(self) -> dict:
         """Copies of the trainable arrays: {"tuning": [(C, J)...], "bias_voltage": [(C,)...]}."""
@@ -194,6 +201,7 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
     sources = sorted((n for n, k in kinds.items() if k == S.SOURCE), key=lambda n: G.nodes[n][S.INDEX])
     if not lines:
         raise ValueError("the graph has no RF line node")
+    linewidths = bool(G.graph.get(S.LINEWIDTHS, True))
     position = {}
     for t, node in enumerate(sources):
         position[node] = ("tone", 0, t)
@@ -237,6 +245,8 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
         else:
             raise ValueError(f"line {line!r} mixes tone kinds {sorted(tone_kinds)}")
         tone_linewidth = np.array([G.nodes[n][S.LINEWIDTH] for n in tone_nodes], dtype=float)
+        if not linewidths:
+            tone_linewidth = np.zeros_like(tone_linewidth)
         nominal_tone = np.array([G.nodes[n].get(S.NOMINAL_FREQUENCY, np.nan) for n in tone_nodes], dtype=float)
         for t, n in enumerate(tone_nodes):
             position[n] = ("tone", l, t)
@@ -258,6 +268,8 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
             oscillator = oscillator_parameters_array([G.nodes[v][S.OSCILLATOR_PARAMETERS] for v in outputs])
             channel = np.array([G.nodes[v][S.CHANNEL_FREQUENCY] for v in outputs], dtype=float)
             neuron_lw = np.array([G.nodes[v][S.LINEWIDTH] for v in outputs], dtype=float)
+            if not linewidths:
+                neuron_lw = np.zeros_like(neuron_lw)
             modes = {G.nodes[v][S.EMISSION] for v in outputs}
             if len(modes) != 1:
                 raise ValueError(f"the oscillators of layer {l} mix emission modes {sorted(modes)}")
@@ -285,14 +297,15 @@ def compile_graph(G: nx.DiGraph) -> CompiledNetwork:
             neuron_linewidth=neuron_lw, oscillator=oscillator, emission=emission,
             tone_emission=tone_emission, nominal_tone_frequency=nominal_tone,
             nominal_base_frequency=np.array([[G.nodes[r].get(S.NOMINAL_BASE_FREQUENCY, np.nan) for r in row]
-                                             for row in res_nodes], dtype=float)))
+                                             for row in res_nodes], dtype=float),
+            linewidths=linewidths))
     # consistency: the tones of line l+1 are the outputs of layer l
     for a, b in zip(layers, layers[1:]):
         if a.output_nodes != b.tone_nodes:
             raise ValueError(f"the oscillators of layer {a.index} are not the tones of line {b.index}")
     source_power = np.array([G.nodes[n][S.MAX_POWER] for n in sources], dtype=float)
     return CompiledNetwork(layers=layers, source_nodes=sources, source_max_power=source_power,
-                           position=position)
+                           position=position, linewidths=linewidths)
 
 
 def write_back(G: nx.DiGraph, network: CompiledNetwork) -> None:

@@ -122,6 +122,15 @@ class LayerDescription:
     tap_loss_db : float
         dB of RF power lost at each junction along a chain (junction k sees the tone power
         times 10^(-k tap_loss_db / 10)); 0 = amplifiers preserve the power (the seed).
+    line_length : float
+        m: length of RF line a tone travels from its emitter to the layer's junctions. The
+        junctions of a chain sit close together compared with it, so every junction of the layer
+        is placed ``line_length`` down the line.
+    loss_per_length_db : float
+        dB/m: propagation loss of the line. Junction k then sees the tone power times
+        10^(-(k tap_loss_db + line_length loss_per_length_db) / 10)
+        (:func:`rfemu.medium.tap_power_gain`, stored as each junction's power gain, which both
+        engines read).
     """
 
     size: int
@@ -139,6 +148,8 @@ class LayerDescription:
     emission_plan: FrequencyPlan | None = None
     tone_linewidth: float = 0.0
     tap_loss_db: float = 0.0
+    line_length: float = 0.0
+    loss_per_length_db: float = 0.0
 
     def __post_init__(self):
         _check(int(self.size) == self.size and self.size >= 1, f"layer size must be an integer >= 1, got {self.size!r}")
@@ -165,6 +176,8 @@ class LayerDescription:
                f"emission must be one of {schema.EMISSION_MODES}, got {self.emission!r}")
         _finite("tone_linewidth", self.tone_linewidth, 0.0)
         _finite("tap_loss_db", self.tap_loss_db, 0.0)
+        _finite("line_length", self.line_length, 0.0)
+        _finite("loss_per_length_db", self.loss_per_length_db, 0.0)
 
     def signs(self, n_junctions: int) -> np.ndarray:
         """The series sign of junctions 0..n-1 (float64 +-1)."""
@@ -238,15 +251,23 @@ class NetworkDescription:
     variability : VariabilityDescription
     seed : int or None
         Default seed of :func:`rfemu.network.build_graph` (variability and initial states).
+    linewidths : bool
+        True: each tone has its own Lorentzian line (the inputs' ``linewidth``, the layers'
+        ``tone_linewidth``, an f(I) neuron's own linewidth at its current), which widens the
+        junctions' response, L = 1 / (d - i (D_r + g_t)) (PHYSICS.md section 2). False: every
+        tone is a pure tone (g_t = 0) in both engines.
     """
 
     inputs: InputDescription
     layers: tuple
     variability: VariabilityDescription = field(default_factory=VariabilityDescription)
     seed: int | None = None
+    linewidths: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
+        _check(isinstance(self.linewidths, (bool, np.bool_)),
+               f"linewidths must be True or False, got {self.linewidths!r}")
         _check(len(self.layers) >= 1, "a network needs at least one layer")
         for i, layer in enumerate(self.layers):
             _check(isinstance(layer, LayerDescription), f"layers[{i}] must be a LayerDescription, got {type(layer).__name__}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from rfemu.devices import variability as var
 from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.medium import tap_power_gain
 from rfemu.network import schema as S
 from rfemu.network.description import NetworkDescription
 
@@ -61,7 +62,8 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
     Returns
     -------
     networkx.DiGraph
-        ``G.graph`` holds :data:`schema.SEED`, :data:`schema.N_LAYERS` and the description.
+        ``G.graph`` holds :data:`schema.SEED`, :data:`schema.N_LAYERS`, :data:`schema.LINEWIDTHS`
+        and the description.
 
     Examples
     --------
@@ -80,6 +82,7 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
     G.graph[S.SEED] = seed if isinstance(seed, (int, np.integer)) or seed is None else repr(seed)
     G.graph[S.N_LAYERS] = len(description.layers)
     G.graph[S.DESCRIPTION] = description
+    G.graph[S.LINEWIDTHS] = bool(description.linewidths)
 
     # ---- sources on line 0
     inp = description.inputs
@@ -119,7 +122,10 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
         if b_spread is None:
             b_spread = 0.01 / np.sqrt(n_chains)
         bias = layer.bias_voltage + rng["initial_bias"].normal(0.0, b_spread, n_chains)
-        gain = 10.0 ** (-layer.tap_loss_db * np.arange(n_junctions) / 10.0)
+        # every junction of the layer sits line_length down the line, after k taps of its chain
+        gain = tap_power_gain(np.arange(n_junctions), position=layer.line_length,
+                              loss_per_tap_db=layer.tap_loss_db,
+                              loss_per_length_db=layer.loss_per_length_db)
 
         hidden = l < n_layers - 1
         for c in range(n_chains):

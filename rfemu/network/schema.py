@@ -56,6 +56,9 @@ CHAIN_INDEX = "chain"      # resonators: chain index c inside the layer
 SEED = "seed"              # the seed the variability was drawn from (int or None)
 N_LAYERS = "n_layers"      # number of resonator layers
 DESCRIPTION = "description"  # the NetworkDescription the graph was built from
+LINEWIDTHS = "linewidths"  # bool: False makes every tone a pure tone (zero half width) on every
+                           # line: the LINEWIDTH attributes and the f(I) neurons' own linewidth are
+                           # ignored by compile_graph and both engines (absent: True)
 
 # ---- source (input tone) --------------------------------------------------------------------
 FREQUENCY = "frequency"              # Hz: a tone's carrier frequency (sources; fixed-channel oscillators)
@@ -73,7 +76,8 @@ DAMPING = "damping"                  # Gilbert damping alpha; half width D_r = a
 SENSITIVITY = "sensitivity"          # V/W: spin-diode sensitivity K
 ANTISYMMETRIC = "antisymmetric"      # weight a of the antisymmetric line shape
 SYMMETRIC = "symmetric"              # weight s of the symmetric line shape
-POWER_GAIN = "power_gain"            # linear power factor reaching the junction (line loss, amplifiers)
+POWER_GAIN = "power_gain"            # linear power factor reaching the junction (line loss per tap and
+                                     # per length, amplifiers): rfemu.medium.tap_power_gain
 
 # ---- edges resonator -> chain ----------------------------------------------------------------
 SIGN = "sign"                        # +1 / -1: series orientation of the junction in its chain
