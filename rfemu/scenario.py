@@ -422,9 +422,10 @@ class FrequencyStateSection(_Section):
     """The non-volatile tuning state of the junctions (:class:`rfemu.devices.resonator.FrequencyState`).
 
     The window bounds the trained shifts; after training, the chip is programmed by one write of
-    every junction through the FrequencyState (quantised to ``step``, with ``write_noise``), and
-    the programmed network is what is tested (metrics ``programming_energy_J``,
-    ``programming_latency_s``).
+    every junction through the FrequencyState (quantised to ``step``, with ``write_noise``); it
+    then drifts at ``drift_rate`` for ``engine.hold_time``; the programmed and drifted network is
+    what is tested (metrics ``programming_energy_J``, ``programming_latency_s``,
+    ``programming_writes``, ``programming_stuck_devices``).
     """
 
     window_low: Q("Hz") = -15e6
