@@ -247,4 +247,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from rfemu.tasks import DataError
+    try:
+        main()
+    except DataError as e:          # a missing or malformed data file: one message, exit 2
+        print(f"benchmarks/training.py: {e}", file=sys.stderr)
+        sys.exit(2)
