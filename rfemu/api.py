@@ -165,8 +165,12 @@ def _int_seed(ss: np.random.SeedSequence) -> int:
 
 
 def _training_config(s: Scenario, seed: int, progress: bool):
-    from rfemu.learning.backprop import TrainingConfig
+    from rfemu.learning.backprop import TrainingConfig, image_shift_augmentation
+    from rfemu.scenario import IMAGE_SHAPES
     t = s.training
+    augmentation = None
+    if t.shift_augmentation > 0:
+        augmentation = image_shift_augmentation(IMAGE_SHAPES[s.task.dataset], t.shift_augmentation)
     return TrainingConfig(
         epochs=t.epochs, batch_size=t.batch_size, frequency_learning_rate=t.frequency_learning_rate,
         relative_frequency_learning_rate=t.relative_frequency_learning_rate,
@@ -175,7 +179,11 @@ def _training_config(s: Scenario, seed: int, progress: bool):
         beta1=t.beta1, beta2=t.beta2, adam_epsilon=t.adam_epsilon,
         validation_fraction=t.validation_fraction, patience=t.patience,
         restore_best=t.restore_best, train_tuning=t.train_tuning, train_bias=t.train_bias,
-        variability_mode=t.variability_mode, snapshot_junctions=s.record.snapshot_junctions,
+        variability_mode=t.variability_mode, early_stopping_metric=t.early_stopping_metric,
+        learning_rate_schedule=t.learning_rate_schedule,
+        final_learning_rate_fraction=t.final_learning_rate_fraction,
+        calibrate_bias=t.calibrate_bias, augmentation=augmentation,
+        snapshot_junctions=s.record.snapshot_junctions,
         seed=seed, progress=progress, n_threads=s.engine.n_threads)
 
 

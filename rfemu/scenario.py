@@ -644,6 +644,8 @@ class VariabilitySection(_Section):
 TASK_SHAPES = {"digits": (64, 10), "mnist": (784, 10), "drone": (256, 10), "xor": (2, 2),
                "circles": (2, 2), "moons": (2, 2)}
 DATASETS = tuple(TASK_SHAPES)
+IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
+"""(rows, columns) of the image tasks (features are the pixels in row-major order)."""
 
 
 _TASK_KEYS = {
@@ -762,6 +764,21 @@ class TrainingSection(_Section):
     variability_mode: Literal["perturbed", "ideal_gradient"] = "perturbed"
     """With variability: gradient through the perturbed devices (chip in the loop), or through
     the ideal ones (the seed authors' scheme)."""
+    early_stopping_metric: Literal["loss", "accuracy"] = "loss"
+    """What patience and restore_best follow on the validation samples: the lowest loss, or
+    the highest accuracy (ties: the lower loss). accuracy needs validation_fraction > 0."""
+    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
+    """constant: the same Adam steps throughout; cosine: every step size decays from its full
+    value at the first batch to final_learning_rate_fraction of it at the last batch of epochs."""
+    final_learning_rate_fraction: Q("", ge=0, le=1) = 0.0
+    """cosine: the step sizes at the last batch, as a fraction of the initial ones."""
+    calibrate_bias: bool = False
+    """Before training, set each hidden chain's bias so that its neuron's mean current over the
+    training samples is the middle of its active window (I_th + I_max) / 2 (replaces the
+    configured bias_voltage and initial_bias_spread of the hidden layers)."""
+    shift_augmentation: int = Field(default=0, ge=0)
+    """Image tasks (mnist 28x28, digits 8x8): shift each training image by a random whole
+    number of pixels in [-n, n] along each axis at every batch (zeros fill the edge); 0: off."""
 
 
 class RecordSection(_Section):
@@ -1129,6 +1146,16 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         problems.append(positions.problem(("task", key),
                                           f"does not apply to dataset {s.task.dataset} (its keys: "
                                           f"{', '.join(sorted(_TASK_KEYS[s.task.dataset]))})"))
+    # pixel shifts need an image
+    if s.training.shift_augmentation and s.task.dataset not in IMAGE_SHAPES:
+        problems.append(positions.problem(("training", "shift_augmentation"),
+                                          f"shift_augmentation={s.training.shift_augmentation} "
+                                          f"needs an image task ({', '.join(sorted(IMAGE_SHAPES))}), "
+                                          f"not {s.task.dataset} (expected 0)"))
+    if s.training.early_stopping_metric == "accuracy" and s.training.validation_fraction == 0:
+        problems.append(positions.problem(("training", "early_stopping_metric"),
+                                          "accuracy is measured on the validation samples: give "
+                                          "training.validation_fraction > 0 (it is 0)"))
     # the macrospin parameters pass the device's own checks (unit vectors, ...)
     try:
         from rfemu.devices.llgs import MacrospinParameters
