@@ -23,3 +23,23 @@ def peak_rss_mb():
     """Peak resident memory of this process (MB)."""
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024.0 if sys.platform != "darwin" else r / 1024.0 / 1024.0
+
+
+def report(figures):
+    """Print the figures, one per line on stderr, then as the one JSON line that ends the output."""
+    import json
+    for k, v in figures.items():
+        shown = f"{v:.4g}" if isinstance(v, float) else v
+        print(f"  {k:32s} {shown}", file=sys.stderr)
+    print(json.dumps(figures))
+    return figures
+
+
+def main_guarded(main, script):
+    """Run a benchmark's ``main``; a missing or malformed data file is one message and exit 2."""
+    from rfemu.tasks import DataError
+    try:
+        main()
+    except DataError as e:
+        print(f"{script}: {e}", file=sys.stderr)
+        sys.exit(2)

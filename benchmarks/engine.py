@@ -137,9 +137,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from rfemu.tasks import DataError
-    try:
-        main()
-    except DataError as e:          # a missing or malformed data file: one message, exit 2
-        print(f"benchmarks/engine.py: {e}", file=sys.stderr)
-        sys.exit(2)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _timing import main_guarded
+    main_guarded(main, "benchmarks/engine.py")

@@ -5,14 +5,13 @@ Usage: python benchmarks/kernel.py [--quick]
 The last line printed is one JSON object with the figures.
 """
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time, peak_rss_mb  # noqa: E402
+from _timing import best_time, peak_rss_mb, report  # noqa: E402
 
 import kernel_llgs  # noqa: E402
 import kernel_oscillator  # noqa: E402
@@ -45,10 +44,7 @@ def main(argv=None):
     figures.update(kernel_llgs.run(args.quick))
     figures.update(rectification(args.quick))
     figures["peak_rss_mb"] = peak_rss_mb()
-    for k, v in figures.items():
-        print(f"  {k:32s} {v if v is None else f'{v:.4g}'}", file=sys.stderr)
-    print(json.dumps(figures))
-    return figures
+    return report(figures)
 
 
 if __name__ == "__main__":

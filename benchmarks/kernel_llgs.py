@@ -8,7 +8,6 @@ physical time, same dt, 300 K, spin-transfer torque and RF current on). All time
 Usage: python benchmarks/kernel_llgs.py [--quick]   (the last line is one JSON object)
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -16,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time  # noqa: E402
+from _timing import best_time, report  # noqa: E402
 
 from rfemu.devices import llgs  # noqa: E402
 
@@ -103,10 +102,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="shorter runs, for CI")
     args = ap.parse_args(argv)
     figures = run(args.quick)
-    for k, v in figures.items():
-        print(f"  {k:32s} {v if v is None else f'{v:.4g}'}", file=sys.stderr)
-    print(json.dumps(figures))
-    return figures
+    return report(figures)
 
 
 if __name__ == "__main__":
