@@ -1,5 +1,7 @@
 """Test configuration: where the real data sets are, and a headless matplotlib."""
 import os
+
+import pytest
 from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -9,3 +11,44 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "RFEMU_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["RFEMU_DATA"] = str(_SHARED)
+
+
+def _assert_backprop_matches_finite_differences(engine, x, y, extra_points=(), scale=1e3):
+    """Analytic gradients of the cross-entropy (scores x ``scale``) with respect to the tuning
+    states and the bias voltages equal central finite differences to 1e-5 relative."""
+    import numpy as np
+    import pytest
+
+    from rfemu.learning.backprop import backward, softmax_cross_entropy
+
+    def loss():
+        return softmax_cross_entropy(scale * engine.forward(x).scores, y)[0]
+
+    fwd = engine.forward(x, keep=True)
+    cur = fwd.layers[0].current
+    assert np.any((cur > 10e-6) & (cur < 40e-6)), "neurons must be in their active range"
+    _, g_logits = softmax_cross_entropy(scale * fwd.scores, y)
+    g_tuning, g_bias = backward(engine, fwd, scale * g_logits)
+
+    def central(array, index, h):
+        array[index] += h
+        up = loss()
+        array[index] -= 2 * h
+        down = loss()
+        array[index] += h
+        return (up - down) / (2 * h)
+
+    for l, layer in enumerate(engine.network.layers):
+        points = [(0, 0), (1, 2), (layer.n_chains - 1, layer.n_junctions - 1), *extra_points]
+        for (c, j) in points:
+            fd = central(layer.tuning, (c, j), 20.0)         # Hz, << the 200 kHz half widths
+            assert g_tuning[l][c, j] == pytest.approx(fd, rel=1e-5, abs=1e-12 * np.abs(g_tuning[l]).max())
+        for c in range(layer.n_chains):
+            fd = central(layer.bias_voltage, c, 1e-7)        # V
+            assert g_bias[l][c] == pytest.approx(fd, rel=1e-5, abs=1e-9 * np.abs(g_bias[l]).max())
+
+
+@pytest.fixture
+def check_backprop_gradients():
+    """The finite-difference check of :func:`rfemu.learning.backprop.backward` (a function)."""
+    return _assert_backprop_matches_finite_differences

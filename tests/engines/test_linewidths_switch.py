@@ -10,7 +10,6 @@ from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import ResonatorParameters
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventEngine
-from rfemu.learning import backward, softmax_cross_entropy
 from rfemu.network import (
     FrequencyPlan, InputDescription, LayerDescription, NetworkDescription, VariabilityDescription,
     build_graph, compile_graph, schema as S,
@@ -73,40 +72,13 @@ def test_linewidths_off_gives_exactly_the_pure_tone_network(emission):
         assert np.all(line.medium.tone_linewidth == 0.0)
 
 
-def test_gradient_equals_finite_differences_with_linewidths_off_in_f_of_i_mode():
+def test_gradient_equals_finite_differences_with_linewidths_off_in_f_of_i_mode(check_backprop_gradients):
     """The f(I) neurons' linewidth no longer moves with their current: no gradient through it."""
     net = compile_graph(build_graph(_description(S.EMISSION_CURRENT, **WIDE, linewidths=False), seed=0))
     engine = CompiledEngine(net, n_threads=1)
     rng = np.random.default_rng(1)
     x, y = rng.random((8, 5)), rng.integers(0, 2, 8)
-
-    def loss():
-        return softmax_cross_entropy(1e3 * engine.forward(x).scores, y)[0]
-
-    fwd = engine.forward(x, keep=True)
-    cur = fwd.layers[0].current
-    assert np.any((cur > 10e-6) & (cur < 40e-6)), "neurons must be in their active range"
-    _, g_logits = softmax_cross_entropy(1e3 * fwd.scores, y)
-    g_tuning, g_bias = backward(engine, fwd, 1e3 * g_logits)
-    for l, layer in enumerate(net.layers):
-        for (c, j) in [(0, 0), (1, 2), (layer.n_chains - 1, layer.n_junctions - 1)]:
-            h = 20.0                                           # Hz, << the 200 kHz half widths
-            layer.tuning[c, j] += h
-            up = loss()
-            layer.tuning[c, j] -= 2 * h
-            down = loss()
-            layer.tuning[c, j] += h
-            fd = (up - down) / (2 * h)
-            assert g_tuning[l][c, j] == pytest.approx(fd, rel=1e-5, abs=1e-12 * np.abs(g_tuning[l]).max())
-        for c in range(layer.n_chains):
-            h = 1e-7                                           # V
-            layer.bias_voltage[c] += h
-            up = loss()
-            layer.bias_voltage[c] -= 2 * h
-            down = loss()
-            layer.bias_voltage[c] += h
-            fd = (up - down) / (2 * h)
-            assert g_bias[l][c] == pytest.approx(fd, rel=1e-5, abs=1e-9 * np.abs(g_bias[l]).max())
+    check_backprop_gradients(engine, x, y)
 
 
 def test_a_graph_without_the_flag_keeps_its_linewidths():

@@ -8,7 +8,7 @@ import pytest
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import ResonatorParameters
 from rfemu.engines.compiled import CompiledEngine
-from rfemu.learning import TrainingConfig, backward, softmax_cross_entropy, train
+from rfemu.learning import TrainingConfig, softmax_cross_entropy, train
 from rfemu.network import (
     FrequencyPlan, InputDescription, LayerDescription, NetworkDescription, VariabilityDescription,
     build_graph, compile_graph, schema as S, spin_mlp,
@@ -30,40 +30,13 @@ def small_network(emission, seed=0):
     return compile_graph(build_graph(d, seed=seed))
 
 
-def loss_of(engine, x, y, scale=1e3):
-    return softmax_cross_entropy(scale * engine.forward(x).scores, y)[0]
-
-
 @pytest.mark.parametrize("emission", [S.EMISSION_FIXED, S.EMISSION_CURRENT])
-def test_analytic_gradient_equals_finite_differences(emission):
+def test_analytic_gradient_equals_finite_differences(emission, check_backprop_gradients):
     net = small_network(emission)
     engine = CompiledEngine(net)
     rng = np.random.default_rng(1)
     x, y = rng.random((8, 6)), rng.integers(0, 3, 8)
-    fwd = engine.forward(x, keep=True)
-    cur = fwd.layers[0].current
-    assert np.any((cur > 10e-6) & (cur < 40e-6)), "neurons must be in their active range"
-    _, g_logits = softmax_cross_entropy(1e3 * fwd.scores, y)
-    g_tuning, g_bias = backward(engine, fwd, 1e3 * g_logits)
-    for l, layer in enumerate(net.layers):
-        for (c, j) in [(0, 0), (1, 2), (layer.n_chains - 1, layer.n_junctions - 1), (2, 1)]:
-            h = 20.0                                           # Hz, << the 200 kHz half widths
-            layer.tuning[c, j] += h
-            up = loss_of(engine, x, y)
-            layer.tuning[c, j] -= 2 * h
-            down = loss_of(engine, x, y)
-            layer.tuning[c, j] += h
-            fd = (up - down) / (2 * h)
-            assert g_tuning[l][c, j] == pytest.approx(fd, rel=1e-5, abs=1e-12 * np.abs(g_tuning[l]).max())
-        for c in range(layer.n_chains):
-            h = 1e-7                                           # V
-            layer.bias_voltage[c] += h
-            up = loss_of(engine, x, y)
-            layer.bias_voltage[c] -= 2 * h
-            down = loss_of(engine, x, y)
-            layer.bias_voltage[c] += h
-            fd = (up - down) / (2 * h)
-            assert g_bias[l][c] == pytest.approx(fd, rel=1e-5, abs=1e-9 * np.abs(g_bias[l]).max())
+    check_backprop_gradients(engine, x, y, extra_points=[(2, 1)])
 
 
 def test_training_learns_xor_with_two_neurons():
