@@ -78,6 +78,18 @@ class Result:
 # writing and reading
 # --------------------------------------------------------------------------------------------
 
+
+def _replace_dir(tmp: Path, dest: Path) -> None:
+    """Put the finished folder ``tmp`` at ``dest`` by renames (an old ``dest`` is moved aside
+    beside it first, then removed), so ``dest`` is never half-written."""
+    old = None
+    if dest.exists():
+        old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
 def default_run_dir(name: str, base="runs") -> Path:
     """``runs/NAME-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``... if that exists already)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -151,13 +163,7 @@ def write_run_folder(run_dir, resolved_yaml: str, metrics: dict, traces, figures
             fig_dir = tmp / figures_dir
             fig_dir.mkdir(parents=True, exist_ok=True)
             figures = [run_dir / Path(p).relative_to(tmp) for p in draw(fig_dir)]
-        old = None
-        if run_dir.exists():
-            old = parent / f".{run_dir.name}.old-{os.getpid()}"
-            os.replace(run_dir, old)
-        os.replace(tmp, run_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _replace_dir(tmp, run_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -201,14 +207,8 @@ def redraw_figures(run_dir) -> list:
     tmp.mkdir(parents=True)
     try:
         names = [Path(f).name for f in plots.draw_all(traces, resolved, metrics, tmp)]
-        old = None
-        if out.exists():
-            old = run_dir / f".{p.name}.old-{os.getpid()}"
-            os.replace(out, old)
         out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
