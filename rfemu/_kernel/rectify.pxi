@@ -148,3 +148,97 @@ def _chain_matrix_grad(const double[:, :, ::1] grad_w, const double[:, ::1] tone
                             &coef_anti[c, 0], &coef_sym[c, 0], J,
                             &g_fr_partial[s, c, 0], &g_tf_partial[s, c, 0], &g_tg_partial[s, c, 0],
                             want_tones)
+
+
+
+
+# Chain voltages: the tone sum of the rectification, V[b, c] = sum_t W[c, t] P[b, t] for B samples
+# of tone powers P (B, T) (the chains' voltages before their bias), and its backward products
+#     dL/dW[c, t] = sum_b g[b, c] P[b, t],     dL/dP[b, t] = sum_c g[b, c] W[c, t],   g = dL/dV.
+# The products are BLAS dgemm calls (scipy's, through scipy.linalg.cython_blas), one per block of
+# _PB samples (V, dL/dP) or _VB chains (dL/dW), the blocks in parallel: the blocks are the same
+# whatever the thread count, so the bits are too (BLAS must run one thread per call: the engine
+# limits it). Column-major views of the row-major arrays: V (B, C) is V^T (C x B, ld C), etc.
+
+from cpython.pycapsule cimport PyCapsule_GetName
+
+ctypedef void (*_dgemm_t)(char* transa, char* transb, int* m, int* n, int* k, double* alpha,
+                          double* a, int* lda, double* b, int* ldb, double* beta, double* c,
+                          int* ldc) noexcept nogil
+
+cdef _dgemm_t _dgemm = NULL
+
+cdef enum:
+    _VB = 16      # chains per block of the weight-gradient product
+    _PB = 256     # samples per block of the voltage and tone-power-gradient products
+
+
+def _bind_blas():
+    """Fetch BLAS dgemm from scipy.linalg.cython_blas (once); returns True."""
+    global _dgemm
+    if _dgemm == NULL:
+        from scipy.linalg import cython_blas
+        cap = cython_blas.__pyx_capi__["dgemm"]
+        _dgemm = <_dgemm_t>PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
+    return True
+
+
+cdef inline void _gemm(char ta, char tb, int m, int n, int k, const double* a, int lda,
+                       const double* b, int ldb, double* c, int ldc) noexcept nogil:
+    # c (m x n, column-major) = op(a) op(b); an empty sum is zero
+    cdef double one = 1.0, zero = 0.0
+    cdef Py_ssize_t i, j
+    if k == 0:
+        for j in range(n):
+            for i in range(m):
+                c[j * ldc + i] = 0.0
+        return
+    _dgemm(&ta, &tb, &m, &n, &k, &one, <double*>a, &lda, <double*>b, &ldb, &zero, c, &ldc)
+
+
+def _chain_voltage(const double[:, ::1] power, const double[:, ::1] w, double[:, ::1] v,
+                   int n_threads=1):
+    """v (B, C) = power (B, T) w (C, T)^T."""
+    _bind_blas()
+    cdef int B = power.shape[0], T = power.shape[1], C = w.shape[0]
+    cdef Py_ssize_t k, b0
+    cdef int nb
+    if B == 0 or C == 0:
+        return
+    with nogil:
+        for k in prange((B + _PB - 1) // _PB, num_threads=max(n_threads, 1), schedule="dynamic"):
+            b0 = k * _PB
+            nb = B - <int>b0
+            if nb > _PB:
+                nb = _PB
+            # V^T[:, b0:b0+nb] (C x nb) = W P^T[:, b0:b0+nb]
+            _gemm(b'T', b'N', C, nb, T, &w[0, 0], T, &power[b0, 0], T, &v[b0, 0], C)
+
+
+def _chain_voltage_grad(const double[:, ::1] grad_v, const double[:, ::1] power,
+                        const double[:, ::1] w, double[:, ::1] grad_w, double[:, ::1] grad_power,
+                        bint want_power, int n_threads=1):
+    """From g = dL/dV (B, C): dL/dW = g^T power (C, T) into grad_w and, with ``want_power``,
+    dL/dP = g w (B, T) into grad_power."""
+    _bind_blas()
+    cdef int B = power.shape[0], T = power.shape[1], C = w.shape[0]
+    cdef Py_ssize_t k, c0, b0
+    cdef int nc, nb
+    if C == 0 or T == 0:
+        return
+    with nogil:
+        for k in prange((C + _VB - 1) // _VB, num_threads=max(n_threads, 1), schedule="dynamic"):
+            c0 = k * _VB
+            nc = C - <int>c0
+            if nc > _VB:
+                nc = _VB
+            # dL/dW^T[:, c0:c0+nc] (T x nc) = P^T g[:, c0:c0+nc]
+            _gemm(b'N', b'T', T, nc, B, &power[0, 0], T, &grad_v[0, c0], C, &grad_w[c0, 0], T)
+        if want_power and B > 0:
+            for k in prange((B + _PB - 1) // _PB, num_threads=max(n_threads, 1), schedule="dynamic"):
+                b0 = k * _PB
+                nb = B - <int>b0
+                if nb > _PB:
+                    nb = _PB
+                # dL/dP^T[:, b0:b0+nb] (T x nb) = W^T g^T[:, b0:b0+nb]
+                _gemm(b'N', b'N', T, nb, C, &w[0, 0], T, &grad_v[b0, 0], C, &grad_power[b0, 0], T)

@@ -12,7 +12,9 @@ complex Lorentzian 1/(d - iD) over that line, giving 1/(d - i(D + g)) with the p
 A chain of junctions in series sums their signed voltages; :func:`chain_matrix` returns the
 matrix ``W`` with ``V_chain = W @ tone_power`` in one kernel call (no chains x tones x junctions
 tensor), and :func:`chain_matrix_grad` its gradient with respect to the resonance frequencies
-(and, on request, the tones' frequencies and linewidths), for training.
+(and, on request, the tones' frequencies and linewidths), for training. :func:`rectify` is the
+whole rectification of a batch of tone powers, ``V = P W^T`` (W and the tone sum in the kernel),
+and :func:`rectify_grad` its gradient (resonance frequencies, and tone powers on request).
 
 Examples
 --------
@@ -34,7 +36,8 @@ from rfemu.rng import as_generator
 __all__ = [
     "DEFAULT_SENSITIVITY", "spin_diode_sensitivity", "ResonatorParameters", "half_width",
     "rectified_voltage", "d_rectified_voltage_d_resonance", "chain_matrix", "chain_matrix_grad",
-    "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "ChainSet", "FrequencyState",
+    "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "ChainSet", "Tones", "tones",
+    "rectify", "rectify_grad", "rectify_numpy", "rectify_grad_numpy", "RectifyGradient", "FrequencyState",
     "WriteReport", "johnson_noise_voltage",
 ]
 
@@ -213,6 +216,10 @@ class ChainSet:
             raise ValueError(f"shape must be (chains, junctions), got {shape!r}")
         self._junctions = _junction_arrays(self.shape, sign, half_width, sensitivity,
                                            antisymmetric, symmetric, damping)
+        #: wall seconds inside the kernel in :meth:`rectify` / :meth:`rectify_grad`: the line-shape
+        #: (Lorentzian) evaluations and the tone sums (the products with the tone powers)
+        self.lorentzian_seconds = 0.0
+        self.tone_sum_seconds = 0.0
 
     def _arrays(self, tone_frequency, tone_linewidth, resonance_frequency) -> _ChainArrays:
         tf2, tg2, batched = _tone_arrays(tone_frequency, tone_linewidth)
@@ -269,6 +276,130 @@ class ChainSet:
         if tones and not arr.batched:
             g_tf, g_tg = g_tf[0], g_tg[0]
         return ChainGradient(g_fr, g_tf, g_tg)
+
+
+    # -- the rectification of a batch of tone powers (one set of tones) -------------------------
+    def _power(self, tone_power, n_tones, name="tone_power"):
+        p = np.asarray(tone_power, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != n_tones:
+            raise ValueError(f"{name} must have shape (samples, {n_tones}), got {p.shape}")
+        return np.ascontiguousarray(p)
+
+    def _resonances(self, resonance_frequency):
+        fr = np.ascontiguousarray(resonance_frequency, dtype=np.float64)
+        if fr.shape != self.shape:
+            raise ValueError(f"resonance_frequency has shape {fr.shape}, expected (chains, junctions) "
+                             f"{self.shape}")
+        return fr
+
+    def rectify(self, tone_power, tones, resonance_frequency, *, matrix=None, n_threads=1,
+                backend="kernel"):
+        """Chain voltages of a batch: ``V = P W^T`` (before the chains' bias), and ``W``.
+
+        Parameters
+        ----------
+        tone_power : array (B, T)
+            W, the power of each tone for each sample.
+        tones : Tones
+            The tones (see :func:`tones`; checked once).
+        resonance_frequency : array (C, J)
+            Not read when ``matrix`` is given (may be None then).
+        matrix : array (C, T), optional
+            W for these tones and resonances, if already known: only the tone sum is done.
+        n_threads : int
+            Kernel threads (results do not depend on it).
+        backend : {"kernel", "numpy"}
+
+        Returns
+        -------
+        (V (B, C), W (C, T))
+        """
+        import time
+        fr = self._resonances(resonance_frequency) if matrix is None else None
+        T = tones.frequency.shape[1]
+        p = self._power(tone_power, T)
+        if matrix is not None and np.shape(matrix) != (self.shape[0], T):
+            raise ValueError(f"matrix has shape {np.shape(matrix)}, expected {(self.shape[0], T)}")
+        if backend == "numpy":
+            w = matrix if matrix is not None else _chain_matrix_numpy(
+                _ChainArrays(tones.frequency, tones.linewidth, fr, *self._junctions, False))[0]
+            return p @ w.T, w
+        if backend != "kernel":
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        from rfemu import _core
+        t0 = time.perf_counter()
+        if matrix is None:
+            w = np.empty((self.shape[0], T))
+            _core._chain_matrix(tones.frequency, tones.linewidth, fr, *self._junctions, w[None],
+                                int(n_threads))
+            t1 = time.perf_counter()
+            self.lorentzian_seconds += t1 - t0
+            t0 = t1
+        else:
+            w = np.ascontiguousarray(matrix, dtype=np.float64)
+        v = np.empty((p.shape[0], self.shape[0]))
+        _core._chain_voltage(p, w, v, int(n_threads))
+        self.tone_sum_seconds += time.perf_counter() - t0
+        return v, w
+
+    def rectify_grad(self, grad_voltage, tone_power, tones, resonance_frequency, matrix, *,
+                     tone_power_grad=False, n_threads=1, backend="kernel"):
+        """Back-propagate ``dL/dV`` (B, C) of :meth:`rectify` to the resonance frequencies and,
+        with ``tone_power_grad``, to the tone powers. ``matrix`` is the W of the forward pass.
+        Returns a :class:`RectifyGradient`."""
+        import time
+        fr = self._resonances(resonance_frequency)
+        C, J = self.shape
+        T = tones.frequency.shape[1]
+        p = self._power(tone_power, T)
+        g = self._power(grad_voltage, C, "grad_voltage")
+        if g.shape[0] != p.shape[0]:
+            raise ValueError(f"grad_voltage has {g.shape[0]} samples, tone_power {p.shape[0]}")
+        w = np.ascontiguousarray(matrix, dtype=np.float64)
+        if w.shape != (C, T):
+            raise ValueError(f"matrix has shape {w.shape}, expected {(C, T)}")
+        if backend == "numpy":
+            arr = _ChainArrays(tones.frequency, tones.linewidth, fr, *self._junctions, False)
+            g_fr, _, _ = _chain_matrix_grad_numpy((g.T @ p)[None], arr, False)
+            return RectifyGradient(g_fr, g @ w if tone_power_grad else None)
+        if backend != "kernel":
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        from rfemu import _core
+        t0 = time.perf_counter()
+        g_w = np.empty((1, C, T))
+        g_p = np.empty((p.shape[0], T)) if tone_power_grad else np.empty((1, 1))
+        _core._chain_voltage_grad(g, p, w, g_w[0], g_p, bool(tone_power_grad), int(n_threads))
+        t1 = time.perf_counter()
+        self.tone_sum_seconds += t1 - t0
+        g_fr = np.zeros((1, C, J))
+        unused = np.zeros((1, 1, 1))
+        _core._chain_matrix_grad(g_w, tones.frequency, tones.linewidth, fr, *self._junctions,
+                                 g_fr, unused, unused, False, int(n_threads))
+        self.lorentzian_seconds += time.perf_counter() - t1
+        return RectifyGradient(g_fr[0], g_p if tone_power_grad else None)
+
+
+class Tones(NamedTuple):
+    """One set of tones, checked once: ``frequency`` and ``linewidth``, (1, T) contiguous, Hz."""
+
+    frequency: np.ndarray
+    linewidth: np.ndarray
+
+
+def tones(tone_frequency, tone_linewidth) -> Tones:
+    """The :class:`Tones` of one set of tones (T,) (linewidth: a scalar or (T,), Hz, >= 0)."""
+    tf2, tg2, batched = _tone_arrays(tone_frequency, tone_linewidth)
+    if batched:
+        raise ValueError(f"one set of tones (1-D) expected, got shape {np.shape(tone_frequency)}")
+    return Tones(tf2, tg2)
+
+
+class RectifyGradient(NamedTuple):
+    """Gradient of a loss through :func:`rectify`: resonance_frequency (C, J) dL/df_r and
+    tone_power (B, T) dL/dP (None unless asked for)."""
+
+    resonance_frequency: np.ndarray
+    tone_power: np.ndarray | None
 
 
 def chain_matrix(tone_frequency, tone_linewidth, resonance_frequency, sign=1.0, half_width=None,
@@ -384,6 +515,51 @@ def chain_matrix_grad_numpy(*args, **kwargs):
     """The numpy reference of :func:`chain_matrix_grad` (same signature)."""
     kwargs["backend"] = "numpy"
     return chain_matrix_grad(*args, **kwargs)
+
+
+def rectify(tone_power, tone_frequency, tone_linewidth, resonance_frequency, sign=1.0,
+            half_width=None, sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0, symmetric=0.0, *,
+            damping=None, n_threads=1, backend="kernel"):
+    """The rectification of a batch: chain voltages ``V = P W^T`` (B, C) of tone powers
+    ``P`` (B, T) on one set of tones (T,), and ``W`` (C, T). Arguments as in :func:`chain_matrix`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v, w = rectify(np.ones((4, 2)) * 1e-6, [100e6, 110e6], 0.0, np.full((3, 2), 105e6), damping=0.01)
+    >>> v.shape, w.shape
+    ((4, 3), (3, 2))
+    """
+    chains = ChainSet(np.shape(resonance_frequency), sign, half_width, sensitivity, antisymmetric,
+                      symmetric, damping=damping)
+    return chains.rectify(tone_power, tones(tone_frequency, tone_linewidth), resonance_frequency,
+                          n_threads=n_threads, backend=backend)
+
+
+def rectify_grad(grad_voltage, tone_power, tone_frequency, tone_linewidth, resonance_frequency,
+                 sign=1.0, half_width=None, sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0,
+                 symmetric=0.0, *, damping=None, tone_power_grad=False, n_threads=1, backend="kernel"):
+    """Back-propagate ``dL/dV`` (B, C) of :func:`rectify` to the resonance frequencies and, with
+    ``tone_power_grad``, to the tone powers. Returns a :class:`RectifyGradient`."""
+    chains = ChainSet(np.shape(resonance_frequency), sign, half_width, sensitivity, antisymmetric,
+                      symmetric, damping=damping)
+    t = tones(tone_frequency, tone_linewidth)
+    _, w = chains.rectify(np.zeros((0, t.frequency.shape[1])), t, resonance_frequency,
+                          n_threads=n_threads, backend=backend)
+    return chains.rectify_grad(grad_voltage, tone_power, t, resonance_frequency, w,
+                               tone_power_grad=tone_power_grad, n_threads=n_threads, backend=backend)
+
+
+def rectify_numpy(*args, **kwargs):
+    """The numpy reference of :func:`rectify` (same signature)."""
+    kwargs["backend"] = "numpy"
+    return rectify(*args, **kwargs)
+
+
+def rectify_grad_numpy(*args, **kwargs):
+    """The numpy reference of :func:`rectify_grad` (same signature)."""
+    kwargs["backend"] = "numpy"
+    return rectify_grad(*args, **kwargs)
 
 
 # ----------------------------------------------------------------- non-volatile frequency state
