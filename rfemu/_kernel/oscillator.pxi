@@ -207,3 +207,72 @@ def oscillator_integrate(generator,
                        &nonlinear_damping[0], &sigma[0], &eta[0], &current[0], &frame_omega[0],
                        &drive_re[0], &drive_im[0], &state_re[0], &state_im[0],
                        n_steps, dt, cd, trace_every, tp, tph, n_trace)
+
+
+# Static transfer of the compact output model (PHYSICS.md section 1), in one pass: for a neuron's
+# current I (A), clamped to Ic in [I_th, I_max], xi = Ic / I_th,
+#     P_out = A p0 k R Ic^2,   p0 = (xi - 1) / (xi + Q) above threshold, 0 at or below,
+#     dP_out/dI = A_s (dp0/dI I^2 + 2 p0 I) for I_th <= I <= I_max, 0 outside,
+#     dp0/dI = (Q + 1) / ((xi + Q)^2 I_th),
+# with k = (TMR beta)^2 and A_s = A k R, each product in the order of the numpy reference
+# (rfemu.devices.oscillator.output_power, d_output_power_d_current): the same bits. Currents
+# (B, C); per-neuron parameters (C,). Rows run in parallel.
+
+cdef extern from *:
+    """
+    /* One row of the compact output model's transfer (see oscillator.pxi): restrict pointers and
+       branch-free selections, so that the compiler vectorises the loop over the neurons. */
+    static void rfemu_output_power_row(const double *__restrict current,
+                                       const double *__restrict threshold,
+                                       const double *__restrict max_current,
+                                       const double *__restrict q,
+                                       const double *__restrict amplitude,
+                                       const double *__restrict k, const double *__restrict r,
+                                       const double *__restrict scale,
+                                       double *__restrict power, double *__restrict d_power,
+                                       int want_derivative, Py_ssize_t n)
+    {
+        Py_ssize_t c;
+        for (c = 0; c < n; c++) {
+            double i = current[c], ith = threshold[c], imax = max_current[c];
+            double ic = i < ith ? ith : i;
+            ic = ic > imax ? imax : ic;
+            double xi = ic / ith;
+            double p0 = xi > 1.0 ? (xi - 1.0) / (xi + q[c]) : 0.0;
+            power[c] = amplitude[c] * p0 * k[c] * r[c] * (ic * ic);
+        }
+        if (!want_derivative)
+            return;
+        for (c = 0; c < n; c++) {
+            double i = current[c], ith = threshold[c], qc = q[c];
+            double xi = i / ith, xq = xi + qc;
+            double p0 = xi > 1.0 ? (xi - 1.0) / xq : 0.0;
+            double d = scale[c] * ((qc + 1.0) / (xq * xq) / ith * (i * i) + 2.0 * p0 * i);
+            d_power[c] = (i >= ith && i <= max_current[c]) ? d : 0.0;
+        }
+    }
+    """
+    void rfemu_output_power_row(const double* current, const double* threshold,
+                                const double* max_current, const double* q, const double* amplitude,
+                                const double* k, const double* r, const double* scale,
+                                double* power, double* d_power, int want_derivative,
+                                Py_ssize_t n) nogil
+
+
+def _output_power_transfer(const double[:, ::1] current, const double[::1] threshold,
+                           const double[::1] max_current, const double[::1] nonlinear_damping,
+                           const double[::1] amplitude, const double[::1] k, const double[::1] r,
+                           const double[::1] scale, double[:, ::1] power, double[:, ::1] d_power,
+                           bint want_derivative, int n_threads=1):
+    """P_out (into ``power``) and, with ``want_derivative``, dP_out/dI (into ``d_power``)."""
+    cdef Py_ssize_t B = current.shape[0], C = current.shape[1]
+    cdef Py_ssize_t b
+    if B == 0 or C == 0:
+        return
+    with nogil:
+        for b in prange(B, num_threads=max(n_threads, 1), schedule="static"):
+            rfemu_output_power_row(&current[b, 0], &threshold[0], &max_current[0],
+                                   &nonlinear_damping[0], &amplitude[0], &k[0], &r[0], &scale[0],
+                                   &power[b, 0],
+                                   &d_power[b, 0] if want_derivative else &power[b, 0],
+                                   want_derivative, C)

@@ -37,6 +37,7 @@ __all__ = [
     "d_frequency_d_current",
     "output_power",
     "d_output_power_d_current",
+    "OutputTransfer",
     "linewidth",
     "d_linewidth_d_current",
     "relaxation_rate",
@@ -269,6 +270,59 @@ def d_output_power_d_current(current, params=None):
     k = (np.asarray(params.tmr, dtype=float) * np.asarray(params.beta, dtype=float)) ** 2
     scale = params.power_scale * k * np.asarray(params.resistance, dtype=float)
     return np.where(inside, scale * (dp0 * i ** 2 + 2.0 * p0 * i), 0.0)
+
+
+class OutputTransfer:
+    """The compact output model of n neurons, prepared once for repeated batches.
+
+    ``transfer(current)`` returns :func:`output_power` and :func:`d_output_power_d_current` of
+    currents (B, n) in one pass of the kernel (``backend="numpy"``: those two functions, the
+    reference).
+
+    Parameters
+    ----------
+    params : OscillatorParameters
+        Scalars or (n,) arrays.
+    n : int
+        Number of neurons (the currents' last axis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p, dp = OutputTransfer(OscillatorParameters(), 2)(np.array([[20e-6, 50e-6]]), derivative=True)
+    >>> bool(np.isclose(p[0, 1], 1e-6)), float(dp[0, 1])
+    (True, 0.0)
+    """
+
+    def __init__(self, params, n):
+        params = _params(params)
+        self.params, self.n = params, int(n)
+
+        def per_neuron(value):
+            return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (self.n,)))
+
+        k = (np.asarray(params.tmr, dtype=float) * np.asarray(params.beta, dtype=float)) ** 2
+        r = np.asarray(params.resistance, dtype=float)
+        self._arrays = (per_neuron(params.threshold_current), per_neuron(params.max_current),
+                        per_neuron(params.nonlinear_damping), per_neuron(params.power_scale),
+                        per_neuron(k), per_neuron(r), per_neuron(params.power_scale * k * r))
+
+    def __call__(self, current, *, derivative=False, n_threads=1, backend="kernel"):
+        """``(P_out, dP_out/dI)`` of currents (B, n), W and W/A (the derivative None unless asked)."""
+        i = np.asarray(current, dtype=float)
+        if i.ndim != 2 or i.shape[1] != self.n:
+            raise ValueError(f"current must have shape (samples, {self.n}), got {i.shape}")
+        if backend == "numpy":
+            return (output_power(i, self.params),
+                    d_output_power_d_current(i, self.params) if derivative else None)
+        if backend != "kernel":
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        from rfemu import _core
+        i = np.ascontiguousarray(i)
+        power = np.empty(i.shape)
+        d_power = np.empty(i.shape) if derivative else power
+        _core._output_power_transfer(i, *self._arrays, power, d_power, bool(derivative), int(n_threads))
+        return power, (d_power if derivative else None)
 
 
 def relaxation_rate(current, params=None):
