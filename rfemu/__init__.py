@@ -11,7 +11,16 @@ Examples
 >>> result = rfemu.run(scenario, engine="compiled")                  # doctest: +SKIP
 >>> result.metrics["test_accuracy"]                                  # doctest: +SKIP
 """
+import os as _os
+
 from rfemu._version import __version__
+
+# The kernel's OpenMP threads sleep while they wait instead of spinning (libgomp reads this once,
+# when it loads): on a machine whose cores are shared with other processes, a spinning thread
+# loses its core to them and every parallel loop then waits for a scheduler time slice (drone
+# training epoch, 2 threads, another process busy on one of the 2 cores: 184 ms spinning, 27 ms
+# sleeping, 27 ms on one thread). An OMP_WAIT_POLICY set by the user is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 __all__ = ["__version__", "load_scenario", "run", "Result", "ScenarioError"]
 

@@ -9,6 +9,7 @@ The kernel is split into include files by physics:
 - ``_kernel/oscillator.pxi``  batched universal auto-oscillators (PHYSICS.md section 1)
 - ``_kernel/llgs.pxi``        batched macrospin LLGS (section 3)
 - ``_kernel/rectify.pxi``     spin-diode rectification of tones by junctions (section 2)
+- ``_kernel/optim.pxi``       the training optimiser's step (Adam on a flat vector)
 """
 import numpy as np
 cimport numpy as cnp
@@ -59,3 +60,4 @@ include "_kernel/random.pxi"
 include "_kernel/oscillator.pxi"
 include "_kernel/llgs.pxi"
 include "_kernel/rectify.pxi"
+include "_kernel/optim.pxi"

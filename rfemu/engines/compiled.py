@@ -7,11 +7,12 @@ Static (steady-state) forward pass, layer by layer::
                   -> the next line's tones
     last layer:   class scores = V + V_bias (volts)
 
-The engine holds no device formula: ``W`` comes from :func:`rfemu.devices.resonator.chain_matrix`
-(the kernel), the neuron's transfer from :mod:`rfemu.devices.oscillator`. ``W`` depends only on the
-resonance frequencies and the tones, so it is cached and recomputed only when a layer's tuning
-state (or, for neurons emitting at f(I), the sample) changes. No (chains x tones x junctions)
-tensor is ever built.
+The engine holds no device formula: the rectification (``W`` and the tone sum ``V = P W^T``, for
+fixed tones) comes from :meth:`rfemu.devices.resonator.ChainSet.rectify` (the kernel), per-sample
+tones' ``W`` from :func:`rfemu.devices.resonator.chain_matrix`, the neuron's transfer from
+:class:`rfemu.devices.oscillator.OutputTransfer`. ``W`` depends only on the resonance frequencies
+and the tones, so it is cached and recomputed only when a layer's tuning state (or, for neurons
+emitting at f(I), the sample) changes. No (chains x tones x junctions) tensor is ever built.
 
 Examples
 --------
@@ -37,19 +38,35 @@ from rfemu.network.compile import CompiledLayer, CompiledNetwork, compile_graph
 
 
 _BLAS_CONTROLLER = None
+_BLAS_LIMIT = None            # the limit set by the innermost active blas_threads context
 
 
 def blas_threads(n):
-    """A context limiting the BLAS library (numpy's matrix products) to ``n`` threads; ``None``
-    leaves it alone. The engine's products are small: on a loaded machine, one BLAS thread is
-    tens of times faster than several competing for the cores with the kernel's threads."""
+    """A context limiting the BLAS libraries (numpy's and the kernel's) to ``n`` threads; ``None``
+    leaves them alone, and so does a context nested in one with the same limit. The engine's
+    products are small: on a loaded machine, one BLAS thread is tens of times faster than several
+    competing for the cores with the kernel's threads."""
     global _BLAS_CONTROLLER
-    if n is None:
+    if n is None or n == _BLAS_LIMIT:
         return contextlib.nullcontext()
     if _BLAS_CONTROLLER is None:
         from threadpoolctl import ThreadpoolController
+        from rfemu import _core
+        _core._bind_blas()     # load the kernel's BLAS (scipy's) first, so that it is limited too
         _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=int(n), user_api="blas")
+    return _blas_limited(int(n))
+
+
+@contextlib.contextmanager
+def _blas_limited(n):
+    global _BLAS_LIMIT
+    previous = _BLAS_LIMIT
+    with _BLAS_CONTROLLER.limit(limits=n, user_api="blas"):
+        _BLAS_LIMIT = n
+        try:
+            yield
+        finally:
+            _BLAS_LIMIT = previous
 
 
 def default_threads() -> int:
@@ -69,7 +86,9 @@ class LayerState:
     current (B, C) A (hidden layers: (V + V_bias) g_m; None for the last layer),
     output_power (B, C) W (hidden layers), output_frequency and output_linewidth (B, C) Hz
     (hidden layers emitting at f(I); None for fixed channels),
-    chain_matrix (C, T) or (B, C, T) V/W: the W used.
+    d_output_power (B, C) W/A (hidden layers, ``keep=True``): dP_out/dI at ``current``,
+    chain_matrix (C, T) or (B, C, T) V/W: the W used,
+    resonance_frequency (C, J) Hz: the junctions' resonances used.
     """
 
     tone_power: np.ndarray
@@ -81,6 +100,8 @@ class LayerState:
     output_power: np.ndarray | None = None
     output_frequency: np.ndarray | None = None
     output_linewidth: np.ndarray | None = None
+    d_output_power: np.ndarray | None = None
+    resonance_frequency: np.ndarray | None = None
 
 
 @dataclass
@@ -122,7 +143,22 @@ class CompiledEngine:
         self.blas_threads = blas_threads
         self._cache = {}
         self._chain_sets = {}         # layer -> res.ChainSet (the kernel's per-junction arrays)
-        self.kernel_seconds = 0.0     # wall time spent in chain_matrix / chain_matrix_grad
+        self._tones = {}              # layer -> res.Tones (its fixed tones, checked once)
+        self._transfers = {}          # layer -> osc.OutputTransfer (its neurons, prepared once)
+        self._seconds = [0.0, 0.0]    # kernel seconds (Lorentzians, tone sums) of forgotten chain sets
+
+    @property
+    def lorentzian_seconds(self) -> float:
+        """Wall seconds inside the kernel's line-shape (Lorentzian) evaluations: chain matrices and
+        their gradients."""
+        return self._seconds[0] + sum(c.lorentzian_seconds for c in self._chain_sets.values())
+
+    @property
+    def kernel_seconds(self) -> float:
+        """Wall seconds inside the rectification kernel: the Lorentzian evaluations and the tone
+        sums (``V = P W^T`` and its gradient products)."""
+        return self.lorentzian_seconds + self._seconds[1] + sum(
+            c.tone_sum_seconds for c in self._chain_sets.values())
 
     # -- inputs -----------------------------------------------------------------------------
     def input_power(self, features) -> np.ndarray:
@@ -143,6 +179,10 @@ class CompiledEngine:
         work = n_sets * layer.n_chains * layer.n_tones * layer.n_junctions
         return max(1, min(self.n_threads, work // self.WORK_PER_THREAD))
 
+    def _transfer_threads(self, n_neurons):
+        # neurons x samples per extra thread of the neurons' transfer (a few ns each)
+        return max(1, min(self.n_threads, n_neurons // self.WORK_PER_THREAD))
+
     def _chains(self, layer_index: int) -> res.ChainSet:
         """The layer's junctions prepared for the kernel (built once; see :meth:`invalidate`)."""
         chains = self._chain_sets.get(layer_index)
@@ -154,6 +194,24 @@ class CompiledEngine:
                                   damping=layer.damping)
             self._chain_sets[layer_index] = chains
         return chains
+
+    def _layer_tones(self, layer_index: int) -> res.Tones:
+        """The layer's fixed tones, checked once (pure tones when its linewidths are off)."""
+        t = self._tones.get(layer_index)
+        if t is None:
+            layer = self.network.layers[layer_index]
+            t = res.tones(layer.tone_frequency, self._pure(layer, layer.tone_frequency, layer.tone_linewidth))
+            self._tones[layer_index] = t
+        return t
+
+    def _transfer(self, layer_index: int) -> osc.OutputTransfer:
+        """The layer's neurons' output model, prepared once."""
+        t = self._transfers.get(layer_index)
+        if t is None:
+            layer = self.network.layers[layer_index]
+            t = osc.OutputTransfer(layer.oscillator, layer.n_chains)
+            self._transfers[layer_index] = t
+        return t
 
     @staticmethod
     def _pure(layer, tone_frequency, tone_linewidth):
@@ -178,15 +236,47 @@ class CompiledEngine:
             w = self._chains(layer_index).matrix(
                 layer.tone_frequency, layer.tone_linewidth, layer.resonance_frequency,
                 n_threads=self._threads(1, layer), backend=self.backend)
-            self.kernel_seconds += time.perf_counter() - t0
+            self._seconds[0] += time.perf_counter() - t0
             self._cache[layer_index] = (layer.tuning.copy(), w)
             return w
         t0 = time.perf_counter()
         w = self._chains(layer_index).matrix(
             tone_frequency, tone_linewidth, layer.resonance_frequency,
             n_threads=self._threads(np.shape(tone_frequency)[0], layer), backend=self.backend)
-        self.kernel_seconds += time.perf_counter() - t0
+        self._seconds[0] += time.perf_counter() - t0
         return w
+
+    def _cached_matrix(self, layer_index: int):
+        """The layer's cached W if its tuning has not changed since, else None."""
+        key = self._cache.get(layer_index)
+        if key is not None and np.array_equal(key[0], self.network.layers[layer_index].tuning):
+            return key[1]
+        return None
+
+    def rectify(self, layer_index: int, tone_power, matrix=None):
+        """Chain voltages (B, C) of a layer's fixed tones at powers (B, T), with W (C, T) (from the
+        cache, ``matrix`` if given, or computed and cached) and the resonances used (or None when W
+        was not computed)."""
+        layer = self.network.layers[layer_index]
+        fr = None
+        w = self._cached_matrix(layer_index) if matrix is None else matrix
+        if w is None:
+            fr = layer.resonance_frequency
+        v, w_new = self._chains(layer_index).rectify(
+            tone_power, self._layer_tones(layer_index), fr, matrix=w, n_threads=self._threads(1, layer),
+            backend=self.backend)
+        if w is None:
+            self._cache[layer_index] = (layer.tuning.copy(), w_new)
+        return v, w_new, fr
+
+    def rectify_grad(self, layer_index: int, grad_voltage, state, tone_power_grad=False):
+        """Back-propagate dL/dV (B, C) of a fixed-tone layer through the rectification of its
+        kept :class:`LayerState`: a :class:`rfemu.devices.resonator.RectifyGradient`."""
+        layer = self.network.layers[layer_index]
+        fr = state.resonance_frequency if state.resonance_frequency is not None else layer.resonance_frequency
+        return self._chains(layer_index).rectify_grad(
+            grad_voltage, state.tone_power, self._layer_tones(layer_index), fr, state.chain_matrix,
+            tone_power_grad=tone_power_grad, n_threads=self._threads(1, layer), backend=self.backend)
 
     def chain_matrix_grad(self, layer_index: int, grad_w, tone_frequency=None, tone_linewidth=None,
                           tones=False):
@@ -205,7 +295,7 @@ class CompiledEngine:
         g = self._chains(layer_index).grad(
             grad_w, tone_frequency, tone_linewidth, layer.resonance_frequency, tones=tones,
             n_threads=self._threads(n_sets, layer), backend=self.backend)
-        self.kernel_seconds += time.perf_counter() - t0
+        self._seconds[0] += time.perf_counter() - t0
         if not layer.linewidths and g.tone_linewidth is not None:
             g = g._replace(tone_linewidth=np.zeros_like(g.tone_linewidth))
         return g
@@ -213,8 +303,12 @@ class CompiledEngine:
     def invalidate(self) -> None:
         """Forget the cached chain matrices (they are also refreshed when a tuning changes; call
         this after changing anything else in the compiled arrays)."""
+        lorentzian, total = self.lorentzian_seconds, self.kernel_seconds
+        self._seconds[:] = [lorentzian, total - lorentzian]
         self._cache.clear()
         self._chain_sets.clear()
+        self._tones.clear()
+        self._transfers.clear()
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, features=None, *, power=None, keep=False) -> ForwardResult:
@@ -260,25 +354,29 @@ class CompiledEngine:
         states = []
         tone_f, tone_g = None, None       # None: the layer's fixed tones
         for l, layer in enumerate(net.layers):
+            fr = None
             if l == 0 and direct:
-                w = self.chain_matrix(0)
-                v = p @ self._feature_matrix().T
+                v, w, _ = self.rectify(0, p, matrix=self._feature_matrix())
                 state_f, state_g = layer.tone_frequency, layer.tone_linewidth
             elif tone_f is None:
-                w = self.chain_matrix(l)
-                v = p @ w.T
+                v, w, fr = self.rectify(l, p)
                 state_f, state_g = layer.tone_frequency, layer.tone_linewidth
             else:
                 w = self.chain_matrix(l, tone_f, tone_g)
                 v = np.einsum("bct,bt->bc", w, p)
                 state_f, state_g = tone_f, tone_g
-            state = LayerState(tone_power=p, tone_frequency=state_f, tone_linewidth=state_g,
-                               chain_matrix=w, chain_voltage=v)
+            state = None
+            if keep:
+                state = LayerState(tone_power=p, tone_frequency=state_f, tone_linewidth=state_g,
+                                   chain_matrix=w, chain_voltage=v, resonance_frequency=fr)
+                states.append(state)
             if layer.is_hidden:
-                current = v + layer.bias_voltage[None, :]
-                current *= layer.transconductance[None, :]
-                p_next = osc.output_power(current, layer.oscillator)
-                state.current, state.output_power = current, p_next
+                current = v + layer.bias_voltage
+                current *= layer.transconductance
+                p_next, dp = self._transfer(l)(current, derivative=keep, backend=self.backend,
+                                               n_threads=self._transfer_threads(current.size))
+                if keep:
+                    state.current, state.output_power, state.d_output_power = current, p_next, dp
                 if layer.emission == S.EMISSION_CURRENT:
                     # the compact model's current: clamped to [I_th, I_max] like the power
                     device_current = osc.clamp_current(current, layer.oscillator)
@@ -287,16 +385,13 @@ class CompiledEngine:
                         tone_g = np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
                     else:                       # linewidths off: the neurons emit pure tones
                         tone_g = np.zeros_like(tone_f)
-                    state.output_frequency, state.output_linewidth = tone_f, tone_g
+                    if keep:
+                        state.output_frequency, state.output_linewidth = tone_f, tone_g
                 else:
                     tone_f, tone_g = None, None
                 p = p_next
-                if keep:
-                    states.append(state)
             else:
-                scores = v + layer.bias_voltage[None, :]
-                if keep:
-                    states.append(state)
+                scores = v + layer.bias_voltage
         return ForwardResult(scores=scores, layers=states)
 
     def predict(self, features, batch_size=4096) -> np.ndarray:

@@ -6,8 +6,9 @@ The loss is the cross-entropy of a softmax over the output chains' voltages time
 (1/V; 1e3 means logits in mV, the seed authors' choice), optionally learned. Adam, mini batches,
 early stopping on a stratified validation split, a tqdm progress bar.
 
-Gradients are analytic: the chain matrix's through :func:`rfemu.devices.resonator.chain_matrix_grad`
-(the kernel), the neurons' through :func:`rfemu.devices.oscillator.d_output_power_d_current` and
+Gradients are analytic: the rectification's through :meth:`rfemu.devices.resonator.ChainSet.rectify_grad`
+(fixed tones) or :func:`rfemu.devices.resonator.chain_matrix_grad` (tones moving with the sample),
+both in the kernel, the neurons' through :func:`rfemu.devices.oscillator.d_output_power_d_current` and
 :func:`~rfemu.devices.oscillator.d_frequency_d_current` and (neurons emitting at f(I), whose tones
 also widen with their current) :func:`~rfemu.devices.oscillator.d_linewidth_d_current`.
 
@@ -176,7 +177,9 @@ class LearningCurve:
 
     ``train_loss``, ``train_accuracy`` (on the batches as they were trained, through the devices
     the forward pass ran on), ``validation_loss``, ``validation_accuracy`` (NaN without a
-    validation split), ``seconds`` (wall time of each epoch); ``snapshot_nodes`` the resonator
+    validation split), ``seconds`` (wall time of each epoch, its validation pass included),
+    ``kernel_seconds`` (of which inside the rectification kernel: Lorentzian evaluations and tone
+    sums) and ``lorentzian_seconds`` (of which in the Lorentzian evaluations); ``snapshot_nodes`` the resonator
     nodes followed and ``snapshot_frequency`` (epochs + 1, len(snapshot_nodes)) their resonance
     frequencies (Hz) before training and after each epoch; ``score_scale`` per epoch.
     """
@@ -186,6 +189,8 @@ class LearningCurve:
     validation_loss: list = field(default_factory=list)
     validation_accuracy: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
+    kernel_seconds: list = field(default_factory=list)
+    lorentzian_seconds: list = field(default_factory=list)
     score_scale: list = field(default_factory=list)
     snapshot_nodes: list = field(default_factory=list)
     snapshot_frequency: list = field(default_factory=list)
@@ -205,7 +210,8 @@ class TrainingResult:
     network : the trained CompiledNetwork (the one passed in, trained in place, or compiled from
     the graph); engine : a CompiledEngine on it; history : LearningCurve; best_epoch : epoch
     (1-based) whose state was kept; stopped_early : bool; score_scale : final 1/V;
-    seconds : total wall time; kernel_seconds : of which inside the rectification kernel.
+    seconds : total wall time; kernel_seconds : of which inside the rectification kernel
+    (Lorentzian evaluations and tone sums; per epoch: ``history.kernel_seconds``).
     """
 
     network: CompiledNetwork
@@ -256,14 +262,17 @@ def backward(engine: CompiledEngine, forward, grad_scores):
             grad = engine.chain_matrix_grad(l, g_w, st.tone_frequency, st.tone_linewidth, tones=l > 0)
             g_p = np.einsum("bc,bct->bt", g_v, st.chain_matrix)
         else:
-            grad = engine.chain_matrix_grad(l, g_v.T @ st.tone_power)
-            g_p = g_v @ st.chain_matrix
+            grad = engine.rectify_grad(l, g_v, st, tone_power_grad=l > 0)
+            g_p = grad.tone_power
         g_tuning[l] = grad.resonance_frequency
         if l == 0:
             break
         prev, pst = net.layers[l - 1], forward.layers[l - 1]
         params = prev.oscillator
-        g_i = g_p * osc.d_output_power_d_current(pst.current, params)
+        d_power = pst.d_output_power
+        if d_power is None:
+            d_power = osc.d_output_power_d_current(pst.current, params)
+        g_i = g_p * d_power
         if per_sample:
             inside = (pst.current >= params.threshold_current) & (pst.current <= params.max_current)
             dev_i = osc.clamp_current(pst.current, params)
@@ -308,23 +317,61 @@ def calibrate_bias(engine: CompiledEngine, features, batch_size=2048) -> None:
 # --------------------------------------------------------------------------------- Adam
 
 class _Adam:
-    def __init__(self, shapes, lr, beta1, beta2, eps):
-        self.m = [np.zeros(s) for s in shapes]
-        self.v = [np.zeros(s) for s in shapes]
-        self.lr, self.b1, self.b2, self.eps, self.t = lr, beta1, beta2, eps, 0
+    """Adam on the arrays of a list, kept as one flat vector.
+
+    ``lr``: a scalar or a list of per-array step sizes (scalars or arrays of each array's shape);
+    ``bounds``: optional (low, high) lists clipping the arrays after each step. The step runs in
+    the kernel (``backend="kernel"``, one pass) or in numpy (``"numpy"``, the reference: the same
+    operations in the same order, so the same bits).
+    """
+
+    def __init__(self, shapes, lr, beta1, beta2, eps, bounds=None, backend="kernel"):
+        if backend not in ("kernel", "numpy"):
+            raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        sizes = [int(np.prod(s)) for s in shapes]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        n = int(self.offsets[-1])
+        self.m, self.v = np.zeros(n), np.zeros(n)
+        self._p, self._g = np.empty(n), np.empty(n)
+        if isinstance(lr, list):
+            self.lr = self._flat([np.broadcast_to(np.asarray(x, dtype=float), s) for x, s in zip(lr, shapes)])
+        else:
+            self.lr = np.array([float(lr)])
+        self.bounds = None if bounds is None else (self._flat(bounds[0]), self._flat(bounds[1]))
+        self._limits = self.bounds if bounds is not None else (np.full(n, -np.inf), np.full(n, np.inf))
+        self.b1, self.b2, self.eps, self.t, self.backend = beta1, beta2, eps, 0, backend
+
+    @staticmethod
+    def _flat(arrays, out=None):
+        return np.concatenate([np.ravel(a) for a in arrays], out=out)
 
     def step(self, params, grads, factor=1.0):
+        """One step on ``params`` (updated in place) with ``grads``; ``factor`` scales every step size."""
         self.t += 1
         c1 = 1 - self.b1 ** self.t
         c2 = 1 - self.b2 ** self.t
-        lrs = self.lr if isinstance(self.lr, list) else [self.lr] * len(params)
-        for p, g, m, v, lr in zip(params, grads, self.m, self.v, lrs):
-            lr = lr * factor
-            m *= self.b1
-            m += (1 - self.b1) * g
-            v *= self.b2
-            v += (1 - self.b2) * g * g
-            p -= lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        p, g = self._p, self._g
+        self._flat(params, out=p)
+        self._flat(grads, out=g)
+        if self.backend == "kernel":
+            from rfemu import _core
+            _core._adam_step(p, g, self.m, self.v, self.lr, float(factor), self.b1, self.b2, c1, c2,
+                             self.eps, *self._limits)
+        else:
+            self._step_numpy(p, g, factor, c1, c2)
+        for x, lo, hi in zip(params, self.offsets[:-1], self.offsets[1:]):
+            x[...] = p[lo:hi].reshape(x.shape)
+
+    def _step_numpy(self, p, g, factor, c1, c2):
+        m, v = self.m, self.v
+        m *= self.b1
+        m += g * (1 - self.b1)
+        v *= self.b2
+        v += (g * (1 - self.b2)) * g
+        lr = self.lr[0] * factor if self.lr.shape[0] == 1 and p.shape[0] != 1 else self.lr * factor
+        p -= lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        if self.bounds is not None:
+            np.clip(p, self.bounds[0], self.bounds[1], out=p)
 
 
 # --------------------------------------------------------------------------------- schedules, augmentation
@@ -468,15 +515,15 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         if ideal_net is not None:
             ideal_net.set_trainable_state(net.trainable_state())
 
-    # parameters and optimisers
-    tunings = [layer.tuning for layer in net.layers]
-    biases = [layer.bias_voltage for layer in net.layers]
+    # parameters and optimisers (the tunings clipped to their windows after each step)
     if config.relative_frequency_learning_rate is None:
         lr_f = config.frequency_learning_rate
     else:
         lr_f = [config.relative_frequency_learning_rate * layer.damping * layer.base_frequency for layer in net.layers]
-    opt_f = _Adam([t.shape for t in tunings], lr_f, config.beta1, config.beta2, config.adam_epsilon)
-    opt_b = _Adam([b.shape for b in biases], config.bias_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
+    opt_f = _Adam([layer.tuning.shape for layer in net.layers], lr_f, config.beta1, config.beta2, config.adam_epsilon,
+                  bounds=([layer.tuning_min for layer in net.layers], [layer.tuning_max for layer in net.layers]))
+    opt_b = _Adam([layer.bias_voltage.shape for layer in net.layers], config.bias_learning_rate, config.beta1,
+                  config.beta2, config.adam_epsilon)
     log_scale = np.array([np.log(config.score_scale)])
     opt_s = _Adam([(1,)], config.score_scale_learning_rate, config.beta1, config.beta2, config.adam_epsilon)
 
@@ -499,15 +546,24 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
     stopped_early = False
     bad_epochs = 0
     t_start = time.perf_counter()
-    kernel_start = engine.kernel_seconds + (grad_engine.kernel_seconds if grad_engine is not engine else 0.0)
+    engines = [engine] if grad_engine is engine else [engine, grad_engine]
+
+    def kernel_time():
+        return (sum(e.kernel_seconds for e in engines), sum(e.lorentzian_seconds for e in engines))
+
+    kernel_start = kernel_time()[0]
 
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=config.epochs, desc="training", unit="epoch", leave=False)
+    # one BLAS limit for the whole loop (the engines' own contexts nested in it cost nothing)
+    blas_limit = blas_threads(engine.blas_threads)
     try:
+        blas_limit.__enter__()
         for epoch in range(1, config.epochs + 1):
             t0 = time.perf_counter()
+            k0 = kernel_time()
             order = rng.permutation(train_idx)
             loss_sum, correct = 0.0, 0
             for start in range(0, len(order), config.batch_size):
@@ -531,11 +587,9 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 with blas_threads(grad_engine.blas_threads):
                     g_tuning, g_bias = backward(grad_engine, fwd, g_scores)
                 if config.train_tuning:
-                    opt_f.step(tunings, g_tuning, factor)
-                    for layer in net.layers:
-                        np.clip(layer.tuning, layer.tuning_min, layer.tuning_max, out=layer.tuning)
+                    opt_f.step([layer.tuning for layer in net.layers], g_tuning, factor)
                 if config.train_bias:
-                    opt_b.step(biases, g_bias, factor)
+                    opt_b.step([layer.bias_voltage for layer in net.layers], g_bias, factor)
                 if config.learn_score_scale:
                     opt_s.step([log_scale], [g_log_scale], factor)
                 if ideal_net is not None:
@@ -556,6 +610,9 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 history.validation_loss.append(float("nan"))
                 history.validation_accuracy.append(float("nan"))
             history.seconds.append(time.perf_counter() - t0)
+            k1 = kernel_time()
+            history.kernel_seconds.append(k1[0] - k0[0])
+            history.lorentzian_seconds.append(k1[1] - k0[1])
             snapshot()
             if config.early_stopping_metric == "accuracy" and has_val:
                 figure = (-history.validation_accuracy[-1], val_loss)
@@ -574,6 +631,7 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 stopped_early = True
                 break
     finally:
+        blas_limit.__exit__(None, None, None)
         if bar is not None:
             bar.close()
 
@@ -583,7 +641,7 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         net.set_trainable_state(best[2])
         best_epoch, final_scale = best[1], best[3]
         engine.invalidate()
-    kernel = engine.kernel_seconds + (grad_engine.kernel_seconds if grad_engine is not engine else 0.0) - kernel_start
+    kernel = kernel_time()[0] - kernel_start
     return TrainingResult(network=net, engine=engine, history=history, best_epoch=best_epoch,
                           stopped_early=stopped_early, score_scale=final_scale,
                           seconds=time.perf_counter() - t_start, kernel_seconds=kernel)
