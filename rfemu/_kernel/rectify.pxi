@@ -13,6 +13,16 @@
 # so that V_chain[c] = sum_t W[c, t] P_t, for S sets of tones (S = 1 when every sample sees the
 # same tones). Loops: chains in parallel (prange), junctions outer, tones inner (the inner loop
 # writes W[s, c, :] and vectorises). No tensor of chains x tones x junctions is ever built.
+# Pure tones (g = 0) on a purely antisymmetric junction (S = 0) take a shorter inner loop with
+# the terms that vanish left out: G = D, S G = 0 exactly, so the results are the same.
+
+
+cdef inline bint _pure_tones(const double* tg, Py_ssize_t T) noexcept nogil:
+    cdef Py_ssize_t t
+    for t in range(T):
+        if tg[t] != 0.0:
+            return False
+    return True
 
 
 cdef void _chain_row(const double* tf, const double* tg, Py_ssize_t T,
@@ -20,7 +30,8 @@ cdef void _chain_row(const double* tf, const double* tg, Py_ssize_t T,
                      const double* A, const double* S, Py_ssize_t J,
                      double* w) noexcept nogil:
     cdef Py_ssize_t j, t
-    cdef double f_r, D, a, s, d, G
+    cdef double f_r, D, a, s, d, G, D2
+    cdef bint pure = _pure_tones(tg, T)
     for t in range(T):
         w[t] = 0.0
     for j in range(J):
@@ -28,6 +39,12 @@ cdef void _chain_row(const double* tf, const double* tg, Py_ssize_t T,
         D = d0[j] + al[j] * f_r
         a = A[j] * D
         s = S[j] * D
+        if pure and S[j] == 0.0:
+            D2 = D * D
+            for t in range(T):
+                d = tf[t] - f_r
+                w[t] += (a * d) / (d * d + D2)
+            continue
         for t in range(T):
             d = tf[t] - f_r
             G = D + tg[t]
@@ -72,7 +89,9 @@ cdef void _chain_row_grad(const double* gW, const double* tf, const double* tg, 
     #   dw/df_r = [ D (alpha S - A) + alpha n + 2 D n (d - alpha G) / u ] / u.
     cdef Py_ssize_t j, t, l, tb = T - T % _LANES
     cdef double f_r, D, a, s, slope, k0, twoD, d, G, u, n, inv, g, f, gt, dwdd, dwdG, total
+    cdef double D2, sD
     cdef double acc[_LANES]
+    cdef bint pure = _pure_tones(tg, T)
     for j in range(J):
         f_r = fr[j]
         slope = al[j]
@@ -84,6 +103,17 @@ cdef void _chain_row_grad(const double* gW, const double* tf, const double* tg, 
         for l in range(_LANES):
             acc[l] = 0.0
         t = 0
+        if pure and s == 0.0:
+            # G = D, n = a d (s G = 0): the same terms without those that vanish
+            D2 = D * D
+            sD = slope * D
+            while t < tb:
+                for l in range(_LANES):
+                    d = tf[t + l] - f_r
+                    inv = 1.0 / (d * d + D2)
+                    n = a * d
+                    acc[l] += gW[t + l] * inv * (k0 + slope * n + twoD * n * inv * (d - sD))
+                t += _LANES
         while t < tb:
             for l in range(_LANES):
                 d = tf[t + l] - f_r

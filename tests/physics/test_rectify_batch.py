@@ -100,3 +100,27 @@ def test_shapes_are_checked(case):
         rs.tones(np.stack([tf, tf]), 0.0)
     with pytest.raises(ValueError, match="grad_voltage"):
         rs.rectify_grad(g[:, :-1], p, tf, tg, fr, sign, **KW)
+
+
+def test_pure_tones_on_antisymmetric_junctions_equal_reference_and_finite_differences():
+    # the kernel's shorter loop (g = 0, S = 0) next to the general one (S != 0) in the same chains
+    rng = np.random.default_rng(9)
+    c, j, t, b = 5, 12, 40, 6
+    tf = np.sort(rng.uniform(20e6, 120e6, t))
+    fr = rng.uniform(20e6, 120e6, (c, j))
+    sym = np.where(rng.random((c, j)) < 0.5, 0.0, 0.3)
+    p = rng.uniform(0, 1e-6, (b, t))
+    gv = rng.normal(size=(b, c))
+    kw = dict(damping=0.01, symmetric=sym, sensitivity=8.8e3)
+    v, w = rs.rectify(p, tf, 0.0, fr, 1.0, **kw)
+    vn, wn = rs.rectify_numpy(p, tf, 0.0, fr, 1.0, **kw)
+    assert rel(w, wn) < 1e-13 and rel(v, vn) < 1e-12
+    g = rs.rectify_grad(gv, p, tf, 0.0, fr, 1.0, **kw).resonance_frequency
+    assert rel(g, rs.rectify_grad_numpy(gv, p, tf, 0.0, fr, 1.0, **kw).resonance_frequency) < 1e-12
+    h = 20.0
+    for idx in [(0, 0), (2, 5), (4, 11)]:
+        e = np.zeros_like(fr)
+        e[idx] = h
+        fd = (np.sum(gv * rs.rectify(p, tf, 0.0, fr + e, 1.0, **kw)[0])
+              - np.sum(gv * rs.rectify(p, tf, 0.0, fr - e, 1.0, **kw)[0])) / (2 * h)
+        assert g[idx] == pytest.approx(fd, rel=1e-6)
