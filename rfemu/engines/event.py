@@ -840,6 +840,33 @@ class EventEngine:
             n_events=np.array([it.n_events for it in items]),
             wall_time=np.array([it.wall_time for it in items]), items=items)
 
+    def calibrate_readout(self, features=None, *, power=None, progress=False) -> np.ndarray:
+        """Readout calibration, as on a chip: run calibration samples, compare each output's
+        class score with the static model's (the compiled engine on the same network), and shift
+        each output chain's bias voltage by minus the mean difference.
+
+        With noise on, the chip's averaged outputs carry a systematic offset from the static
+        model: a neuron's power and frequency fluctuate together (f moves with p through the
+        non-linear frequency shift), and the mean of P W(f) through the non-linear line shape is
+        not P0 W(f0). The offset is removed; the fluctuations are not.
+
+        Returns
+        -------
+        array (K,) V: the offsets removed (chip minus model, per output chain).
+        """
+        from rfemu.engines.compiled import CompiledEngine
+        x = features if power is None else power
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if len(x) < 1:
+            raise ValueError("calibrate_readout needs at least one calibration sample")
+        compiled = CompiledEngine(self.network, n_threads=1)
+        model = (compiled.forward(features=x) if power is None else compiled.forward(power=x)).scores
+        chip = self.run(x if power is None else None, power=x if power is not None else None,
+                        progress=progress).outputs
+        offset = np.mean(chip - model, axis=0)
+        self.network.layers[-1].bias_voltage -= offset
+        return offset
+
     def traces(self):
         """The recorded traces as an xarray Dataset (needs ``trace=`` at construction)."""
         if self.tracer is None:
