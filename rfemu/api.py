@@ -25,7 +25,7 @@ __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "Sce
            "SEED_STREAMS"]
 
 #: the random streams of a run, spawned in this order from the scenario seed (SeedSequence)
-SEED_STREAMS = ("graph", "task", "training", "programming", "event")
+SEED_STREAMS = ("graph", "task", "training", "programming", "event", "restarts", "in_situ")
 
 #: test samples used for the compiled engine's energy and latency figures
 ENERGY_SAMPLES = 256
@@ -323,15 +323,40 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
             if s.training.variability_mode == "ideal_gradient" and description.variability.any:
                 ideal = compile_graph(build_graph(description.without_variability(),
                                                   seed=streams["graph"]))
-            trained = train(network, task.x_train, task.y_train,
-                            _training_config(s, _int_seed(streams["training"]), progress),
-                            ideal=ideal)
+            config = _training_config(s, _int_seed(streams["training"]), progress)
+            t = s.training
+            if t.restarts > 1 or t.initial_state == "uniform":
+                if ideal is not None:
+                    raise _problem(s, ("training", "restarts"), "restarts and initial_state: uniform do not "
+                                   "combine with variability_mode: ideal_gradient")
+                from rfemu.learning.restarts import train_restarts
+                trained, restart_scores = train_restarts(
+                    network, task.x_train, task.y_train, config, t.restarts, t.initial_state,
+                    bias_range=(0.0, t.initial_bias_max), seed=streams["restarts"], progress=progress)
+                train_info["restart_validation_accuracy"] = restart_scores
+            else:
+                trained = train(network, task.x_train, task.y_train, config, ideal=ideal)
             history = trained.history
-            train_info = {"epochs_run": len(history.train_loss), "best_epoch": trained.best_epoch,
-                          "stopped_early": trained.stopped_early,
-                          "score_scale_per_V": trained.score_scale}
+            train_info.update({"epochs_run": len(history.train_loss), "best_epoch": trained.best_epoch,
+                               "stopped_early": trained.stopped_early,
+                               "score_scale_per_V": trained.score_scale})
             timing["training_s"] = trained.seconds
             timing["training_kernel_s"] = trained.kernel_seconds
+            if t.in_situ.epochs > 0:
+                from rfemu.learning.in_situ import InSituConfig, train_in_situ
+                i = t.in_situ
+                t0 = time.perf_counter()
+                n_in = len(task.y_train) if i.samples is None else min(i.samples, len(task.y_train))
+                tuned = train_in_situ(network, task.x_train[:n_in], task.y_train[:n_in], _event_config(s),
+                                      InSituConfig(epochs=i.epochs, batch_size=i.batch_size,
+                                                   frequency_learning_rate=i.frequency_learning_rate,
+                                                   bias_learning_rate=i.bias_learning_rate,
+                                                   score_scale=i.score_scale,
+                                                   final_learning_rate_fraction=i.final_learning_rate_fraction,
+                                                   seed=_int_seed(streams["in_situ"]), progress=progress),
+                                      energy_model=_energy_model(s))
+                train_info["in_situ_chip_train_accuracy"] = tuned.history.train_accuracy
+                timing["in_situ_s"] = time.perf_counter() - t0
         stages.done()
 
         # programming the non-volatile states

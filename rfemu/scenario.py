@@ -723,6 +723,28 @@ class EngineSection(_Section):
     event: EventSection = Field(default_factory=EventSection)
 
 
+class InSituSection(_Section):
+    """Chip-in-the-loop fine-tuning (:mod:`rfemu.learning.in_situ`): each batch runs on the event
+    engine as engine.event and medium configure it (noise included); the loss gradient at the
+    chip's outputs goes back through the static model. Closes the systematic gap between the
+    noisy chip and the static model (the mean of P W(f) under correlated power and frequency
+    fluctuations); costs one event inference per sample and epoch."""
+
+    epochs: int = Field(default=0, ge=0)
+    """Passes over the training samples on the chip (0: off)."""
+    samples: Optional[int] = Field(default=None, ge=1)
+    """Fine-tune on the first this-many training samples (null: all of them)."""
+    batch_size: int = Field(default=32, gt=0)
+    frequency_learning_rate: Q("Hz", gt=0) = 3e4
+    """Adam step of the tuning states."""
+    bias_learning_rate: Q("V", gt=0) = 3e-5
+    """Adam step of the bias voltages."""
+    score_scale: Q("1/V", gt=0) = 1e4
+    """Logits = score_scale x the chip's output voltages."""
+    final_learning_rate_fraction: Q("", ge=0, le=1) = 0.1
+    """The steps fall linearly to this fraction of themselves over the run."""
+
+
 class TrainingSection(_Section):
     """Offline backpropagation (:mod:`rfemu.learning.backprop`): trains the junctions' tuning
     states and the chains' bias voltages."""
@@ -779,6 +801,18 @@ class TrainingSection(_Section):
     shift_augmentation: int = Field(default=0, ge=0)
     """Image tasks (mnist 28x28, digits 8x8): shift each training image by a random whole
     number of pixels in [-n, n] along each axis at every batch (zeros fill the edge); 0: off."""
+    restarts: int = Field(default=1, ge=1)
+    """Train from this many initial programmings and keep the one with the best validation
+    accuracy (> 1 needs validation_fraction > 0). For small chips whose neurons emit at f(I):
+    their bump-shaped activations leave gradient descent in a poor basin from many starts."""
+    initial_state: Literal["plan", "uniform"] = "plan"
+    """plan: start from the frequency plan (with initial_tuning_spread; with restarts > 1 the
+    later restarts are drawn as for uniform); uniform: every tuning state uniform in its window
+    and every hidden chain's bias uniform in [0, initial_bias_max]."""
+    initial_bias_max: Q("V", gt=0) = 0.02
+    """Upper end of the hidden biases' range for initial_state: uniform (and restarts)."""
+    in_situ: InSituSection = Field(default_factory=InSituSection)
+    """Physics-aware fine-tuning on the emulated chip after the offline training."""
 
 
 class RecordSection(_Section):
@@ -1156,6 +1190,13 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         problems.append(positions.problem(("training", "early_stopping_metric"),
                                           "accuracy is measured on the validation samples: give "
                                           "training.validation_fraction > 0 (it is 0)"))
+    if s.training.restarts > 1 and s.training.validation_fraction == 0:
+        problems.append(positions.problem(("training", "restarts"),
+                                          f"restarts={s.training.restarts} keeps the best on the validation "
+                                          "samples: give training.validation_fraction > 0 (it is 0)"))
+    if s.training.in_situ.epochs > 0 and s.training.rule == "none":
+        problems.append(positions.problem(("training", "in_situ", "epochs"),
+                                          "in-situ fine-tuning needs training.rule: backprop (it is none)"))
     # the macrospin parameters pass the device's own checks (unit vectors, ...)
     try:
         from rfemu.devices.llgs import MacrospinParameters
