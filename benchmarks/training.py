@@ -12,8 +12,9 @@ Trains and evaluates, each in the same run:
   logistic regression on the same held-out quarter;
 - MNIST 784 -> 100 -> 10 (``--quick`` trains on a subset; ``--skip-mnist`` leaves it out);
 - speed on the drone task (batch 256): seconds per training epoch, the share of an epoch inside
-  the rectification kernel (its Lorentzian evaluations and its tone sums V = P W^T and their
-  gradient products; ``epoch_lorentzian_share``: the Lorentzian evaluations alone), inference
+  the kernel's device physics (the rectification: Lorentzian evaluations and tone sums V = P W^T
+  with their gradient products; the neurons' transfer; not the kernel's Adam step), and
+  ``epoch_lorentzian_share``: the Lorentzian evaluations alone; inference
   samples/s, each against a numpy MLP of the same shape timed here (``--speed-only``: only these).
 
 numpy's BLAS is limited to one thread for both the spintronic network and the numpy MLP (on a

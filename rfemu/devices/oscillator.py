@@ -306,6 +306,7 @@ class OutputTransfer:
         self._arrays = (per_neuron(params.threshold_current), per_neuron(params.max_current),
                         per_neuron(params.nonlinear_damping), per_neuron(params.power_scale),
                         per_neuron(k), per_neuron(r), per_neuron(params.power_scale * k * r))
+        self.seconds = 0.0          #: wall seconds inside the kernel
 
     def __call__(self, current, *, derivative=False, n_threads=1, backend="kernel"):
         """``(P_out, dP_out/dI)`` of currents (B, n), W and W/A (the derivative None unless asked)."""
@@ -317,11 +318,14 @@ class OutputTransfer:
                     d_output_power_d_current(i, self.params) if derivative else None)
         if backend != "kernel":
             raise ValueError(f"backend must be 'kernel' or 'numpy', got {backend!r}")
+        import time
         from rfemu import _core
         i = np.ascontiguousarray(i)
         power = np.empty(i.shape)
         d_power = np.empty(i.shape) if derivative else power
+        t0 = time.perf_counter()
         _core._output_power_transfer(i, *self._arrays, power, d_power, bool(derivative), int(n_threads))
+        self.seconds += time.perf_counter() - t0
         return power, (d_power if derivative else None)
 
 

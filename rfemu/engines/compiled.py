@@ -145,7 +145,7 @@ class CompiledEngine:
         self._chain_sets = {}         # layer -> res.ChainSet (the kernel's per-junction arrays)
         self._tones = {}              # layer -> res.Tones (its fixed tones, checked once)
         self._transfers = {}          # layer -> osc.OutputTransfer (its neurons, prepared once)
-        self._seconds = [0.0, 0.0]    # kernel seconds (Lorentzians, tone sums) of forgotten chain sets
+        self._seconds = [0.0, 0.0]    # kernel seconds (Lorentzians, the rest) of forgotten chain sets
 
     @property
     def lorentzian_seconds(self) -> float:
@@ -155,10 +155,12 @@ class CompiledEngine:
 
     @property
     def kernel_seconds(self) -> float:
-        """Wall seconds inside the rectification kernel: the Lorentzian evaluations and the tone
-        sums (``V = P W^T`` and its gradient products)."""
+        """Wall seconds inside the kernel's device physics: the rectification (the Lorentzian
+        evaluations and the tone sums ``V = P W^T`` and their gradient products) and the neurons'
+        transfer (:class:`rfemu.devices.oscillator.OutputTransfer`)."""
         return self.lorentzian_seconds + self._seconds[1] + sum(
-            c.tone_sum_seconds for c in self._chain_sets.values())
+            c.tone_sum_seconds for c in self._chain_sets.values()) + sum(
+            t.seconds for t in self._transfers.values())
 
     # -- inputs -----------------------------------------------------------------------------
     def input_power(self, features) -> np.ndarray:

@@ -178,8 +178,9 @@ class LearningCurve:
     ``train_loss``, ``train_accuracy`` (on the batches as they were trained, through the devices
     the forward pass ran on), ``validation_loss``, ``validation_accuracy`` (NaN without a
     validation split), ``seconds`` (wall time of each epoch, its validation pass included),
-    ``kernel_seconds`` (of which inside the rectification kernel: Lorentzian evaluations and tone
-    sums) and ``lorentzian_seconds`` (of which in the Lorentzian evaluations); ``snapshot_nodes`` the resonator
+    ``kernel_seconds`` (of which inside the kernel's device physics: the rectification's Lorentzian
+    evaluations and tone sums, the neurons' transfer) and ``lorentzian_seconds`` (of which in the
+    Lorentzian evaluations); ``snapshot_nodes`` the resonator
     nodes followed and ``snapshot_frequency`` (epochs + 1, len(snapshot_nodes)) their resonance
     frequencies (Hz) before training and after each epoch; ``score_scale`` per epoch.
     """
@@ -210,8 +211,8 @@ class TrainingResult:
     network : the trained CompiledNetwork (the one passed in, trained in place, or compiled from
     the graph); engine : a CompiledEngine on it; history : LearningCurve; best_epoch : epoch
     (1-based) whose state was kept; stopped_early : bool; score_scale : final 1/V;
-    seconds : total wall time; kernel_seconds : of which inside the rectification kernel
-    (Lorentzian evaluations and tone sums; per epoch: ``history.kernel_seconds``).
+    seconds : total wall time; kernel_seconds : of which inside the kernel's device physics
+    (rectification and neurons' transfer; per epoch: ``history.kernel_seconds``).
     """
 
     network: CompiledNetwork
