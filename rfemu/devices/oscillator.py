@@ -365,6 +365,21 @@ def linewidth(current, params=None):
     return np.where(above, dw_above, dw_below) / (2.0 * math.pi)
 
 
+def phase_linewidth(current, params=None):
+    """Half width of the line without the amplitude-phase coupling, Hz: D / (2 p0) / 2 pi above
+    threshold (the (1 + nu^2) factor of :func:`linewidth` left out), the same as
+    :func:`linewidth` below it.
+
+    The factor nu^2 is the phase diffusion that power fluctuations cause through the non-linear
+    frequency shift (the frequency follows the power). A model that lets the frequency follow
+    the fluctuating power explicitly (the event engine with noise on) already has that part; the
+    tone it emits carries only this width.
+    """
+    params = _params(params)
+    no_shift = dataclasses.replace(params, nonlinear_frequency_shift=0.0 * np.asarray(params.nonlinear_frequency_shift))
+    return linewidth(current, no_shift)
+
+
 def d_linewidth_d_current(current, params=None):
     """d(linewidth)/dI, Hz/A (analytic, of :func:`linewidth`).
 

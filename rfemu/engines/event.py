@@ -536,8 +536,11 @@ class EventEngine:
             if cl.emission == S.EMISSION_CURRENT:
                 clamped = osc.clamp_current(current, params)
                 f_target = osc.frequency(clamped, params)
-                # the graph's linewidths switch: off, the neurons emit pure tones
-                g_target = osc.linewidth(clamped, params) if cl.linewidths else np.zeros_like(f_target)
+                # the graph's linewidths switch: off, the neurons emit pure tones. With noise on
+                # the emitted frequency follows the fluctuating power (f(p(t))), which is the
+                # (1 + nu^2) part of the static line: the tone carries only the rest
+                width = osc.phase_linewidth if self.noise else osc.linewidth
+                g_target = width(clamped, params) if cl.linewidths else np.zeros_like(f_target)
             else:
                 f_target = cl.channel_frequency
                 g_target = cl.neuron_linewidth

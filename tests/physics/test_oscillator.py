@@ -187,6 +187,22 @@ def test_phase_diffusion_linewidth_with_shift():
     assert rate / 2 == pytest.approx(2 * math.pi * osc.linewidth(xi * I_TH, params), rel=0.10)
 
 
+def test_phase_linewidth_is_the_linewidth_without_the_amplitude_phase_coupling():
+    """phase_linewidth = D / (2 p0) above threshold: linewidth / phase_linewidth = 1 + nu^2 with
+    nu = N p0 / (G_G (xi - 1)); below threshold (no phase diffusion of a free phase) they agree."""
+    n_shift = 2 * math.pi * 40e6
+    params = with_noise_ratio(0.002, nonlinear_frequency_shift=n_shift)
+    xi = np.array([1.3, 2.0, 3.5])
+    p0 = (xi - 1.0) / (xi + 2.0)
+    nu = n_shift * p0 / (G_G * (xi - 1.0))
+    ratio = osc.linewidth(xi * I_TH, params) / osc.phase_linewidth(xi * I_TH, params)
+    np.testing.assert_allclose(ratio, 1 + nu ** 2, rtol=1e-12)
+    diffusion = G_G * (1.0 + 2.0 * p0) * 0.002
+    np.testing.assert_allclose(2 * math.pi * osc.phase_linewidth(xi * I_TH, params), diffusion / (2 * p0), rtol=1e-12)
+    below = np.array([0.3, 0.8])
+    np.testing.assert_array_equal(osc.phase_linewidth(below * I_TH, params), osc.linewidth(below * I_TH, params))
+
+
 # --- injection locking ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("ratio", [0.6, 1.6])
