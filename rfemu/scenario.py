@@ -739,8 +739,9 @@ class InSituSection(_Section):
     """Adam step of the tuning states."""
     bias_learning_rate: Q("V", gt=0) = 3e-5
     """Adam step of the bias voltages."""
-    score_scale: Q("1/V", gt=0) = 1e4
-    """Logits = score_scale x the chip's output voltages."""
+    score_scale: Q("1/V", gt=0) = 3e4
+    """Logits = score_scale x the chip's output voltages (large: the loss works on the samples
+    the chip gets wrong or nearly wrong)."""
     final_learning_rate_fraction: Q("", ge=0, le=1) = 0.1
     """The steps fall linearly to this fraction of themselves over the run."""
 
