@@ -434,6 +434,20 @@ def stratified_split(labels, fraction, seed=None):
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
 
 
+def _samples(net, features, labels):
+    """Features (N, inputs) as floats and labels (N,) as class indices of ``net``, checked."""
+    x = np.asarray(features, dtype=float)
+    y = np.asarray(labels)
+    if x.ndim != 2 or x.shape[1] != net.n_inputs:
+        raise ValueError(f"features must have shape (samples, {net.n_inputs}), got {x.shape}")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be {x.shape[0]} integers, got shape {y.shape} dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= net.n_outputs:
+        raise ValueError(f"labels must lie in [0, {net.n_outputs - 1}] (one output chain per class), "
+                         f"got [{y.min()}, {y.max()}]")
+    return x, y
+
+
 def _as_network(network):
     if isinstance(network, nx.DiGraph):
         return compile_graph(network)
@@ -477,15 +491,7 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
     """
     config = config or TrainingConfig()
     net = _as_network(network)
-    x = np.asarray(features, dtype=float)
-    y = np.asarray(labels)
-    if x.ndim != 2 or x.shape[1] != net.n_inputs:
-        raise ValueError(f"features must have shape (samples, {net.n_inputs}), got {x.shape}")
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be {x.shape[0]} integers, got shape {y.shape} dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= net.n_outputs:
-        raise ValueError(f"labels must lie in [0, {net.n_outputs - 1}] (one output chain per class), "
-                         f"got [{y.min()}, {y.max()}]")
+    x, y = _samples(net, features, labels)
     engine = CompiledEngine(net, n_threads=config.n_threads)
     grad_engine = engine
     ideal_net = None

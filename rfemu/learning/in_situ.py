@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rfemu.engines.compiled import CompiledEngine
-from rfemu.learning.backprop import (LearningCurve, TrainingResult, _Adam, _as_network, backward,
+from rfemu.learning.backprop import (LearningCurve, TrainingResult, _Adam, _as_network, _samples, backward,
                                      softmax_cross_entropy)
 from rfemu.rng import as_generator
 
@@ -117,15 +117,7 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
 
     config = config or InSituConfig()
     net = _as_network(network)
-    x = np.asarray(features, dtype=float)
-    y = np.asarray(labels)
-    if x.ndim != 2 or x.shape[1] != net.n_inputs:
-        raise ValueError(f"features must have shape (samples, {net.n_inputs}), got {x.shape}")
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be {x.shape[0]} integers, got shape {y.shape} dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= net.n_outputs:
-        raise ValueError(f"labels must lie in [0, {net.n_outputs - 1}] (one output chain per class), "
-                         f"got [{y.min()}, {y.max()}]")
+    x, y = _samples(net, features, labels)
     rng = as_generator(config.seed)
     model = CompiledEngine(net, n_threads=1)
     opt_f = _Adam([layer.tuning.shape for layer in net.layers], config.frequency_learning_rate, config.beta1,
