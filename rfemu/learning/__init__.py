@@ -1,6 +1,8 @@
 """Learning rules. :mod:`rfemu.learning.backprop` is the offline baseline (analytic gradients
-through the static device models, Adam); :mod:`rfemu.learning.mlp` a plain numpy MLP used as the
-software reference of the benchmarks."""
+through the static device models, Adam); :mod:`rfemu.learning.restarts` trains small chips from
+several random programmings; :mod:`rfemu.learning.in_situ` fine-tunes on the emulated chip
+(forward on the event engine, gradient through the static model); :mod:`rfemu.learning.mlp` a
+plain numpy MLP used as the software reference of the benchmarks."""
 from rfemu.learning.backprop import (
     VARIABILITY_MODES, LearningCurve, TrainingConfig, TrainingResult, backward, calibrate_bias, calibrate_resonances,
     softmax_cross_entropy,
