@@ -10,6 +10,8 @@ from several and keeps the one with the best validation accuracy (ties: the lowe
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from rfemu.engines.compiled import CompiledEngine
@@ -65,8 +67,6 @@ def train_restarts(network, features, labels, config: TrainingConfig, restarts, 
         The kept restart's result and every restart's validation accuracy (of the state it
         ended with).
     """
-    import dataclasses
-
     if int(restarts) != restarts or restarts < 1:
         raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
     if initial_state not in INITIAL_STATES:
