@@ -1,0 +1,117 @@
+"""Checks that span several keys or touch the file system, each citing a line."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
+from rfemu.scenario.errors import Positions, Problem
+from rfemu.scenario.schema import IMAGE_SHAPES, TASK_SHAPES, Scenario, _TASK_KEYS
+
+__all__: list[str] = []
+
+
+def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> list[Problem]:
+    """Checks that span keys or touch the file system, each citing a line."""
+    problems = []
+    # output paths stay in the run folder
+    for key in ("trace_file", "figures_dir"):
+        value = getattr(s.record, key)
+        p = Path(value)
+        if p.is_absolute() or ".." in p.parts or value.strip() in ("", "."):
+            problems.append(positions.problem(("record", key),
+                                              f"{value!r} leaves the run folder (expected a "
+                                              "relative path inside it, without '..')"))
+    # task keys that the data set does not use
+    allowed = _TASK_KEYS[s.task.dataset] | {"dataset"}
+    for key in sorted(k for k in s.task.model_fields_set if k not in allowed):
+        problems.append(positions.problem(("task", key),
+                                          f"does not apply to dataset {s.task.dataset} (its keys: "
+                                          f"{', '.join(sorted(_TASK_KEYS[s.task.dataset]))})"))
+    # pixel shifts need an image
+    if s.training.shift_augmentation and s.task.dataset not in IMAGE_SHAPES:
+        problems.append(positions.problem(("training", "shift_augmentation"),
+                                          f"shift_augmentation={s.training.shift_augmentation} "
+                                          f"needs an image task ({', '.join(sorted(IMAGE_SHAPES))}), "
+                                          f"not {s.task.dataset} (expected 0)"))
+    if s.training.early_stopping_metric == "accuracy" and s.training.validation_fraction == 0:
+        problems.append(positions.problem(("training", "early_stopping_metric"),
+                                          "accuracy is measured on the validation samples: give "
+                                          "training.validation_fraction > 0 (it is 0)"))
+    if s.training.restarts > 1 and s.training.validation_fraction == 0:
+        problems.append(positions.problem(("training", "restarts"),
+                                          f"restarts={s.training.restarts} keeps the best on the validation "
+                                          "samples: give training.validation_fraction > 0 (it is 0)"))
+    if s.training.in_situ.epochs > 0 and s.training.rule == "none":
+        problems.append(positions.problem(("training", "in_situ", "epochs"),
+                                          "in-situ fine-tuning needs training.rule: backprop (it is none)"))
+    # the macrospin parameters pass the device's own checks (unit vectors, ...)
+    try:
+        from rfemu.devices.llgs import MacrospinParameters
+        llgs = s.devices.llgs.model_dump()
+        for key in ("easy_axis", "polarizer", "oersted_field_per_ampere"):
+            llgs[key] = tuple(llgs[key])
+        MacrospinParameters(**llgs)
+    except ValueError as exc:
+        problems.append(positions.problem(("devices", "llgs"), str(exc)))
+    # the network against the task: one input tone per feature, one output chain per class
+    n_features, n_classes = TASK_SHAPES[s.task.dataset]
+    plan = s.network.inputs.frequency_plan
+    if plan.kind == "explicit" and len(plan.values) != n_features:
+        problems.append(positions.problem(("network", "inputs", "frequency_plan", "values"),
+                                          f"{len(plan.values)} input tones for the {n_features} "
+                                          f"features of {s.task.dataset} (expected {n_features})"))
+    layers = s.network.layers
+    if layers[-1].size != n_classes:
+        problems.append(positions.problem(("network", "layers", len(layers) - 1, "size"),
+                                          f"the last layer has {layers[-1].size} chains but "
+                                          f"{s.task.dataset} has {n_classes} classes (expected "
+                                          f"size: {n_classes}, one chain per class score)"))
+    n_tones = n_features
+    for i, layer in enumerate(layers):
+        here = ("network", "layers", i)
+        n_junctions = layer.junctions_per_chain or n_tones
+        if layer.resonance_plan.kind == "explicit" and len(layer.resonance_plan.values) != n_junctions:
+            problems.append(positions.problem(here + ("resonance_plan", "values"),
+                                              f"{len(layer.resonance_plan.values)} resonance "
+                                              f"frequencies for {n_junctions} junctions per chain"))
+        if isinstance(layer.sign_pattern, list) and len(layer.sign_pattern) != n_junctions:
+            problems.append(positions.problem(here + ("sign_pattern",),
+                                              f"{len(layer.sign_pattern)} signs for {n_junctions} "
+                                              "junctions per chain"))
+        if layer.emission_plan is not None and layer.emission_plan.kind == "explicit" \
+                and len(layer.emission_plan.values) != layer.size:
+            problems.append(positions.problem(here + ("emission_plan", "values"),
+                                              f"{len(layer.emission_plan.values)} channels for "
+                                              f"{layer.size} neurons"))
+        low, high = layer.tuning_window
+        if not low <= 0.0 <= high:
+            problems.append(positions.problem(here + ("tuning_window",) if ("network", "layers", i,
+                                              "tuning_window") in positions.where else
+                                              ("devices", "frequency_state", "window_low"),
+                                              f"the tuning window [{low:g}, {high:g}] Hz must "
+                                              "contain 0 (the as-fabricated state)"))
+        n_tones = layer.size
+    # the data file exists
+    if s.task.dataset in STANDARD_DATA:
+        path = resolve_data_path(s.task, scenario_dir)
+        key = ("task", "path") if s.task.path is not None else ("task", "dataset")
+        if path is None:
+            problems.append(positions.problem(key, f"the {s.task.dataset} data set is not found: "
+                                                   f"set ${DATA_ENV} to the folder holding "
+                                                   f"{STANDARD_DATA[s.task.dataset]} or give "
+                                                   f"task.path (get it from "
+                                                   f"{WHERE_TO_GET[s.task.dataset]})"))
+        elif not path.exists():
+            problems.append(positions.problem(key, f"data file {str(path)!r} does not exist "
+                                                   f"(expected {STANDARD_DATA[s.task.dataset]}, "
+                                                   f"from {WHERE_TO_GET[s.task.dataset]})"))
+    # a tuning step larger than the window is meaningless
+    fs = s.devices.frequency_state
+    if fs.step > fs.window_high - fs.window_low:
+        problems.append(positions.problem(("devices", "frequency_state", "step"),
+                                          f"a step of {fs.step:g} Hz is larger than the tuning "
+                                          f"window {fs.window_high - fs.window_low:g} Hz"))
+    return problems
+
+

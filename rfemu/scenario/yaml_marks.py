@@ -1,0 +1,116 @@
+"""Safe YAML with line marks: plain data and the file and line of every key."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from rfemu.scenario.errors import Positions, Problem, ScenarioError, _dotted
+
+__all__ = ["PositionLoader", "read_yaml"]
+
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq", "tag:yaml.org,2002:timestamp",
+}
+
+
+class PositionLoader(yaml.SafeLoader):
+    """A SafeLoader that composes nodes only; :func:`_to_data` builds data while recording marks.
+
+    Construction of anything but standard scalars, sequences and mappings is refused with the
+    line of the offending node (no ``!!python/...``, no custom tags, no merge keys).
+    """
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _to_data(node, loader: PositionLoader, file: str, path: tuple, positions: Positions,
+             problems: list[Problem]):
+    line = node.start_mark.line + 1
+    positions.where.setdefault(path, (file, line))
+    if node.tag not in _STANDARD_TAGS:
+        problems.append(Problem(file, line, _dotted(path),
+                                f"the tag {_short_tag(node.tag)} is not allowed (a scenario is plain "
+                                "data: numbers, strings, lists and mappings; nothing in it is executed)"))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(file, key_line, _dotted(path),
+                                        "YAML merge keys (<<) are not supported (use `extends:` "
+                                        "to take defaults from another scenario)"))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _STANDARD_TAGS:
+                problems.append(Problem(file, key_line, _dotted(path),
+                                        "a key must be a plain name or number"))
+                continue
+            key = loader.construct_object(key_node)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                key = str(key_node.value)
+            key = str(key)
+            if key in out:
+                first = positions.where.get(path + (key,), (file, "?"))[1]
+                problems.append(Problem(file, key_line, _dotted(path + (key,)),
+                                        f"duplicate key (first given on line {first})"))
+                continue
+            positions.where[path + (key,)] = (file, key_line)
+            out[key] = _to_data(value_node, loader, file, path + (key,), positions, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_data(item, loader, file, path + (i,), positions, problems)
+                for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return str(node.value)
+    return loader.construct_object(node)
+
+
+def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
+    """Parse YAML ``text`` safely into plain data and the positions of its keys.
+
+    Raises
+    ------
+    ScenarioError
+        On a syntax error, a refused tag, a duplicate key.
+    """
+    positions = Positions(default_file=file)
+    loader = PositionLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or "invalid YAML"
+        if exc.context:
+            started = ""
+            if exc.context_mark is not None and exc.context_mark.line != (mark.line if mark else -1):
+                started = f" (started on line {exc.context_mark.line + 1})"
+            what = f"{exc.context}{started}, {what}"
+        raise ScenarioError([Problem(file, line, "", f"YAML syntax error: {what} "
+                                                     "(expected valid YAML: `key: value` lines, "
+                                                     "consistent indentation)")]) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise ScenarioError([Problem(file, None, "", f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return {}, positions
+    problems: list[Problem] = []
+    try:
+        data = _to_data(node, loader, file, (), positions, problems)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        problems.append(Problem(file, mark.line + 1 if mark else None, "",
+                                f"cannot read value: {exc.problem}"))
+        data = None
+    if problems:
+        raise ScenarioError(problems)
+    return data, positions
+
+
