@@ -6,6 +6,8 @@
     rfemu validate SCENARIO...
     rfemu plot RUN_DIR
     rfemu info
+    rfemu data fetch [drone|mnist|all] [--to DIR]
+    rfemu data list
 
 A bad scenario prints one line per problem (``FILE:LINE: key.path: message``) and exits with
 status 2, without a traceback.
@@ -48,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dir", metavar="RUN_DIR")
 
     sub.add_parser("info", help="versions, kernel build, device models, data sets found")
+
+    data = sub.add_parser("data", help="the data sets: list them, download them")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    data_sub.required = True
+    fetch = data_sub.add_parser("fetch", help="download a data set (checksums pinned) into "
+                                              "$RFEMU_DATA or the per-user cache")
+    fetch.add_argument("names", metavar="NAME", nargs="*", default=["all"],
+                       help="drone, mnist or all (default all)")
+    fetch.add_argument("--to", metavar="DIR", default=None,
+                       help="the data root to fill (default $RFEMU_DATA, else the per-user cache)")
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    data_sub.add_parser("list", help="every data set: present or not, source, licence")
     return parser
 
 
@@ -113,7 +127,6 @@ def info_text() -> str:
     import importlib
 
     from rfemu._version import __version__
-    from rfemu.scenario import DATA_ENV, STANDARD_DATA, data_root
     lines = [f"rfemu {__version__}",
              f"python {sys.version.split()[0]} ({sys.executable})"]
     try:
@@ -145,20 +158,49 @@ def info_text() -> str:
             lines.append(f"  {module:28s} {what}")
         except Exception as exc:
             lines.append(f"  {module:28s} not available ({type(exc).__name__})")
-    root = data_root()
-    lines.append(f"data sets (${DATA_ENV} = {os.environ.get(DATA_ENV, '(unset)')}):")
-    lines.append("  digits (scikit-learn, built in); xor, circles, moons (generated)")
-    for name, rel in STANDARD_DATA.items():
-        if root is None:
-            lines.append(f"  {name:8s} not found (set ${DATA_ENV})")
-            continue
-        path = root / rel
-        lines.append(f"  {name:8s} {'found' if path.exists() else 'MISSING'}: {path}")
+    lines.extend(data_lines())
     return "\n".join(lines)
+
+
+def data_lines() -> list:
+    """The data sets: where the data root is, and each one present or not (``rfemu data list``)."""
+    from rfemu.tasks import DATA_ENV, DATASETS, data_root, default_path, missing_files
+    origin = f"${DATA_ENV}" if os.environ.get(DATA_ENV) else f"per-user cache; ${DATA_ENV} unset"
+    lines = [f"data sets (root {data_root()}, {origin}):"]
+    for name, d in DATASETS.items():
+        if not d.needs_files:
+            lines.append(f"  {name:8s} built in: {d.source}")
+            continue
+        missing = missing_files(d)
+        state = "found" if not missing else f"MISSING (run `{d.fetch_command}`)"
+        lines.append(f"  {name:8s} {state}: {default_path(d)} [{d.licence}]")
+    return lines
 
 
 def _cmd_info(args) -> int:
     print(info_text())
+    return EXIT_OK
+
+
+def _cmd_data(args) -> int:
+    if args.data_command == "list":
+        print("\n".join(data_lines()))
+        return EXIT_OK
+    from rfemu.tasks import DATASETS, DataError, fetch
+    downloadable = [n for n, d in DATASETS.items() if d.needs_files]
+    names = downloadable if "all" in args.names else args.names
+    unknown = [n for n in names if n not in downloadable]
+    if unknown:
+        print(f"rfemu data fetch: no downloadable data set {', '.join(unknown)} (expected "
+              f"{', '.join(downloadable)} or all)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for name in names:
+        try:
+            paths = fetch(name, root=args.to, progress=not args.quiet)
+        except DataError as exc:
+            print(f"rfemu data fetch {name}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{name}: {paths[0].parent}")
     return EXIT_OK
 
 
@@ -167,7 +209,7 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = {"run": _cmd_run, "validate": _cmd_validate, "plot": _cmd_plot,
-               "info": _cmd_info}[args.command]
+               "info": _cmd_info, "data": _cmd_data}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

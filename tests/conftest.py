@@ -1,4 +1,8 @@
-"""Test configuration: where the real data sets are, and a headless matplotlib."""
+"""Test configuration: where the real data sets are, and a headless matplotlib.
+
+A test that needs a real data set (drone, MNIST) takes the fixture :func:`require_data` and calls
+it with the data set's name: absent, the test skips with a reason naming ``rfemu data fetch NAME``;
+with ``RFEMU_REQUIRE_DATA=1`` (as .ci/run sets) it fails instead."""
 import os
 
 import pytest
@@ -11,6 +15,24 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "RFEMU_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["RFEMU_DATA"] = str(_SHARED)
+
+
+def require_data_set(name):
+    """The path of the real data set ``name`` (:func:`rfemu.tasks.default_path`), or skip the
+    test naming the command that fetches it (fail under ``RFEMU_REQUIRE_DATA=1``)."""
+    from rfemu.tasks import REQUIRE_ENV, default_path, is_present, missing_message
+    if not is_present(name):
+        message = missing_message(name)
+        if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
+            pytest.fail(f"{message} (${REQUIRE_ENV} is set: a missing data set fails)", pytrace=False)
+        pytest.skip(message)
+    return default_path(name)
+
+
+@pytest.fixture
+def require_data():
+    """:func:`require_data_set` as a fixture: ``path = require_data("drone")``."""
+    return require_data_set
 
 
 def _assert_backprop_matches_finite_differences(engine, x, y, extra_points=(), scale=1e3):

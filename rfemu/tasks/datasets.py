@@ -14,8 +14,8 @@ from rfemu.rng import as_generator
 #: environment variable naming the data directory
 DATA_ENV = "RFEMU_DATA"
 DRONE_FILENAME = "RadioSpin_D62_RF_fingerprinting.h5"
-DRONE_SOURCE = ("Zenodo record 7646236 (https://zenodo.org/record/7646236), file "
-                f"{DRONE_FILENAME}, CC BY 4.0; put it in $RFEMU_DATA/drone_rf/")
+DRONE_SOURCE = ("`rfemu data fetch drone` (Zenodo record 7646236, file "
+                f"{DRONE_FILENAME}, CC BY 4.0), or put it in $RFEMU_DATA/drone_rf/")
 DRONE_CLASSES = ("dx4e", "dx6i", "MTx", "Nineeg", "Parrot", "q205", "S500", "tello", "WiFi", "wltoys")
 MNIST_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -23,8 +23,8 @@ MNIST_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-MNIST_SOURCE = ("the original MNIST IDX files (Y. LeCun, C. Cortes, C. Burges; e.g. the PyPI/OpenML "
-                "mirrors), gzip or not, in $RFEMU_DATA/mnist/")
+MNIST_SOURCE = ("`rfemu data fetch mnist` (the original MNIST IDX files of Y. LeCun, C. Cortes, "
+                "C. Burges), or put them, gzip or not, in $RFEMU_DATA/mnist/")
 
 
 class DataError(ValueError):
@@ -71,17 +71,17 @@ def _resolve(path, subdir, filename, what, source):
             for c in cand:
                 if c.exists():
                     return c
-            raise DataError(f"{what}: no {filename} in {p} (nor in {p / subdir}); get it from {source}")
+            raise DataError(f"{what}: no {filename} in {p} (nor in {p / subdir}); get it with {source}")
         if not p.exists():
-            raise DataError(f"{what}: file {p} does not exist; expected {filename}; get it from {source}")
+            raise DataError(f"{what}: file {p} does not exist; expected {filename}; get it with {source}")
         return p
-    root = os.environ.get(DATA_ENV)
-    if not root:
-        raise DataError(f"{what}: no path given and ${DATA_ENV} is not set; expected "
-                        f"${DATA_ENV}/{subdir}/{filename}; get it from {source}")
-    p = Path(root) / subdir / filename
+    from rfemu.tasks.registry import data_root
+    root = data_root()
+    p = root / subdir / filename
     if not p.exists():
-        raise DataError(f"{what}: file {p} does not exist (from ${DATA_ENV}={root}); get it from {source}")
+        origin = f"${DATA_ENV}={os.environ[DATA_ENV]}" if os.environ.get(DATA_ENV) else \
+            f"the per-user cache; ${DATA_ENV} is not set"
+        raise DataError(f"{what}: file {p} does not exist (from {origin}); get it with {source}")
     return p
 
 
@@ -107,13 +107,13 @@ def drone_rf(path=None, normalize=True) -> Task:
             missing = [k for k in ("X_train", "Y_train", "X_test", "Y_test") if k not in h5]
             if missing:
                 raise DataError(f"drone RF data set {file}: missing datasets {missing}; expected {expected}; "
-                                f"get it from {DRONE_SOURCE}")
+                                f"get it with {DRONE_SOURCE}")
             arrays = {k: np.asarray(h5[k][()]) for k in ("X_train", "Y_train", "X_test", "Y_test")}
     except DataError:
         raise
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"drone RF data set {file}: cannot be read as HDF5 ({exc}); expected {expected}; "
-                        f"get it from {DRONE_SOURCE}") from None
+                        f"get it with {DRONE_SOURCE}") from None
     x_tr = np.squeeze(arrays["X_train"]).astype(float)
     x_te = np.squeeze(arrays["X_test"]).astype(float)
     y_tr = np.asarray(arrays["Y_train"]).ravel()
@@ -128,7 +128,7 @@ def drone_rf(path=None, normalize=True) -> Task:
     elif not (np.all(y_tr == np.round(y_tr)) and np.all(y_te == np.round(y_te))) or y_tr.min() < 0:
         problems.append("labels must be integers >= 0")
     if problems:
-        raise DataError(f"drone RF data set {file}: {problems[0]}; expected {expected}; get it from {DRONE_SOURCE}")
+        raise DataError(f"drone RF data set {file}: {problems[0]}; expected {expected}; get it with {DRONE_SOURCE}")
     y_tr, y_te = y_tr.astype(np.int64), y_te.astype(np.int64)
     scale = x_tr.max() if normalize and x_tr.max() > 0 else 1.0
     n_classes = int(max(y_tr.max(), y_te.max()) + 1)
@@ -146,19 +146,19 @@ def read_idx(path) -> np.ndarray:
             data = fh.read()
     except OSError as exc:
         raise DataError(f"IDX file {p}: cannot be read ({exc}); expected an IDX file (gzip or raw); "
-                        f"get it from {MNIST_SOURCE}") from None
+                        f"get it with {MNIST_SOURCE}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise DataError(f"IDX file {p}: bad header (expected magic 0x0000 08 nn, unsigned bytes); "
-                        f"get it from {MNIST_SOURCE}")
+                        f"get it with {MNIST_SOURCE}")
     ndim = data[3]
     if len(data) < 4 + 4 * ndim:
-        raise DataError(f"IDX file {p}: truncated header; get it from {MNIST_SOURCE}")
+        raise DataError(f"IDX file {p}: truncated header; get it with {MNIST_SOURCE}")
     shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     size = int(np.prod(shape)) if ndim else 0
     body = data[4 + 4 * ndim:]
     if len(body) != size:
         raise DataError(f"IDX file {p}: {len(body)} data bytes for shape {shape} ({size} expected); "
-                        f"get it from {MNIST_SOURCE}")
+                        f"get it with {MNIST_SOURCE}")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
@@ -188,11 +188,11 @@ def mnist(path=None, n_train=None, n_test=None) -> Task:
     for k in ("x_train", "x_test"):
         if arrays[k].ndim != 3 or arrays[k].shape[1:] != (28, 28):
             raise DataError(f"MNIST {files[k]}: images of shape {arrays[k].shape}, expected (N, 28, 28); "
-                            f"get it from {MNIST_SOURCE}")
+                            f"get it with {MNIST_SOURCE}")
     for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
         if arrays[yk].ndim != 1 or len(arrays[yk]) != len(arrays[xk]) or arrays[yk].max() > 9:
             raise DataError(f"MNIST {files[yk]}: {arrays[yk].shape} labels for {len(arrays[xk])} images, "
-                            f"expected one label 0-9 per image; get it from {MNIST_SOURCE}")
+                            f"expected one label 0-9 per image; get it with {MNIST_SOURCE}")
     sl_tr = slice(None, n_train)
     sl_te = slice(None, n_test)
     x_tr = arrays["x_train"][sl_tr].reshape(-1, 784).astype(float) / 255.0

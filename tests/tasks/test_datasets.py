@@ -24,7 +24,7 @@ def write_drone(path, n_train=30, n_test=12, bins=256, **override):
     return data
 
 
-def test_drone_file_round_trip_and_normalisation(tmp_path):
+def test_drone_file_round_trip_and_normalisation(tmp_path, monkeypatch):
     f = tmp_path / "RadioSpin_D62_RF_fingerprinting.h5"
     data = write_drone(f)
     task = drone_rf(f)
@@ -35,11 +35,8 @@ def test_drone_file_round_trip_and_normalisation(tmp_path):
     # found through $RFEMU_DATA/drone_rf/
     (tmp_path / "drone_rf").mkdir()
     os.replace(f, tmp_path / "drone_rf" / f.name)
-    os.environ["RFEMU_DATA"] = str(tmp_path)
-    try:
-        assert np.array_equal(drone_rf().y_test, data["Y_test"])
-    finally:
-        del os.environ["RFEMU_DATA"]
+    monkeypatch.setenv("RFEMU_DATA", str(tmp_path))
+    assert np.array_equal(drone_rf().y_test, data["Y_test"])
 
 
 @pytest.mark.parametrize("case,match", [
@@ -62,10 +59,12 @@ def test_bad_drone_file_raises_one_data_error_with_file_expectation_and_source(t
     assert "7646236" in msg and str(f) in msg and isinstance(info.value, ValueError)
 
 
-def test_no_path_and_no_environment_says_where_to_put_the_file(monkeypatch):
+def test_no_path_and_no_environment_looks_in_the_cache_and_names_the_command(monkeypatch, tmp_path):
     monkeypatch.delenv("RFEMU_DATA", raising=False)
-    with pytest.raises(DataError, match="RFEMU_DATA"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(DataError, match="RFEMU_DATA") as info:
         drone_rf()
+    assert "rfemu data fetch drone" in str(info.value) and str(tmp_path / "rfemu") in str(info.value)
 
 
 def _idx(path, array, compress=True):
@@ -122,14 +121,7 @@ def test_encode_power():
         encode_power([1.0], -1.0)
 
 
-def shared_data_dir():
-    """$RFEMU_DATA if set, else the shared data sets beside the repository (as CI lays them out)."""
-    from pathlib import Path
-    env = os.environ.get("RFEMU_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "datasets"
-
-
-def test_real_drone_file_matches_its_published_shape():
-    task = drone_rf(shared_data_dir() / "drone_rf")
+def test_real_drone_file_matches_its_published_shape(require_data):
+    task = drone_rf(require_data("drone"))
     assert task.x_train.shape == (702, 256) and task.x_test.shape == (298, 256)
     assert task.n_classes == 10 and np.bincount(task.y_train).min() >= 60
