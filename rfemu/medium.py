@@ -19,6 +19,11 @@ The medium also models
 - frequency pulling and injection locking between the tones of one line (Adler), with a coupling
   cost linear in the number of tones close enough to matter, :class:`PhaseLocking`.
 
+A line's response to its tones (the chain matrix, its gradient, the tone sums) is
+:class:`LineResponse`, which both engines call: the compiled engine per layer, the event engine
+through :class:`Line`. A new medium effect on the response is written there once and both
+engines see it (docs/architecture.md).
+
 All quantities are SI (Hz, W, V, Ohm, K, s, m); loss figures are in dB.
 """
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rfemu.devices.resonator import chain_matrix, johnson_noise_voltage
+from rfemu.devices.resonator import ChainSet, johnson_noise_voltage, tones as fixed_tones
 from rfemu.rng import as_generator
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "db_to_power_ratio",
     "tap_power_gain",
     "chain_noise_voltage",
+    "LineResponse",
     "Line",
     "PhaseLocking",
     "adler_locking_range",
@@ -124,6 +130,149 @@ def chain_noise_voltage(resistance, temperature, bandwidth):
 # the line: tones x junctions
 # --------------------------------------------------------------------------------------------
 
+class LineResponse:
+    """How the junctions tapped on a line answer its tones: the one place of the line's effects.
+
+    Both engines take a line's chain matrix ``W[C, T]`` (V/W), its gradient and the tone sums
+    ``V = W P`` from here; this object hands the kernel
+    (:class:`rfemu.devices.resonator.ChainSet`) per-junction arrays that carry every medium
+    effect on the response (docs/physics.md, the medium):
+
+    - loss: the power factor reaching each junction (``power_gain``, from :func:`tap_power_gain`:
+      ``n loss_per_tap + x loss_per_length`` dB) multiplies its sensitivity, so ``W`` is in volts
+      per watt of the tone at the line's input (:meth:`junction_sensitivity`);
+    - the linewidths switch: with ``linewidths`` False every tone is a pure tone (its linewidth is
+      seen as zero, :meth:`seen_linewidth`) and ``W`` does not depend on the tones' linewidths
+      (their gradient is zero).
+
+    Parameters
+    ----------
+    sign : array (C, J)
+        Series sign of each junction in its chain (+1 / -1).
+    sensitivity : float or array (C, J)
+        Spin-diode sensitivity K of each junction, V/W.
+    antisymmetric, symmetric : float or array (C, J)
+        Line-shape weights of the junctions.
+    damping : float or array (C, J)
+        Damping alpha of each junction (half width ``damping * f_r``).
+    power_gain : float or array (C, J)
+        Linear power factor that reaches each junction (1: lossless).
+    linewidths : bool
+        False: every tone is a pure tone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = LineResponse(np.ones((1, 2)), 100.0, 1.0, 0.0, 0.01, power_gain=[[1.0, 0.5]])
+    >>> r.junction_sensitivity().tolist()
+    [[100.0, 50.0]]
+    """
+
+    def __init__(self, sign, sensitivity, antisymmetric, symmetric, damping, power_gain=1.0,
+                 linewidths=True):
+        self.sign = np.array(sign, dtype=float, ndmin=2)
+        if self.sign.ndim != 2:
+            _fail("sign", sign, "a (chains, junctions) array of +1 / -1")
+        shape = self.sign.shape
+        self.sensitivity = np.asarray(sensitivity, dtype=float)
+        self.antisymmetric = np.asarray(antisymmetric, dtype=float)
+        self.symmetric = np.asarray(symmetric, dtype=float)
+        self.damping = np.asarray(damping, dtype=float)
+        self.power_gain = np.broadcast_to(_nonneg("power_gain", power_gain), shape)
+        if not isinstance(linewidths, (bool, np.bool_)):
+            _fail("linewidths", linewidths, "a boolean")
+        self.linewidths = bool(linewidths)
+        self.chains = ChainSet(shape, sign=self.sign, sensitivity=self.junction_sensitivity(),
+                               antisymmetric=self.antisymmetric, symmetric=self.symmetric,
+                               damping=self.damping)
+
+    @classmethod
+    def of_layer(cls, layer) -> "LineResponse":
+        """The response of a compiled layer's line
+        (:class:`rfemu.network.compile.CompiledLayer`, or anything with its array names)."""
+        return cls(layer.sign, layer.sensitivity, layer.antisymmetric, layer.symmetric,
+                   layer.damping, layer.power_gain, layer.linewidths)
+
+    @property
+    def shape(self) -> tuple:
+        """(chains, junctions)."""
+        return self.chains.shape
+
+    def rows(self, chain_index) -> "LineResponse":
+        """The response of some chains only (rows ``chain_index`` of every array)."""
+        def pick(a):
+            return a[chain_index] if a.ndim == 2 else a
+
+        return LineResponse(self.sign[chain_index], pick(self.sensitivity), pick(self.antisymmetric),
+                            pick(self.symmetric), pick(self.damping), self.power_gain[chain_index],
+                            self.linewidths)
+
+    # -- the medium's effects ---------------------------------------------------------------------
+    def junction_sensitivity(self) -> np.ndarray:
+        """V/W of each junction per watt of a tone at the line's input: ``K * power_gain``."""
+        return self.sensitivity * self.power_gain
+
+    def seen_linewidth(self, tone_frequency, tone_linewidth):
+        """The tones' linewidths as the junctions see them (Hz): zero with the linewidths off."""
+        if self.linewidths:
+            return tone_linewidth
+        return np.zeros(np.shape(tone_frequency))
+
+    # -- the response -------------------------------------------------------------------------------
+    def tones(self, tone_frequency, tone_linewidth):
+        """One fixed set of tones, checked once for :meth:`rectify` (:func:`rfemu.devices.resonator.tones`)."""
+        return fixed_tones(tone_frequency, self.seen_linewidth(tone_frequency, tone_linewidth))
+
+    def matrix(self, tone_frequency, tone_linewidth, resonance_frequency, *, n_threads=1,
+               backend="kernel"):
+        """The chain matrix ``W``: (C, T) for tones (T,), (S, C, T) for S sets of tones (S, T)."""
+        return self.chains.matrix(tone_frequency, self.seen_linewidth(tone_frequency, tone_linewidth),
+                                  resonance_frequency, n_threads=n_threads, backend=backend)
+
+    def grad(self, grad_w, tone_frequency, tone_linewidth, resonance_frequency, *, tones=False,
+             n_threads=1, backend="kernel"):
+        """Back-propagate dL/dW (a :class:`rfemu.devices.resonator.ChainGradient`); with the
+        linewidths off the tones' linewidth gradient is zero (W does not depend on them)."""
+        g = self.chains.grad(grad_w, tone_frequency, self.seen_linewidth(tone_frequency, tone_linewidth),
+                             resonance_frequency, tones=tones, n_threads=n_threads, backend=backend)
+        if not self.linewidths and g.tone_linewidth is not None:
+            g = g._replace(tone_linewidth=np.zeros_like(g.tone_linewidth))
+        return g
+
+    def rectify(self, tone_power, tones, resonance_frequency, *, matrix=None, n_threads=1,
+                backend="kernel"):
+        """Chain voltages ``V = P W^T`` (B, C) of a batch of powers (B, T) of fixed ``tones``
+        (from :meth:`tones`), and ``W`` (:meth:`rfemu.devices.resonator.ChainSet.rectify`)."""
+        return self.chains.rectify(tone_power, tones, resonance_frequency, matrix=matrix,
+                                   n_threads=n_threads, backend=backend)
+
+    def rectify_grad(self, grad_voltage, tone_power, tones, resonance_frequency, matrix, *,
+                     tone_power_grad=False, n_threads=1, backend="kernel"):
+        """Back-propagate dL/dV through :meth:`rectify`
+        (:meth:`rfemu.devices.resonator.ChainSet.rectify_grad`)."""
+        return self.chains.rectify_grad(grad_voltage, tone_power, tones, resonance_frequency, matrix,
+                                        tone_power_grad=tone_power_grad, n_threads=n_threads,
+                                        backend=backend)
+
+    @staticmethod
+    def tone_sum(matrix, tone_power) -> np.ndarray:
+        """Chain voltages of tones that move with each sample, V: ``V[b, c] = sum_t W[b, c, t]
+        P[b, t]`` for W (B, C, T), or ``W @ P`` for one W (C, T)."""
+        if np.ndim(matrix) == 3:
+            return np.einsum("bct,bt->bc", matrix, tone_power)
+        return matrix @ tone_power
+
+    @property
+    def lorentzian_seconds(self) -> float:
+        """Wall seconds inside the kernel's Lorentzian evaluations of :meth:`rectify`."""
+        return self.chains.lorentzian_seconds
+
+    @property
+    def tone_sum_seconds(self) -> float:
+        """Wall seconds inside the kernel's tone sums of :meth:`rectify` and its gradient."""
+        return self.chains.tone_sum_seconds
+
+
 class Line:
     """A shared RF line: its tones, the junctions tapped on it (grouped in chains), their response.
 
@@ -154,17 +303,19 @@ class Line:
         Threads of the kernel calls.
     name : object
         The line's identifier (its graph node).
+    linewidths : bool
+        False: every tone is a pure tone (:class:`LineResponse`).
 
     Notes
     -----
     Tones live in slots (``add_slot``); a stopped tone keeps its slot with zero power. The chain
-    voltages are ``V = W @ P`` with ``W`` from :func:`rfemu.devices.resonator.chain_matrix`, the
-    power gain folded into the junctions' signs (loss is flat in frequency).
+    voltages are ``V = W @ P`` with ``W`` from the line's :class:`LineResponse` (:attr:`response`),
+    the medium's effects (loss, the linewidths switch) included there, as in the compiled engine.
     """
 
     def __init__(self, resonance_frequency, damping, sign, sensitivity, antisymmetric=1.0,
                  symmetric=0.0, power_gain=None, resistance=None, temperature=0.0,
-                 bandwidth=1e6, delay=0.0, n_threads=1, name="line"):
+                 bandwidth=1e6, delay=0.0, n_threads=1, name="line", linewidths=True):
         fr = np.array(resonance_frequency, dtype=float, ndmin=2)
         if fr.ndim != 2 or not np.all(np.isfinite(fr)) or np.any(fr <= 0):
             _fail("resonance_frequency", resonance_frequency, "a (chains, junctions) array of positive Hz")
@@ -200,6 +351,17 @@ class Line:
         self.noise_voltage = chain_noise_voltage(self.resistance, self.temperature, self.bandwidth) \
             if self.temperature > 0 else np.zeros(shape[0])
         self.n_kernel_calls = 0
+        #: the junctions' answer to the tones (every medium effect on it): shared with the compiled engine
+        self.response = LineResponse(self.sign, self.sensitivity, self.antisymmetric, self.symmetric,
+                                     self.damping, self.power_gain, linewidths)
+
+    @classmethod
+    def from_layer(cls, layer, **options) -> "Line":
+        """The line of a compiled layer (:class:`rfemu.network.compile.CompiledLayer`): its
+        junctions, loss and linewidths switch; ``options`` as in :class:`Line` (noise, delay...)."""
+        return cls(layer.resonance_frequency, layer.damping, layer.sign, layer.sensitivity,
+                   layer.antisymmetric, layer.symmetric, power_gain=layer.power_gain,
+                   linewidths=layer.linewidths, **options)
 
     # -- shape --------------------------------------------------------------------------------
     @property
@@ -281,22 +443,14 @@ class Line:
 
     # -- response -----------------------------------------------------------------------------
     def _kernel(self, tone_index, chain_index):
-        def pick(a):
-            if a.ndim == 2 and chain_index is not None:
-                return np.ascontiguousarray(a[chain_index])
-            return a
-
+        """W of some tones (columns) or some chains (rows), None: all."""
+        response = self.response if chain_index is None else self.response.rows(chain_index)
         fr = self.resonance_frequency if chain_index is None else self.resonance_frequency[chain_index]
-        dm = self.damping if chain_index is None else self.damping[chain_index]
-        sg = self.sign * self.power_gain
-        sg = sg if chain_index is None else sg[chain_index]
         tf = self.tone_frequency if tone_index is None else self.tone_frequency[tone_index]
         tg = self.tone_linewidth if tone_index is None else self.tone_linewidth[tone_index]
         self.n_kernel_calls += 1
-        return chain_matrix(np.ascontiguousarray(tf), np.ascontiguousarray(tg), np.ascontiguousarray(fr),
-                            np.ascontiguousarray(sg), None, pick(self.sensitivity),
-                            pick(self.antisymmetric), pick(self.symmetric),
-                            damping=np.ascontiguousarray(dm), n_threads=self.n_threads)
+        return response.matrix(np.ascontiguousarray(tf), np.ascontiguousarray(tg), fr,
+                               n_threads=self.n_threads)
 
     def response_matrix(self) -> np.ndarray:
         """The chain matrix ``W[C, T]`` (V/W) of the line now: ``V_chain = W @ tone_power``.
@@ -320,7 +474,7 @@ class Line:
 
     def chain_voltages(self) -> np.ndarray:
         """Noise-free DC voltage of every chain, V: ``W @ P``."""
-        return self.response_matrix() @ self.tone_power
+        return self.response.tone_sum(self.response_matrix(), self.tone_power)
 
     def sample_noise(self, rng) -> np.ndarray:
         """One draw of the chains' thermal noise floor (Gaussian, rms :attr:`noise_voltage`), V."""

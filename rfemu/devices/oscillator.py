@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,6 +41,9 @@ __all__ = [
     "OutputTransfer",
     "linewidth",
     "d_linewidth_d_current",
+    "emitted_tone",
+    "NeuronTarget",
+    "neuron_target",
     "relaxation_rate",
     "OscillatorTrajectory",
     "integrate",
@@ -401,6 +405,85 @@ def d_linewidth_d_current(current, params=None):
     d_below = -g
     return np.where(above, d_above, d_below) / (
         np.asarray(params.threshold_current, dtype=float) * 2.0 * math.pi)
+
+
+def emitted_tone(current, params=None, *, linewidths=True, phase_only=False):
+    """Frequency and half width (Hz, Hz) of the tone a neuron emits at a drive current.
+
+    The compact model's current, clamped to ``[I_th, I_max]`` like :func:`output_power`, sets the
+    frequency (:func:`frequency`) and the half width (:func:`linewidth`). Both engines take an
+    f(I) neuron's tone from here (docs/physics.md, the oscillator).
+
+    Parameters
+    ----------
+    current : array_like
+        Drive current, A.
+    params : OscillatorParameters
+    linewidths : bool
+        False: a pure tone (half width 0), the network's linewidths switch.
+    phase_only : bool
+        True: the half width without the amplitude-phase coupling (:func:`phase_linewidth`), for a
+        model that lets the frequency follow the fluctuating power itself.
+
+    Returns
+    -------
+    frequency, linewidth : ndarray
+        Hz, of the shape of ``current``.
+
+    Examples
+    --------
+    >>> f, g = emitted_tone(1.0, OscillatorParameters(temperature=0.0))   # clamped to I_max, T = 0
+    >>> float(f), float(g)
+    (300000000.0, 0.0)
+    """
+    params = _params(params)
+    clamped = clamp_current(current, params)
+    f = frequency(clamped, params)
+    if not linewidths:
+        return f, np.zeros_like(f)
+    width = phase_linewidth if phase_only else linewidth
+    return f, width(clamped, params)
+
+
+class NeuronTarget(NamedTuple):
+    """The steady state a neuron driven by a current settles to."""
+
+    power: np.ndarray        #: output power, W (:func:`output_power`)
+    frequency: np.ndarray    #: frequency of the emitted tone, Hz
+    linewidth: np.ndarray    #: half width of the emitted tone, Hz
+
+
+def neuron_target(current, params=None, *, follows_current=True, channel_frequency=None,
+                  channel_linewidth=None, linewidths=True, phase_only=False) -> NeuronTarget:
+    """Output power and tone (frequency, half width) a neuron settles to at a drive current.
+
+    Parameters
+    ----------
+    current : array_like
+        Drive current, A.
+    params : OscillatorParameters
+    follows_current : bool
+        True: an f(I) neuron, its tone from :func:`emitted_tone`; False: a fixed-channel neuron,
+        its tone ``channel_frequency`` and ``channel_linewidth`` whatever the current.
+    channel_frequency, channel_linewidth : array_like
+        Hz: the fixed channel (needed when ``follows_current`` is False).
+    linewidths, phase_only : bool
+        As in :func:`emitted_tone`.
+
+    Examples
+    --------
+    >>> t = neuron_target(np.array([5e-6, 40e-6]), OscillatorParameters(temperature=0.0))
+    >>> t.power.tolist(), t.frequency.tolist()
+    ([0.0, 1e-06], [300000000.0, 300000000.0])
+    """
+    power = output_power(current, params)
+    if follows_current:
+        f, g = emitted_tone(current, params, linewidths=linewidths, phase_only=phase_only)
+    else:
+        if channel_frequency is None or channel_linewidth is None:
+            raise ValueError("a fixed-channel neuron needs channel_frequency and channel_linewidth")
+        f, g = channel_frequency, channel_linewidth
+    return NeuronTarget(power, f, g)
 
 
 # ---------------------------------------------------------------------------------------------

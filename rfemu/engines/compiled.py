@@ -7,10 +7,11 @@ Static (steady-state) forward pass, layer by layer::
                   -> the next line's tones
     last layer:   class scores = V + V_bias (volts)
 
-The engine holds no device formula: the rectification (``W`` and the tone sum ``V = P W^T``, for
-fixed tones) comes from :meth:`rfemu.devices.resonator.ChainSet.rectify` (the kernel), per-sample
-tones' ``W`` from :func:`rfemu.devices.resonator.chain_matrix`, the neuron's transfer from
-:class:`rfemu.devices.oscillator.OutputTransfer`. ``W`` depends only on the resonance frequencies
+The engine holds no device or medium formula: a line's response (``W``, its gradient and the
+tone sums ``V = P W^T``, with the medium's loss and linewidths switch) comes from
+:class:`rfemu.medium.LineResponse` (the kernel through :class:`rfemu.devices.resonator.ChainSet`),
+the neuron's transfer from :class:`rfemu.devices.oscillator.OutputTransfer` and its tone from
+:func:`rfemu.devices.oscillator.emitted_tone`; the event engine takes them from the same places. ``W`` depends only on the resonance frequencies
 and the tones, so it is cached and recomputed only when a layer's tuning state (or, for neurons
 emitting at f(I), the sample) changes. No (chains x tones x junctions) tensor is ever built.
 
@@ -26,13 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
 from rfemu.devices import oscillator as osc
-from rfemu.devices import resonator as res
+from rfemu.medium import LineResponse
 from rfemu.network import schema as S
 from rfemu.network.compile import CompiledLayer, CompiledNetwork, compile_graph
 
@@ -142,8 +144,8 @@ class CompiledEngine:
         self.backend = backend
         self.blas_threads = blas_threads
         self._cache = {}
-        self._chain_sets = {}         # layer -> res.ChainSet (the kernel's per-junction arrays)
-        self._tones = {}              # layer -> res.Tones (its fixed tones, checked once)
+        self._chain_sets = {}         # layer -> medium.LineResponse (the kernel's per-junction arrays)
+        self._tones = {}              # layer -> resonator.Tones (its fixed tones, checked once)
         self._transfers = {}          # layer -> osc.OutputTransfer (its neurons, prepared once)
         self._seconds = [0.0, 0.0]    # kernel seconds (Lorentzians, the rest) of forgotten chain sets
 
@@ -185,24 +187,21 @@ class CompiledEngine:
         # neurons x samples per extra thread of the neurons' transfer (a few ns each)
         return max(1, min(self.n_threads, n_neurons // self.WORK_PER_THREAD))
 
-    def _chains(self, layer_index: int) -> res.ChainSet:
-        """The layer's junctions prepared for the kernel (built once; see :meth:`invalidate`)."""
+    def _chains(self, layer_index: int) -> LineResponse:
+        """The response of the layer's line, its junctions prepared for the kernel (built once;
+        see :meth:`invalidate`)."""
         chains = self._chain_sets.get(layer_index)
         if chains is None:
-            layer = self.network.layers[layer_index]
-            chains = res.ChainSet(layer.resonance_frequency.shape, sign=layer.sign,
-                                  sensitivity=layer.sensitivity * layer.power_gain,
-                                  antisymmetric=layer.antisymmetric, symmetric=layer.symmetric,
-                                  damping=layer.damping)
+            chains = LineResponse.of_layer(self.network.layers[layer_index])
             self._chain_sets[layer_index] = chains
         return chains
 
-    def _layer_tones(self, layer_index: int) -> res.Tones:
+    def _layer_tones(self, layer_index: int):
         """The layer's fixed tones, checked once (pure tones when its linewidths are off)."""
         t = self._tones.get(layer_index)
         if t is None:
             layer = self.network.layers[layer_index]
-            t = res.tones(layer.tone_frequency, self._pure(layer, layer.tone_frequency, layer.tone_linewidth))
+            t = self._chains(layer_index).tones(layer.tone_frequency, layer.tone_linewidth)
             self._tones[layer_index] = t
         return t
 
@@ -215,21 +214,12 @@ class CompiledEngine:
             self._transfers[layer_index] = t
         return t
 
-    @staticmethod
-    def _pure(layer, tone_frequency, tone_linewidth):
-        """The tones' linewidths as the layer sees them: zero when its linewidths are off."""
-        if layer.linewidths:
-            return tone_linewidth
-        return np.zeros(np.shape(tone_frequency))
-
     def chain_matrix(self, layer_index: int, tone_frequency=None, tone_linewidth=None) -> np.ndarray:
         """W (C, T) of a layer for its fixed tones (cached until its tuning changes), or
         (S, C, T) for S given sets of tones (not cached). With the network's linewidths off
-        (``layer.linewidths`` False) every tone is taken as a pure tone."""
-        import time
+        (``layer.linewidths`` False) every tone is taken as a pure tone
+        (:meth:`rfemu.medium.LineResponse.seen_linewidth`)."""
         layer = self.network.layers[layer_index]
-        if tone_frequency is not None:
-            tone_linewidth = self._pure(layer, tone_frequency, tone_linewidth)
         if tone_frequency is None:
             key = self._cache.get(layer_index)
             if key is not None and np.array_equal(key[0], layer.tuning):
@@ -287,19 +277,15 @@ class CompiledEngine:
         With the network's linewidths off the tones are pure whatever ``tone_linewidth`` says, so
         W does not depend on it: the returned ``tone_linewidth`` gradient is zero.
         """
-        import time
         layer = self.network.layers[layer_index]
         if tone_frequency is None:
             tone_frequency, tone_linewidth = layer.tone_frequency, layer.tone_linewidth
-        tone_linewidth = self._pure(layer, tone_frequency, tone_linewidth)
         t0 = time.perf_counter()
         n_sets = np.shape(tone_frequency)[0] if np.ndim(tone_frequency) == 2 else 1
         g = self._chains(layer_index).grad(
             grad_w, tone_frequency, tone_linewidth, layer.resonance_frequency, tones=tones,
             n_threads=self._threads(n_sets, layer), backend=self.backend)
         self._seconds[0] += time.perf_counter() - t0
-        if not layer.linewidths and g.tone_linewidth is not None:
-            g = g._replace(tone_linewidth=np.zeros_like(g.tone_linewidth))
         return g
 
     def invalidate(self) -> None:
@@ -365,7 +351,7 @@ class CompiledEngine:
                 state_f, state_g = layer.tone_frequency, layer.tone_linewidth
             else:
                 w = self.chain_matrix(l, tone_f, tone_g)
-                v = np.einsum("bct,bt->bc", w, p)
+                v = LineResponse.tone_sum(w, p)
                 state_f, state_g = tone_f, tone_g
             state = None
             if keep:
@@ -380,13 +366,9 @@ class CompiledEngine:
                 if keep:
                     state.current, state.output_power, state.d_output_power = current, p_next, dp
                 if layer.emission == S.EMISSION_CURRENT:
-                    # the compact model's current: clamped to [I_th, I_max] like the power
-                    device_current = osc.clamp_current(current, layer.oscillator)
-                    tone_f = np.ascontiguousarray(osc.frequency(device_current, layer.oscillator))
-                    if layer.linewidths:
-                        tone_g = np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
-                    else:                       # linewidths off: the neurons emit pure tones
-                        tone_g = np.zeros_like(tone_f)
+                    tone_f, tone_g = osc.emitted_tone(current, layer.oscillator,
+                                                      linewidths=layer.linewidths)
+                    tone_f, tone_g = np.ascontiguousarray(tone_f), np.ascontiguousarray(tone_g)
                     if keep:
                         state.output_frequency, state.output_linewidth = tone_f, tone_g
                 else:
