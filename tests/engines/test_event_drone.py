@@ -9,8 +9,8 @@ from rfemu.network import build_graph, spin_mlp, write_back
 from rfemu.tasks.datasets import drone_rf
 
 
-def test_trained_drone_network_event_outputs_equal_compiled_outputs():
-    task = drone_rf()
+def test_trained_drone_network_event_outputs_equal_compiled_outputs(require_data):
+    task = drone_rf(require_data("drone"))
     G = build_graph(spin_mlp((256, 128, 10)), seed=0)
     result = train(G, task.x_train, task.y_train, TrainingConfig(epochs=10, progress=False, seed=0))
     write_back(G, result.network)
