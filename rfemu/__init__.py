@@ -2,7 +2,7 @@
 
 Spin-torque nano-oscillators are the neurons, magnetic-tunnel-junction spin diodes the synapses,
 shared RF lines carry the tones. Device physics lives in :mod:`rfemu.devices` and the compiled
-kernel ``rfemu._core``; see ``PHYSICS.md`` for the models.
+kernel ``rfemu._core``; see ``docs/physics.md`` for the models.
 
 Examples
 --------

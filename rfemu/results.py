@@ -12,7 +12,7 @@ Everything is first written into a hidden temporary folder beside the destinatio
 renamed into place, so a run that is killed leaves no half-written folder.
 
 This module also holds :func:`static_energy_and_latency`, the compiled engine's energy and
-latency per inference computed from the devices' own formulas (PHYSICS.md section 4); the event
+latency per inference computed from the devices' own formulas (docs/physics.md#energy); the event
 engine reports its own.
 """
 from __future__ import annotations
@@ -294,7 +294,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
       D_r = alpha f_r of :func:`rfemu.devices.resonator.half_width`; then, for each hidden layer,
       the time its slowest oscillator takes for its power to settle within ``tolerance``
       (relative) of the steady state, ``ln(1 / tolerance) / rate`` with the device's
-      ``relaxation_rate(I)`` (PHYSICS.md: a deviation of p decays as exp(-2 G_G |xi - 1| t)),
+      ``relaxation_rate(I)`` (docs/physics.md#relaxation-rate: a deviation of p decays as exp(-2 G_G |xi - 1| t)),
       floored at ``min_relaxation_fraction * 2 G_G`` like the event engine's (critical slowing
       down at threshold is cut there); layers settle one after the other, so the times add;
     - powers of a sample, held for that latency: ``oscillator``, the neurons' Joule power

@@ -1,4 +1,4 @@
-"""Device models: each owns its physics (PHYSICS.md), with a static and a dynamic form.
+"""Device models: each owns its physics (docs/physics.md), with a static and a dynamic form.
 
 - :mod:`rfemu.devices.oscillator`  spin-torque nano-oscillator (neuron)
 - :mod:`rfemu.devices.resonator`   spin-diode synapse and its non-volatile frequency state

@@ -1,6 +1,8 @@
-"""Macrospin LLGS junction: the reference device (PHYSICS.md section 3).
+"""Macrospin LLGS junction: the reference device (docs/physics.md#macrospin-llgs).
 
-The free layer's unit magnetisation m obeys the Landau-Lifshitz-Gilbert-Slonczewski equation
+The free layer's unit magnetisation m obeys the Landau-Lifshitz-Gilbert-Slonczewski equation, the
+explicit form of the Gilbert equation with the spin torque inside it
+(docs/physics.md#spin-transfer-torque-convention):
 
     dm/dt = -g' [ m x H + alpha m x (m x H) ] - g' a [ m x (m x p) - alpha m x p ]
     g' = gamma mu0 / (1 + alpha^2),   a = a_J I(t),   I(t) = I_dc + I_rf cos(2 pi f t)

@@ -1,4 +1,4 @@
-"""Spin-torque nano-oscillator (the neuron): universal auto-oscillator model (PHYSICS.md section 1).
+"""Spin-torque nano-oscillator (the neuron): universal auto-oscillator model (docs/physics.md#oscillator).
 
 Dynamic form, for the dimensionless complex amplitude ``c`` (power ``p = |c|^2``)::
 
@@ -68,7 +68,7 @@ def _check(name, value, ok, expected):
 
 @dataclass(frozen=True)
 class OscillatorParameters:
-    """Parameters of a spin-torque nano-oscillator, SI units (defaults: the drone network of PHYSICS.md).
+    """Parameters of a spin-torque nano-oscillator, SI units (defaults: docs/physics.md#oscillator-defaults).
 
     Fields may be floats or numpy arrays (one value per device); all derived quantities broadcast.
 

@@ -1,6 +1,6 @@
 """Spin-diode synapse: the rectification line shape and the non-volatile frequency state.
 
-PHYSICS.md section 2. A tone of frequency ``f``, power ``P`` and Lorentzian half width ``g``
+docs/physics.md#spin-diode-resonator. A tone of frequency ``f``, power ``P`` and Lorentzian half width ``g``
 through a junction resonating at ``f_r`` with half width ``D`` gives the DC voltage
 
     V = K P D [2 a d + s G] / (d^2 + G^2),    d = f - f_r,   G = D + g,
@@ -120,7 +120,7 @@ def d_rectified_voltage_d_resonance(tone_frequency, tone_power, resonance_freque
 
     Use ``half_width_slope = damping`` when the half width is ``damping * f_r``, 0 when it is
     fixed. The weight is monotonic in f_r only for |d| < D: outside, a fixed-sign frequency step
-    moves the weight the wrong way (PHYSICS.md, "learning in frequency").
+    moves the weight the wrong way (docs/physics.md#chains, learning in frequency).
     """
     d = np.subtract(tone_frequency, resonance_frequency)
     D = np.asarray(half_width, dtype=float)
@@ -584,7 +584,7 @@ class FrequencyState:
     ``base_frequency``), programmed in multiples of ``step`` (quantisation; 0 = continuous), with
     Gaussian write noise (std ``write_noise``, Hz), a write latency (s) and energy (J per pulse),
     an endurance (writes after which a device is stuck where it is) and an optional drift
-    (Hz/s, applied by :meth:`advance`). PHYSICS.md: no measured write-noise or endurance
+    (Hz/s, applied by :meth:`advance`). docs/physics.md#frequency-state: no measured write-noise or endurance
     statistics are published; these are parameters.
 
     Examples

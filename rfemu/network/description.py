@@ -254,7 +254,7 @@ class NetworkDescription:
     linewidths : bool
         True: each tone has its own Lorentzian line (the inputs' ``linewidth``, the layers'
         ``tone_linewidth``, an f(I) neuron's own linewidth at its current), which widens the
-        junctions' response, L = 1 / (d - i (D_r + g_t)) (PHYSICS.md section 2). False: every
+        junctions' response, L = 1 / (d - i (D_r + g_t)) (docs/physics.md#tone-linewidth). False: every
         tone is a pure tone (g_t = 0) in both engines.
     """
 

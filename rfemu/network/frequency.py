@@ -1,6 +1,6 @@
 """Frequency plans: where the tones and the junctions' resonances sit on the frequency axis.
 
-PHYSICS.md section 2: linear grids, or the geometric grid ``f_k = f_min r^k`` with
+docs/physics.md#frequency-plans: linear grids, or the geometric grid ``f_k = f_min r^k`` with
 ``r = (f_max / f_min)^(1/(n-1))``, which keeps the spacing constant in units of the local linewidth
 (the half width of a junction is ``D_r = alpha f_r``).
 

@@ -1,4 +1,4 @@
-"""Energy accounting of an emulated chip, per inference and per device kind (PHYSICS.md section 4).
+"""Energy accounting of an emulated chip, per inference and per device kind (docs/physics.md#energy).
 
 rfemu computes energy from its own device parameters, not from the seed's projection:
 
