@@ -1,4 +1,4 @@
-"""The RF line as a shared medium: crosstalk, loss, noise floor, injection locking (PHYSICS.md 1-2)."""
+"""The RF line as a shared medium: crosstalk, loss, noise floor, injection locking (docs/physics.md#medium)."""
 import math
 
 import numpy as np
@@ -23,7 +23,7 @@ def _line(rng, C=3, J=4, T=5, gain=None, temperature=0.0):
 
 
 def _direct(fr, sign, f, p, g, gain=1.0):
-    """Every junction against every tone, summed with signs: the formula of PHYSICS.md section 2."""
+    """Every junction against every tone, summed with signs: the formula of docs/physics.md#chains."""
     v = rectified_voltage(f[None, None, :], (p[None, None, :] * np.broadcast_to(gain, fr.shape)[..., None]),
                           fr[..., None], 0.01 * fr[..., None], K, tone_linewidth=g[None, None, :])
     return (sign[..., None] * v).sum(axis=(1, 2))

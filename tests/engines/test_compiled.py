@@ -1,4 +1,4 @@
-"""The compiled engine equals a straightforward numpy implementation of PHYSICS.md, written here."""
+"""The compiled engine equals a straightforward numpy implementation of docs/physics.md#compiled-engine, written here."""
 import cmath
 import math
 
@@ -15,7 +15,7 @@ from rfemu.network import (
 
 
 def reference_forward(G, features):
-    """PHYSICS.md sections 1 and 2, one junction, one tone at a time, read from the graph."""
+    """docs/physics.md#output-power-and-the-clamp and #line-shape, one junction, one tone at a time, read from the graph."""
     layers = G.graph[S.N_LAYERS]
     sources = sorted((n for n, k in G.nodes(data=S.KIND) if k == S.SOURCE), key=lambda n: n[1])
     tones = [(G.nodes[n][S.FREQUENCY], G.nodes[n][S.LINEWIDTH]) for n in sources]

@@ -1,4 +1,4 @@
-"""Energy accounting of the event engine and the seed's 20 nm projection (PHYSICS.md section 4)."""
+"""Energy accounting of the event engine and the seed's 20 nm projection (docs/physics.md#energy)."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Frequency plans (PHYSICS.md section 2): linear and geometric grids, channel counting, crosstalk."""
+"""Frequency plans (docs/physics.md#frequency-plans): linear and geometric grids, channel counting, crosstalk."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Macrospin LLGS (PHYSICS.md section 3): each test is a physical law or an invariant of the kernel.
+"""Macrospin LLGS (docs/physics.md#macrospin-llgs): each test is a physical law or an invariant of the kernel.
 
 Sizes are chosen so that statistical errors sit well inside the tolerances (the estimated
 standard error is printed in each assertion message).

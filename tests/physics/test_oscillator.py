@@ -1,4 +1,4 @@
-"""The spin-torque oscillator (universal auto-oscillator) against its analytic results (PHYSICS.md 1).
+"""The spin-torque oscillator (universal auto-oscillator) against its analytic results (docs/physics.md#oscillator).
 
 Every expected value here is computed from the textbook formula in the test itself, not from the
 module under test; the module's static functions are then held to the same formula.

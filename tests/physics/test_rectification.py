@@ -1,4 +1,4 @@
-"""Spin-diode rectification (PHYSICS.md section 2) against the formula, the line-broadening
+"""Spin-diode rectification (docs/physics.md#line-shape) against the formula, the line-broadening
 identity, finite differences, and the numpy reference."""
 import math
 
@@ -9,7 +9,7 @@ from rfemu.devices import resonator as rs
 
 
 def formula(f, P, f_r, D, K, a, s):
-    """PHYSICS.md: V = K P [a 2 D d / (d^2 + D^2) + s D^2 / (d^2 + D^2)], d = f - f_r."""
+    """docs/physics.md#line-shape: V = K P [a 2 D d / (d^2 + D^2) + s D^2 / (d^2 + D^2)], d = f - f_r."""
     d = f - f_r
     return K * P * (a * 2 * D * d / (d**2 + D**2) + s * D**2 / (d**2 + D**2))
 
