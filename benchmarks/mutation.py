@@ -1,0 +1,208 @@
+"""Mutation check: does the test suite catch plausible physics and logic bugs?
+
+Each mutant is one exact text replacement in one source file (``Mutant``: name, file, old text,
+new text, the tests that should catch it). For each mutant the repository is copied to a
+temporary folder (the working tree's files, the compiled kernel included: the mutants are
+Python-level, nothing is rebuilt), the replacement is applied to the copy, and the mutant's tests
+run there (``python -m pytest -x``, ``PYTHONPATH`` pointing at the copy, the copy's ``rfemu``
+checked to be the one imported). A mutant is *killed* when a test fails; it *survives* when
+every test passes. A mutant whose old text is not found exactly once is an error of this list
+(the code moved): it is reported, and counts as a survivor, so that the list is kept up to date.
+
+The list grows with every real bug found: add the bug as a mutant next to the test that caught it.
+
+Usage::
+
+    python benchmarks/mutation.py                 # every mutant
+    python benchmarks/mutation.py --quick         # three mutants (the test suite's check)
+    python benchmarks/mutation.py --only relaxation_rate_doubled --keep
+
+Ends with one JSON line: ``mutants``, ``killed``, ``kill_rate``, ``survivors``, ``errors``,
+``seconds``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible bug: replace ``old`` (found exactly once) by ``new`` in ``path``; ``old`` and
+    ``new`` may be tuples of texts, replaced in turn (each found exactly once when its turn comes)."""
+
+    name: str
+    path: str
+    old: str | tuple
+    new: str | tuple
+    tests: tuple
+    why: str = ""
+
+
+_SIMULTANEITY = "tests/engines/test_simultaneity.py::"
+
+
+def _swap(a, b):
+    """The replacements that swap the values of two :class:`Priority` members, e.g. ("WRITE", 0)."""
+    (na, va), (nb, vb) = a, b
+    return (f"    {na} = {va} ", f"    {nb} = {vb} "), (f"    {na} = {vb} ", f"    {nb} = {va} ")
+
+
+MUTANTS = (
+    # ---------------------------------------------------------------- devices: oscillator
+    Mutant("relaxation_rate_doubled", "rfemu/engines/event/engine.py",
+           "rate = np.maximum(osc.relaxation_rate(device_current, params),",
+           "rate = np.maximum(2.0 * osc.relaxation_rate(device_current, params),",
+           ("tests/engines/test_event_theory.py",),
+           "the event engine's neurons relax twice as fast (issue 14, not caught before)"),
+    Mutant("noisy_tone_full_linewidth", "rfemu/engines/event/engine.py",
+           "width = osc.phase_linewidth if self.noise else osc.linewidth",
+           "width = osc.linewidth",
+           ("tests/engines/test_event_theory.py",),
+           "noisy tones carry the (1 + nu^2) linewidth too: 40x too wide here (issue 14)"),
+    # ---------------------------------------------------------------- event engine: simultaneity
+    Mutant("priority_write_after_delivery", "rfemu/engines/event/agents.py",
+           *_swap(("WRITE", 0), ("LINE_DELIVERY", 2)),
+           (_SIMULTANEITY + "test_a_write_landing_as_the_line_delivers_is_seen_by_that_delivery",
+            _SIMULTANEITY + "test_a_readout_records_once_per_instant_after_the_write_and_the_input"),
+           "a write landing as its line delivers is seen a line delay late (issue 14: only a test "
+           "of the constants' order noticed)"),
+    Mutant("priority_delivery_before_source", "rfemu/engines/event/agents.py",
+           *_swap(("SOURCE", 1), ("LINE_DELIVERY", 2)),
+           (_SIMULTANEITY + "test_a_zero_delay_line_delivers_all_tone_changes_of_an_instant_at_once",),
+           "a line without delay delivers each source's tone alone"),
+    Mutant("priority_readout_before_neurons", "rfemu/engines/event/agents.py",
+           *_swap(("NEURON_UPDATE", 3), ("READOUT", 4)),
+           (_SIMULTANEITY + "test_twin_neurons_emitting_at_one_instant_are_recorded_once_per_instant",),
+           "readouts record before every neuron of the instant has emitted"),
+    Mutant("noisy_power_as_amplitude", "rfemu/engines/event/engine.py",
+           "n.p_now = n.p_target * p_norm / n.steady",
+           "n.p_now = n.p_target * math.sqrt(p_norm / n.steady)",
+           ("tests/engines/test_event_theory.py",),
+           "the emitted power follows |c| instead of |c|^2: fluctuations halved"),
+)
+
+QUICK = ("relaxation_rate_doubled", "noisy_tone_full_linewidth", "noisy_power_as_amplitude")
+
+_SKIP = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".pytest_cache",
+                               ".hypothesis", "*.o", "runs", "results")
+
+
+def copy_repository(source: Path, dest: Path) -> Path:
+    """Copy the working tree (sources, tests, the compiled kernel) to ``dest``."""
+    shutil.copytree(source, dest, ignore=_SKIP, symlinks=True)
+    return dest
+
+
+def apply(mutant: Mutant, root: Path) -> str | None:
+    """Apply ``mutant`` in the copy at ``root``; an error message if its old text is not found once."""
+    path = root / mutant.path
+    if not path.is_file():
+        return f"{mutant.path}: no such file"
+    text = path.read_text()
+    olds = (mutant.old,) if isinstance(mutant.old, str) else mutant.old
+    news = (mutant.new,) if isinstance(mutant.new, str) else mutant.new
+    for old, new in zip(olds, news, strict=True):
+        count = text.count(old)
+        if count != 1:
+            return f"{mutant.path}: old text found {count} times (expected once): {old!r}"
+        text = text.replace(old, new)
+    path.write_text(text)
+    return None
+
+
+def run_tests(root: Path, tests, timeout: float) -> tuple[bool, str]:
+    """Run ``tests`` in the copy at ``root``: (all passed, the tail of pytest's output)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    check = ("import rfemu, pathlib, sys; "
+             f"sys.exit(0 if pathlib.Path(rfemu.__file__).resolve().is_relative_to(pathlib.Path({str(root)!r}).resolve()) else 3)")
+    probe = subprocess.run([sys.executable, "-c", check], cwd=root, env=env, capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise RuntimeError(f"the copy's rfemu is not the one imported ({probe.stderr.strip()[-300:]})")
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"timeout after {timeout:g} s"
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+    # exit 0: passed; 1: a test failed; anything else (collection error, ...) also kills it
+    return proc.returncode == 0, tail
+
+
+def check(mutants, source: Path, timeout: float, keep: bool = False, verbose: bool = True) -> dict:
+    """Run every mutant in its own copy of ``source``; the figures of the run."""
+    t0 = time.perf_counter()
+    killed, survivors, errors = [], [], []
+    scratch = Path(tempfile.mkdtemp(prefix="rfemu-mutation-"))
+    base = copy_repository(source, scratch / "pristine")
+    try:
+        for m in mutants:
+            work = scratch / m.name
+            shutil.copytree(base, work, symlinks=True)
+            problem = apply(m, work)
+            if problem is not None:
+                errors.append(m.name)
+                survivors.append(m.name)
+                if verbose:
+                    print(f"ERROR     {m.name}: {problem}", file=sys.stderr)
+                continue
+            t = time.perf_counter()
+            passed, tail = run_tests(work, m.tests, timeout)
+            (survivors if passed else killed).append(m.name)
+            if verbose:
+                state = "SURVIVED" if passed else "killed  "
+                print(f"{state}  {m.name} ({time.perf_counter() - t:.0f} s): {tail.splitlines()[-1] if tail else ''}",
+                      file=sys.stderr)
+            if not keep:
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    n = len(mutants)
+    return {"mutants": n, "killed": len(killed), "kill_rate": len(killed) / n if n else 0.0,
+            "survivors": survivors, "errors": errors, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="only these mutants")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--source", type=Path, default=ROOT, help="repository to copy (default: this one)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's tests")
+    ap.add_argument("--keep", action="store_true", help="keep the mutated copies (printed folder)")
+    args = ap.parse_args(argv)
+    names = {m.name for m in MUTANTS}
+    if len(names) != len(MUTANTS):
+        raise SystemExit("mutation.py: two mutants share a name")
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.name:36s} {m.path}: {m.why}")
+        return 0
+    chosen = list(MUTANTS)
+    wanted = QUICK if args.quick else args.only
+    if wanted:
+        unknown = sorted(set(wanted) - names)
+        if unknown:
+            print(f"mutation.py: unknown mutants {unknown} (see --list)", file=sys.stderr)
+            return 2
+        chosen = [m for m in MUTANTS if m.name in set(wanted)]
+    figures = check(chosen, args.source.resolve(), args.timeout, keep=args.keep)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
