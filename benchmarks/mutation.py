@@ -50,6 +50,7 @@ class Mutant:
 
 
 _SIMULTANEITY = "tests/engines/test_simultaneity.py::"
+_VARIABILITY = "tests/devices/test_variability_independence.py"
 
 
 def _swap(a, b):
@@ -70,6 +71,20 @@ MUTANTS = (
            "width = osc.linewidth",
            ("tests/engines/test_event_theory.py",),
            "noisy tones carry the (1 + nu^2) linewidth too: 40x too wide here (issue 14)"),
+    # ---------------------------------------------------------------- devices: variability
+    Mutant("variability_streams_share_one_seed", "rfemu/network/graph.py",
+           "return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)))}",
+           "return {name: np.random.default_rng(ss) for name in STREAMS}",
+           (_VARIABILITY,),
+           "every parameter's variability drawn from one stream: identical deviates (issue 14)"),
+    Mutant("variability_one_shared_generator", "rfemu/network/graph.py",
+           "return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)))}",
+           "return dict.fromkeys(STREAMS, np.random.default_rng(ss))",
+           (_VARIABILITY,),
+           "one Generator for all draws: each parameter's devices depend on the other spreads"),
+    Mutant("variability_sensitivity_takes_damping_spread", "rfemu/network/graph.py",
+           "res.sensitivity), spread.sensitivity,", "res.sensitivity), spread.damping,",
+           (_VARIABILITY,), "a spread read from the wrong field"),
     # ---------------------------------------------------------------- event engine: simultaneity
     Mutant("priority_write_after_delivery", "rfemu/engines/event/agents.py",
            *_swap(("WRITE", 0), ("LINE_DELIVERY", 2)),
