@@ -2,9 +2,10 @@
 
 ::
 
-    rfemu run SCENARIO [--out DIR] [--engine event|compiled] [--seed N] [--set KEY=VALUE ...] [-q]
+    rfemu run SCENARIO [--out DIR [--overwrite]] [--engine event|compiled] [--seed N] [--set KEY=VALUE ...] [-q]
     rfemu validate SCENARIO...
-    rfemu plot RUN_DIR
+    rfemu plot RUN_DIR|SWEEP_DIR
+    rfemu sweep SCENARIO [--out DIR] [--workers N] [--dask] [--scheduler tcp://HOST:PORT]
     rfemu info
     rfemu data fetch [drone|mnist|all] [--to DIR]
     rfemu data list
@@ -33,7 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", metavar="SCENARIO", help="a scenario YAML file")
     run.add_argument("--out", metavar="DIR", default=None,
-                     help="the run folder (default runs/NAME-YYYYmmdd-HHMMSS)")
+                     help="the run folder (default runs/NAME-YYYYmmdd-HHMMSS); an earlier run "
+                          "folder is replaced, a folder rfemu did not write is refused")
+    run.add_argument("--overwrite", action="store_true",
+                     help="write the run's files into an existing folder rfemu did not write "
+                          "(files of the same names are replaced, nothing else is touched)")
     run.add_argument("--engine", choices=("event", "compiled"), default=None,
                      help="override engine.kind")
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
@@ -50,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dir", metavar="RUN_DIR")
 
     sub.add_parser("info", help="versions, kernel build, device models, data sets found")
+    from rfemu.study.cli import add_sweep_parser
+    add_sweep_parser(sub)
 
     data = sub.add_parser("data", help="the data sets: list them, download them")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
@@ -97,11 +104,16 @@ def _cmd_run(args) -> int:
         _print_problems(exc)
         return EXIT_BAD_INPUT
     from rfemu.api import run
-    from rfemu.results import print_summary
+    from rfemu.results import RunFolderError, check_destination, print_summary
     try:
-        result = run(scenario, out=args.out, progress=not args.quiet)
+        if args.out is not None:       # before the work, not after it
+            check_destination(args.out, args.overwrite)
+        result = run(scenario, out=args.out, progress=not args.quiet, overwrite=args.overwrite)
     except ScenarioError as exc:  # problems found while building (data files, ...)
         _print_problems(exc)
+        return EXIT_BAD_INPUT
+    except RunFolderError as exc:
+        print(f"{args.out}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         print_summary(result)
@@ -110,10 +122,17 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _cmd_sweep(args) -> int:
+    from rfemu.study.cli import cmd_sweep
+    return cmd_sweep(args)
+
+
 def _cmd_plot(args) -> int:
     from rfemu.results import RunFolderError, redraw_figures
+    from rfemu.study.cli import is_sweep_folder, redraw_sweep
     try:
-        paths = redraw_figures(args.run_dir)
+        paths = redraw_sweep(args.run_dir) if is_sweep_folder(args.run_dir) else \
+            redraw_figures(args.run_dir)
     except RunFolderError as exc:
         print(f"{args.run_dir}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -206,15 +225,36 @@ def _cmd_data(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the ``rfemu`` console script; returns the exit status."""
+    import signal
     parser = _parser()
     args = parser.parse_args(argv)
     handler = {"run": _cmd_run, "validate": _cmd_validate, "plot": _cmd_plot,
-               "info": _cmd_info, "data": _cmd_data}[args.command]
+               "info": _cmd_info, "data": _cmd_data,
+               "sweep": _cmd_sweep}[args.command]
+    import threading
+    own_sigterm = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if own_sigterm:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("terminated (SIGTERM); nothing half-written was left", file=sys.stderr)
+        return 143
+    finally:
+        if own_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that temporary files are removed on the way out."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
 
 
 if __name__ == "__main__":

@@ -79,16 +79,129 @@ class Result:
 # --------------------------------------------------------------------------------------------
 
 
+#: hidden file that marks a folder (a run folder, or one of rfemu's temporary folders) as rfemu's
+MARKER_FILE = ".rfemu-run"
+#: prefix of rfemu's temporary folders: ``.rfemu-partial-NAME-PID`` (being written) and
+#: ``.rfemu-old-NAME-PID`` (a replaced run folder being removed)
+TMP_PREFIX = ".rfemu-"
+
+
+def _is_rfemu_folder(path: Path) -> bool:
+    """True when ``path`` is a folder that rfemu wrote: it holds the marker, or (a run folder of
+    an older rfemu) only a run folder's files."""
+    if not path.is_dir() or path.is_symlink():
+        return False
+    if (path / MARKER_FILE).is_file():
+        return True
+    names = {p.name for p in path.iterdir()}
+    return {SCENARIO_FILE, METRICS_FILE} <= names <= {SCENARIO_FILE, METRICS_FILE, "trace.nc", "figures"}
+
+
+def check_destination(run_dir, overwrite: bool = False) -> None:
+    """Refuse a destination that would cost the user a file (:class:`RunFolderError`).
+
+    A path that is a file, or an existing non-empty folder that rfemu did not write, is refused
+    unless ``overwrite`` (then rfemu's files are written into it and nothing else there is
+    touched); an earlier run folder of rfemu's is replaced; a missing or empty folder is used.
+    """
+    dest = Path(run_dir)
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise RunFolderError(f"{dest} exists and is not a folder (expected a new or rfemu's run folder)")
+    if not dest.exists() or _is_rfemu_folder(dest) or not any(dest.iterdir()):
+        return
+    if not overwrite:
+        raise RunFolderError(f"{dest} is a folder that rfemu did not write; rfemu does not replace "
+                             "it (choose a new --out, or give --overwrite to write the run's files "
+                             "into it, leaving the others)")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(parent) -> list:
+    """Remove rfemu's temporary folders in ``parent`` left by a killed process (their PID is
+    gone and they hold rfemu's marker); returns what was removed. Nothing else is touched."""
+    removed = []
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not p.name.startswith(TMP_PREFIX) or p.is_symlink() or not p.is_dir():
+            continue
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)) and (p / MARKER_FILE).is_file():
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _temporary_folder(parent: Path, name: str, kind: str = "partial") -> Path:
+    tmp = parent / f"{TMP_PREFIX}{kind}-{name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    (tmp / MARKER_FILE).write_text(json.dumps({"pid": os.getpid()}) + "\n", encoding="utf-8")
+    return tmp
+
+
 def _replace_dir(tmp: Path, dest: Path) -> None:
-    """Put the finished folder ``tmp`` at ``dest`` by renames (an old ``dest`` is moved aside
-    beside it first, then removed), so ``dest`` is never half-written."""
+    """Put the finished folder ``tmp`` at ``dest`` by renames. An earlier folder of rfemu's (or
+    an empty one) at ``dest`` is moved aside, then removed, so ``dest`` is never half-written."""
     old = None
     if dest.exists():
-        old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+        old = dest.parent / f"{TMP_PREFIX}old-{dest.name}-{os.getpid()}"
+        if not (dest / MARKER_FILE).exists():    # so that a kill now leaves it to clean_stale
+            (dest / MARKER_FILE).write_text("{}\n", encoding="utf-8")
         os.replace(dest, old)
     os.replace(tmp, dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _merge_into(tmp: Path, dest: Path) -> None:
+    """Move the files of ``tmp`` into the existing folder ``dest`` one by one (``--overwrite``):
+    a file of the same name is replaced, nothing else in ``dest`` is touched."""
+    for src in tmp.iterdir():
+        target = dest / src.name
+        if src.is_dir() and target.is_dir() and not target.is_symlink():
+            _merge_into(src, target)
+        else:
+            if target.is_dir() and not target.is_symlink():
+                raise RunFolderError(f"{target} is a folder; the run would write a file there")
+            os.replace(src, target)
+
+
+class _TerminateAsExit:
+    """While writing, SIGTERM raises SystemExit(143) so that the temporary folder is removed
+    (installed only in the main thread, over the default handler)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.previous = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise SystemExit(128 + signum)
+
+    def __exit__(self, *exc):
+        import signal
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
 
 def default_run_dir(name: str, base="runs") -> Path:
     """``runs/NAME-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``... if that exists already)."""
@@ -126,52 +239,116 @@ def _clean_metrics(metrics: dict) -> dict:
     return clean(metrics)
 
 
+def layout_problem(trace_file: str, figures_dir: str) -> Optional[str]:
+    """Why ``trace_file`` and ``figures_dir`` cannot share a run folder with its own files
+    (None when they can): inside it, without '..', neither one the run's files nor inside the other."""
+    own = {SCENARIO_FILE, METRICS_FILE, MARKER_FILE}
+    paths = {"trace_file": trace_file, "figures_dir": figures_dir}
+    for key, value in paths.items():
+        p = Path(value)
+        if p.is_absolute() or ".." in p.parts or not value.strip() or p == Path("."):
+            return f"{key} {value!r} leaves the run folder (expected a relative path inside it, without '..')"
+        if p.parts[0] in own or p.parts[0].startswith(TMP_PREFIX):
+            return (f"{key} {value!r} would overwrite the run's own {p.parts[0]} (expected another "
+                    "name, e.g. trace.nc or figures)")
+    t, f = Path(trace_file), Path(figures_dir)
+    if t == f or f in t.parents or t in f.parents:
+        return (f"trace_file {trace_file!r} and figures_dir {figures_dir!r} overlap (redrawing the "
+                "figures would remove the trace; expected separate paths)")
+    return None
+
+
 def write_run_folder(run_dir, resolved_yaml: str, metrics: dict, traces, figures_dir="figures",
-                     trace_file="trace.nc", draw=None) -> list:
+                     trace_file="trace.nc", draw=None, overwrite: bool = False,
+                     extra_files: Optional[dict] = None) -> list:
     """Write a run folder atomically; returns the figure paths (inside ``run_dir``).
 
     Parameters
     ----------
     run_dir : path
-        The destination. An existing folder is replaced only once the new one is complete.
+        The destination (see :func:`check_destination`: an earlier run folder is replaced only
+        once the new one is complete; a folder that rfemu did not write is refused).
     resolved_yaml : str
         Text of the resolved scenario.
     metrics : dict
     traces : xarray.Dataset
     figures_dir, trace_file : str
-        Relative paths inside the folder (validated by the scenario schema).
+        Relative paths inside the folder (:func:`layout_problem`).
     draw : callable, optional
         ``draw(folder) -> list of paths`` draws the figures into ``folder``.
+    overwrite : bool
+        Write into an existing folder that rfemu did not write, replacing only the files of the
+        same names.
+    extra_files : dict, optional
+        ``{relative name: writer(path)}`` for further files (chip state, provenance).
+
+    Everything goes first into ``.rfemu-partial-NAME-PID`` beside the destination, then is renamed
+    into place; SIGTERM meanwhile removes it, and a folder left by SIGKILL is removed by the next
+    write in the same parent (:func:`clean_stale`).
     """
+    problem = layout_problem(trace_file, figures_dir)
+    if problem:
+        raise RunFolderError(problem)
     run_dir = Path(run_dir)
-    parent = run_dir.parent if str(run_dir.parent) else Path(".")
+    check_destination(run_dir, overwrite)
+    parent = run_dir.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{run_dir.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        (tmp / SCENARIO_FILE).write_text(resolved_yaml, encoding="utf-8")
-        (tmp / METRICS_FILE).write_text(
-            json.dumps(_clean_metrics(metrics), indent=2, sort_keys=True, default=_json_default)
-            + "\n", encoding="utf-8")
-        trace_path = tmp / trace_file
-        trace_path.parent.mkdir(parents=True, exist_ok=True)
-        traces.to_netcdf(trace_path, engine="h5netcdf")
-        figures = []
-        if draw is not None:
-            fig_dir = tmp / figures_dir
-            fig_dir.mkdir(parents=True, exist_ok=True)
-            figures = [run_dir / Path(p).relative_to(tmp) for p in draw(fig_dir)]
-        _replace_dir(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    clean_stale(parent)
+    with _TerminateAsExit():
+        merge = run_dir.is_dir() and not _is_rfemu_folder(run_dir) and any(run_dir.iterdir())
+        if merge:
+            clean_stale(run_dir)
+        tmp = _temporary_folder(run_dir if merge else parent, run_dir.absolute().name)
+        try:
+            _write_files(tmp, resolved_yaml, metrics, traces, trace_file, extra_files)
+            figures = []
+            if draw is not None:
+                fig_dir = tmp / figures_dir
+                fig_dir.mkdir(parents=True, exist_ok=True)
+                figures = [run_dir / Path(p).relative_to(tmp) for p in draw(fig_dir)]
+            if merge:
+                (tmp / MARKER_FILE).unlink()
+                _merge_into(tmp, run_dir)
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                _replace_dir(tmp, run_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return figures
 
 
+def _write_files(folder: Path, resolved_yaml, metrics, traces, trace_file, extra_files) -> None:
+    (folder / SCENARIO_FILE).write_text(resolved_yaml, encoding="utf-8")
+    (folder / METRICS_FILE).write_text(
+        json.dumps(_clean_metrics(metrics), indent=2, sort_keys=True, default=_json_default)
+        + "\n", encoding="utf-8")
+    trace_path = folder / trace_file
+    trace_path.parent.mkdir(parents=True, exist_ok=True)
+    traces.to_netcdf(trace_path, engine="h5netcdf")
+    for name, writer in (extra_files or {}).items():
+        writer(folder / name)
+
+
+def _inside(run_dir: Path, relative: str, what: str) -> Path:
+    """``run_dir / relative``, refused when it leads out of the run folder, by '..' or through a
+    symbolic link (:class:`RunFolderError`)."""
+    p = Path(relative)
+    if p.is_absolute() or ".." in p.parts:
+        raise RunFolderError(f"{what} {relative!r} leaves the run folder")
+    path = run_dir / p
+    root = os.path.realpath(run_dir)
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root:
+        raise RunFolderError(f"{what} {relative!r} leads out of the run folder through a symbolic "
+                             f"link (to {real}); rfemu writes only inside {run_dir}")
+    return path
+
+
 def read_run_folder(run_dir):
-    """(resolved scenario dict, metrics dict, traces Dataset) of a finished run folder."""
+    """(resolved scenario dict, metrics dict, traces Dataset) of a finished run folder.
+
+    A damaged folder (unreadable YAML, JSON or trace) is one :class:`RunFolderError`."""
     import xarray as xr
     import yaml
     run_dir = Path(run_dir)
@@ -180,38 +357,57 @@ def read_run_folder(run_dir):
     missing = [n for n in (SCENARIO_FILE, METRICS_FILE) if not (run_dir / n).is_file()]
     if missing:
         raise RunFolderError(f"not a run folder (missing {', '.join(missing)})")
-    resolved = yaml.safe_load((run_dir / SCENARIO_FILE).read_text(encoding="utf-8"))
-    metrics = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
-    trace_file = (resolved.get("record") or {}).get("trace_file", "trace.nc")
-    trace_path = run_dir / trace_file
+    try:
+        resolved = yaml.safe_load((run_dir / SCENARIO_FILE).read_text(encoding="utf-8"))
+        metrics = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise RunFolderError(f"damaged run folder: {type(exc).__name__}: {exc}") from None
+    if not isinstance(resolved, dict) or not isinstance(metrics, dict):
+        raise RunFolderError(f"damaged run folder: {SCENARIO_FILE} and {METRICS_FILE} must each hold a mapping")
+    trace_file = str((resolved.get("record") or {}).get("trace_file", "trace.nc"))
+    trace_path = _inside(run_dir, trace_file, "trace_file")
     if not trace_path.is_file():
         raise RunFolderError(f"missing {trace_file}")
-    with xr.open_dataset(trace_path, engine="h5netcdf") as ds:
-        traces = ds.load()
+    try:
+        with xr.open_dataset(trace_path, engine="h5netcdf") as ds:
+            traces = ds.load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise RunFolderError(f"damaged {trace_file}: {type(exc).__name__}: {exc}") from None
     return resolved, metrics, traces
 
 
 def redraw_figures(run_dir) -> list:
-    """Draw the figures of a finished run folder again (``rfemu plot``); returns their paths."""
+    """Draw the figures of a finished run folder again (``rfemu plot``); returns their paths.
+
+    Nothing is written outside the run folder: a ``figures_dir`` reached through a symbolic link
+    that leaves it is refused."""
     from rfemu import plots
     run_dir = Path(run_dir)
     resolved, metrics, traces = read_run_folder(run_dir)
-    figures_dir = (resolved.get("record") or {}).get("figures_dir", "figures")
-    p = Path(figures_dir)
-    if p.is_absolute() or ".." in p.parts:
-        raise RunFolderError(f"figures_dir {figures_dir!r} leaves the run folder")
-    out = run_dir / figures_dir
-    tmp = run_dir / f".{p.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        names = [Path(f).name for f in plots.draw_all(traces, resolved, metrics, tmp)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    figures_dir = str((resolved.get("record") or {}).get("figures_dir", "figures"))
+    trace_file = str((resolved.get("record") or {}).get("trace_file", "trace.nc"))
+    problem = layout_problem(trace_file, figures_dir)
+    if problem:
+        raise RunFolderError(problem)
+    out = _inside(run_dir, figures_dir, "figures_dir")
+    if out.is_symlink():
+        raise RunFolderError(f"figures_dir {figures_dir!r} is a symbolic link; rfemu replaces only "
+                             "folders it wrote")
+    if out.exists() and not (out.is_dir() and all(p.suffix == ".png" or p.name == MARKER_FILE
+                                                     for p in out.iterdir())):
+        raise RunFolderError(f"{out} holds files other than figures; rfemu does not replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _inside(run_dir, figures_dir, "figures_dir")       # again, now that the parents exist
+    clean_stale(out.parent)
+    with _TerminateAsExit():
+        tmp = _temporary_folder(out.parent, out.name)
+        try:
+            names = [Path(f).name for f in plots.draw_all(traces, resolved, metrics, tmp)]
+            (tmp / MARKER_FILE).unlink()
+            _replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return [out / n for n in names]
 
 

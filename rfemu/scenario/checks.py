@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
+from rfemu.results import layout_problem
 from rfemu.scenario.errors import Positions, Problem
 from rfemu.scenario.schema import IMAGE_SHAPES, TASK_SHAPES, Scenario, _TASK_KEYS
 
@@ -22,6 +23,10 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
             problems.append(positions.problem(("record", key),
                                               f"{value!r} leaves the run folder (expected a "
                                               "relative path inside it, without '..')"))
+    # ... and neither overwrites the run's own files nor lies inside the other (rfemu.results)
+    layout = layout_problem(s.record.trace_file, s.record.figures_dir)
+    if layout and not any(str(getattr(q, "path", "")).startswith("record.") for q in problems):
+        problems.append(positions.problem(("record", layout.split()[0]), layout))
     # task keys that the data set does not use
     allowed = _TASK_KEYS[s.task.dataset] | {"dataset"}
     for key in sorted(k for k in s.task.model_fields_set if k not in allowed):

@@ -42,7 +42,8 @@ def test_default_folder_holds_every_file(quickstart_runs):
     first, run_dir, _ = quickstart_runs
     assert run_dir.name.startswith("quickstart-") and len(run_dir.name) == len("quickstart-YYYYmmdd-HHMMSS")
     assert first.stdout.strip() == str(Path("runs") / run_dir.name)
-    assert {p.name for p in run_dir.iterdir()} == {"scenario.yaml", "metrics.json", "trace.nc", "figures"}
+    assert {p.name for p in run_dir.iterdir()} == {"scenario.yaml", "metrics.json", "trace.nc", "figures",
+                                                   ".rfemu-run"}
     assert {p.name for p in (run_dir / "figures").iterdir()} == FIGURES
     for png in (run_dir / "figures").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -142,3 +143,26 @@ def test_a_scenario_without_seed_records_the_seed_it_drew(monkeypatch):
     b = api.run(s, write=False, progress=False)
     assert isinstance(a.resolved["seed"], int) and a.resolved["seed"] == a.metrics["seed"]
     assert a.resolved["seed"] != b.resolved["seed"]          # 32 random bits, twice
+
+
+def test_out_naming_a_folder_rfemu_did_not_write_is_refused_before_the_work(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "data.csv").write_text("1,2,3")
+    proc = _rfemu("run", str(QUICKSTART), "--out", str(mine), "-q", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "did not write" in proc.stderr and "--overwrite" in proc.stderr
+    assert [p.name for p in mine.iterdir()] == ["data.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    proc = _rfemu("run", str(QUICKSTART), "--out", str(mine / "data.csv"), "-q", cwd=tmp_path)
+    assert proc.returncode == 2 and "not a folder" in proc.stderr
+    assert (mine / "data.csv").read_text() == "1,2,3"
+
+
+def test_a_trace_file_named_like_the_metrics_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(QUICKSTART.read_text() + "\nrecord:\n  trace_file: metrics.json\n")
+    proc = _rfemu("validate", str(path), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = len(QUICKSTART.read_text().splitlines()) + 3
+    assert proc.stderr.startswith(f"{path}:{line}: record.trace_file: ") and "metrics.json" in proc.stderr

@@ -77,3 +77,141 @@ def test_static_energy_and_latency_of_one_neuron_by_hand():
     assert out["amplifier_J"] == pytest.approx(absorbed / 0.25 * latency, rel=1e-12)
     assert out["energy_per_inference_J"] == pytest.approx(
         (resistance * current ** 2 + absorbed * (1 + 1 / 0.25)) * latency, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ never lose a file
+
+def test_a_folder_rfemu_did_not_write_is_refused_and_untouched(tmp_path):
+    from rfemu.results import RunFolderError
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("years of work")
+    with pytest.raises(RunFolderError, match="did not write"):
+        write_run_folder(mine, "name: x\n", {"a": 1}, _dataset())
+    assert [p.name for p in mine.iterdir()] == ["chapter1.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
+    # a file is not a folder
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(RunFolderError, match="not a folder"):
+        write_run_folder(tmp_path / "notes.txt", "name: x\n", {"a": 1}, _dataset())
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_overwrite_writes_the_run_files_beside_the_users_files(tmp_path):
+    mine = tmp_path / "thesis"
+    (mine / "figures").mkdir(parents=True)
+    (mine / "chapter1.tex").write_text("years of work")
+    (mine / "figures" / "drawn_by_hand.svg").write_text("<svg/>")
+    (mine / "metrics.json").write_text("{}")
+    write_run_folder(mine, "name: x\n", {"a": 1}, _dataset(), overwrite=True,
+                     draw=lambda folder: [folder / "f.png", (folder / "f.png").write_bytes(b"png")][:1])
+    assert (mine / "chapter1.tex").read_text() == "years of work"
+    assert (mine / "figures" / "drawn_by_hand.svg").read_text() == "<svg/>"
+    assert (mine / "figures" / "f.png").read_bytes() == b"png"
+    assert '"a": 1' in (mine / "metrics.json").read_text()
+    assert not [p for p in mine.iterdir() if p.name.startswith(".rfemu-")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
+
+
+@pytest.mark.parametrize("trace_file, figures_dir", [
+    ("metrics.json", "figures"), ("scenario.yaml", "figures"), ("figures/t.nc", "figures"),
+    ("trace.nc", "trace.nc"), ("out/t.nc", "out"), (".rfemu-run", "figures"), ("../t.nc", "figures")])
+def test_the_trace_cannot_overwrite_the_runs_own_files(tmp_path, trace_file, figures_dir):
+    from rfemu.results import RunFolderError
+    with pytest.raises(RunFolderError):
+        write_run_folder(tmp_path / "run", "name: x\n", {"a": 1}, _dataset(), trace_file=trace_file,
+                         figures_dir=figures_dir)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _finished_run(folder, figures_dir="figures"):
+    write_run_folder(folder, f"name: x\nrecord:\n  figures_dir: {figures_dir}\n", {"a": 1},
+                     _dataset(), figures_dir=figures_dir)
+
+
+def test_plotting_through_a_symlink_cannot_write_outside_the_run_folder(tmp_path):
+    import os
+
+    from rfemu.results import RunFolderError, redraw_figures
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    run = tmp_path / "run"
+    _finished_run(run, "sub/figures")
+    os.symlink(outside, run / "sub2")
+    (run / "scenario.yaml").write_text("name: x\nrecord:\n  figures_dir: sub2/figures\n")
+    with pytest.raises(RunFolderError, match="symbolic link"):
+        redraw_figures(run)
+    os.symlink(outside, run / "figures")                   # the figures folder itself a link
+    (run / "scenario.yaml").write_text("name: x\n")
+    with pytest.raises(RunFolderError, match="symbolic link"):
+        redraw_figures(run)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["yaml", "json", "trace", "list"])
+def test_a_damaged_run_folder_is_one_error(tmp_path, damage):
+    from rfemu.results import RunFolderError, redraw_figures
+    run = tmp_path / "run"
+    _finished_run(run)
+    if damage == "yaml":
+        (run / "scenario.yaml").write_text("name: [unclosed\n")
+    elif damage == "json":
+        (run / "metrics.json").write_text('{"a": ')
+    elif damage == "trace":
+        (run / "trace.nc").write_bytes(b"\0" * 100)
+    else:
+        (run / "scenario.yaml").write_text("- a list\n")
+    with pytest.raises(RunFolderError, match="damaged"):
+        redraw_figures(run)
+
+
+_SLOW_WRITER = """
+import sys, time
+import numpy as np, xarray as xr
+from rfemu.results import write_run_folder
+def draw(folder):
+    (folder / "half.png").write_bytes(b"partial")
+    open(sys.argv[2], "w").close()                 # ready: the temporary folder exists
+    time.sleep(60)
+write_run_folder(sys.argv[1], "name: x\\n", {"a": 1}, xr.Dataset({"x": ("t", np.arange(3.0))}), draw=draw)
+"""
+
+
+def _kill_while_writing(tmp_path, signum):
+    import signal
+    import subprocess
+    import sys
+    import time
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(tmp_path / "runs" / "run"),
+                             str(ready)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    proc.wait(timeout=60)
+    return proc.returncode, sorted(p.name for p in (tmp_path / "runs").iterdir())
+
+
+def test_sigterm_while_writing_leaves_nothing(tmp_path):
+    import signal
+    code, left = _kill_while_writing(tmp_path, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM and left == []
+
+
+def test_what_sigkill_leaves_is_obviously_rfemus_and_the_next_run_removes_it(tmp_path):
+    import os
+    import signal
+    code, left = _kill_while_writing(tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert len(left) == 1 and left[0].startswith(".rfemu-partial-run-")
+    runs = tmp_path / "runs"
+    # not rfemu's (no marker) or of a process still alive: kept
+    (runs / ".rfemu-partial-mine-1").mkdir()
+    alive = runs / f".rfemu-partial-other-{os.getpid()}"
+    alive.mkdir()
+    (alive / ".rfemu-run").write_text("{}")
+    write_run_folder(runs / "next", "name: x\n", {"a": 1}, _dataset())
+    assert sorted(p.name for p in runs.iterdir()) == sorted(["next", ".rfemu-partial-mine-1", alive.name])
