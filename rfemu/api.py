@@ -1,5 +1,10 @@
 """The Python way in: ``load_scenario`` and ``run`` (the ``rfemu`` command is a thin layer over them).
 
+:func:`run` is the list of a run's stages (data, graph, training, programming, test, event
+engine, run folder), each a short function over the run's :class:`_Run` state. Training goes
+through the rule registry (:mod:`rfemu.learning.rules`: ``training.rule`` picks the entry), the
+data through the data-set registry (:mod:`rfemu.tasks.registry`: ``task.dataset``).
+
 Examples
 --------
 >>> import rfemu.api as api
@@ -12,14 +17,28 @@ from __future__ import annotations
 import math
 import secrets
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
 
+from rfemu import plots, tasks
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.devices.resonator import FrequencyState, ResonatorParameters
+from rfemu.engines.compiled import CompiledEngine
+from rfemu.engines.event import EventConfig, EventEngine, TraceConfig
+from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
+from rfemu.network import build_graph, compile_graph, write_back
+from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
+                                       VariabilityDescription)
+from rfemu.network.frequency import FrequencyPlan
 from rfemu.results import Result, default_run_dir, static_energy_and_latency, write_run_folder
-from rfemu.scenario import (Scenario, ScenarioError, dump_resolved, load_scenario,
-                            resolve_data_path, resolved_dict)
+from rfemu.scenario import (IMAGE_SHAPES, Problem, Scenario, ScenarioError, dump_resolved,
+                            load_scenario, resolved_dict, task_settings)
+from rfemu.study.energy import EnergyModel, per_operation
 
 __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
            "SEED_STREAMS"]
@@ -34,7 +53,6 @@ ENERGY_SAMPLES = 256
 def _problem(s: Scenario, path: tuple, message: str) -> ScenarioError:
     positions = s.positions
     if positions is None:
-        from rfemu.scenario import Problem
         return ScenarioError([Problem(s.source or "<scenario>", None, ".".join(map(str, path)),
                                       message)])
     return ScenarioError([positions.problem(path, message)])
@@ -45,7 +63,6 @@ def _problem(s: Scenario, path: tuple, message: str) -> ScenarioError:
 # --------------------------------------------------------------------------------------------
 
 def _plan(section):
-    from rfemu.network.frequency import FrequencyPlan
     if section.kind == "explicit":
         return FrequencyPlan("explicit", values=tuple(section.values))
     return FrequencyPlan(section.kind, section.min, section.max)
@@ -67,10 +84,6 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
     ScenarioError
         When the description's own checks refuse a value (cited at the layer's line).
     """
-    from rfemu.devices.oscillator import OscillatorParameters
-    from rfemu.devices.resonator import ResonatorParameters
-    from rfemu.network.description import (InputDescription, LayerDescription,
-                                           NetworkDescription, VariabilityDescription)
     net = s.network
     try:
         inputs = InputDescription(size=int(n_inputs), frequency_plan=_plan(net.inputs.frequency_plan),
@@ -106,89 +119,32 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
 
 
 def load_task(s: Scenario, seed: int):
-    """The scenario's data set as an :class:`rfemu.tasks.Task` (features in [0, 1]).
+    """The scenario's data set as an :class:`rfemu.tasks.Task` (features in [0, 1]), through the
+    data-set registry (:func:`rfemu.tasks.load`).
 
     A missing or malformed file raises :class:`ScenarioError` citing the task's line.
     """
-    from rfemu import tasks
-    from rfemu.scenario import task_settings
     t = s.task
-    k = task_settings(t)
     key = ("task", "path") if t.path is not None else ("task", "dataset")
     scenario_dir = Path(s.source).parent if s.source else None
     try:
-        if t.dataset == "drone":
-            return tasks.drone_rf(resolve_data_path(t, scenario_dir), normalize=t.normalize)
-        if t.dataset == "mnist":
-            return tasks.mnist(resolve_data_path(t, scenario_dir), n_train=t.n_train, n_test=t.n_test)
-        if t.dataset == "digits":
-            return tasks.digits(test_fraction=t.test_fraction, seed=seed)
-        if t.dataset == "xor":
-            return tasks.xor_quadrants(n_train=k["n_train"], n_test=k["n_test"], seed=seed,
-                                       margin=k["margin"])
-        if t.dataset == "circles":
-            return tasks.circles(n_train=k["n_train"], n_test=k["n_test"], seed=seed,
-                                 noise=k["noise"], factor=k["factor"])
-        return tasks.moons(n_train=k["n_train"], n_test=k["n_test"], seed=seed, noise=k["noise"])
+        return tasks.load(t.dataset, task_settings(t), seed=seed, path=t.path, base_dir=scenario_dir)
     except tasks.DataError as exc:
         raise _problem(s, key, str(exc)) from None
 
 
-# --------------------------------------------------------------------------------------------
-# the run
-# --------------------------------------------------------------------------------------------
-
-class _Stages:
-    """A tqdm bar over the stages of a run (silent without progress)."""
-
-    def __init__(self, names, progress):
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=len(names), desc="rfemu", unit="stage", leave=False)
-
-    def start(self, what):
-        if self.bar is not None:
-            self.bar.set_description(f"rfemu: {what}")
-
-    def done(self):
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _int_seed(ss: np.random.SeedSequence) -> int:
-    return int(ss.generate_state(1, dtype=np.uint32)[0])
-
-
 def _training_config(s: Scenario, seed: int, progress: bool):
-    from rfemu.learning.backprop import TrainingConfig, image_shift_augmentation
-    from rfemu.scenario import IMAGE_SHAPES
-    t = s.training
-    augmentation = None
-    if t.shift_augmentation > 0:
-        augmentation = image_shift_augmentation(IMAGE_SHAPES[s.task.dataset], t.shift_augmentation)
-    return TrainingConfig(
-        epochs=t.epochs, batch_size=t.batch_size, frequency_learning_rate=t.frequency_learning_rate,
-        relative_frequency_learning_rate=t.relative_frequency_learning_rate,
-        bias_learning_rate=t.bias_learning_rate, score_scale=t.score_scale,
-        learn_score_scale=t.learn_score_scale, score_scale_learning_rate=t.score_scale_learning_rate,
-        beta1=t.beta1, beta2=t.beta2, adam_epsilon=t.adam_epsilon,
-        validation_fraction=t.validation_fraction, patience=t.patience,
-        restore_best=t.restore_best, train_tuning=t.train_tuning, train_bias=t.train_bias,
-        variability_mode=t.variability_mode, early_stopping_metric=t.early_stopping_metric,
-        learning_rate_schedule=t.learning_rate_schedule,
-        final_learning_rate_fraction=t.final_learning_rate_fraction,
-        calibrate_bias=t.calibrate_bias, augmentation=augmentation,
-        snapshot_junctions=s.record.snapshot_junctions,
-        seed=seed, progress=progress, n_threads=s.engine.n_threads)
+    """The backprop rule's :class:`~rfemu.learning.backprop.TrainingConfig` of a scenario
+    (:func:`rfemu.learning.rules.backprop_config`)."""
+    return backprop_config(s.training, seed=seed, progress=progress, n_threads=s.engine.n_threads,
+                           image_shape=IMAGE_SHAPES.get(s.task.dataset),
+                           snapshot_junctions=s.record.snapshot_junctions)
 
 
-def _event_config(s: Scenario):
-    from rfemu.engines.event import EventConfig
+_int_seed = int_seed
+
+
+def _event_config(s: Scenario) -> EventConfig:
     e, m = s.engine.event, s.medium
     return EventConfig(
         noise=m.noise, temperature=m.temperature, readout_bandwidth=m.readout_bandwidth,
@@ -202,10 +158,86 @@ def _event_config(s: Scenario):
         locking_window=m.locking_window, n_threads=s.engine.n_threads or 1)
 
 
-def _energy_model(s: Scenario):
-    from rfemu.study.energy import EnergyModel
+def _energy_model(s: Scenario) -> EnergyModel:
     return EnergyModel(junction_absorption=s.medium.junction_absorption,
                        amplifier_efficiency=s.medium.amplifier_efficiency)
+
+
+# --------------------------------------------------------------------------------------------
+# the run: its stages
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    """What a run builds up, stage by stage (each stage reads and fills some of it)."""
+
+    s: Scenario
+    seed: int
+    streams: dict
+    progress: bool
+    write: bool
+    out: object
+    timing: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    task: object = None
+    description: object = None
+    graph: object = None
+    network: object = None
+    initial_tuning: list = None
+    rule: object = None
+    history: object = None
+    train_info: dict = field(default_factory=dict)
+    programming: dict = field(default_factory=dict)
+    compiled: CompiledEngine = None
+    pred_test: np.ndarray = None
+    energy: dict = None
+    event_result: object = None
+    event_traces: object = None
+    traces: object = None
+    resolved: dict = None
+    figures: list = field(default_factory=list)
+    run_dir: object = None
+    wall0: float = field(default_factory=time.perf_counter)
+    overwrite: bool = False
+
+
+def _data(r: _Run) -> None:
+    """The data set (its random split from the "task" stream)."""
+    t0 = time.perf_counter()
+    r.task = load_task(r.s, int_seed(r.streams["task"]))
+    r.timing["data_s"] = time.perf_counter() - t0
+
+
+def _graph(r: _Run) -> None:
+    """The network graph, variability drawn from the "graph" stream, and its compiled arrays."""
+    r.description = to_description(r.s, r.task.x_train.shape[1], seed=r.seed)
+    r.graph = build_graph(r.description, seed=r.streams["graph"])
+    r.network = compile_graph(r.graph)
+    r.initial_tuning = [layer.tuning.copy() for layer in r.network.layers]
+
+
+def _ideal_twin(r: _Run):
+    """A builder of the network without variability (same seed), or None without variability."""
+    if not r.description.variability.any:
+        return None
+    return lambda: compile_graph(build_graph(r.description.without_variability(), seed=r.streams["graph"]))
+
+
+def _training(r: _Run) -> None:
+    """The rule ``training.rule`` names (:func:`rfemu.learning.rules.get_rule`) trains the network."""
+    s = r.s
+    r.rule = get_rule(s.training.rule)
+    context = TrainingContext(
+        network=r.network, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
+        streams=r.streams, progress=r.progress, n_threads=s.engine.n_threads,
+        image_shape=IMAGE_SHAPES.get(s.task.dataset), snapshot_junctions=s.record.snapshot_junctions,
+        ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s))
+    try:
+        outcome = r.rule.train(context)
+    except SettingError as exc:
+        raise _problem(s, ("training",) + exc.key, str(exc)) from None
+    r.history, r.train_info = outcome.history, outcome.metrics
+    r.timing.update(outcome.timing)
 
 
 def _program(s: Scenario, network, initial_tuning, rng) -> dict:
@@ -217,7 +249,6 @@ def _program(s: Scenario, network, initial_tuning, rng) -> dict:
     window); the programmed and drifted shifts replace the trained ones when they differ.
     Returns the programming energy, latency, writes and the junctions left stuck.
     """
-    from rfemu.devices.resonator import FrequencyState
     fs = s.devices.frequency_state
     hold_time = s.engine.hold_time
     endurance = math.inf if fs.endurance is None else fs.endurance
@@ -244,15 +275,142 @@ def _program(s: Scenario, network, initial_tuning, rng) -> dict:
             "programming_writes": written, "programming_stuck_devices": stuck}
 
 
-def _confusion(labels, predictions, n_classes) -> np.ndarray:
-    m = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(m, (np.asarray(labels), np.asarray(predictions)), 1)
-    return m
+def _programming(r: _Run) -> None:
+    """The trained states written into the junctions (the "programming" stream), the graph
+    updated, the compiled engine of the programmed chip."""
+    r.programming = _program(r.s, r.network, r.initial_tuning,
+                             np.random.default_rng(r.streams["programming"]))
+    write_back(r.graph, r.network)      # the graph holds the programmed chip's states
+    r.compiled = CompiledEngine(r.network, n_threads=r.s.engine.n_threads)
+
+
+def _test(r: _Run) -> None:
+    """Accuracies, energy and latency of the programmed chip in the compiled engine."""
+    s, task, network = r.s, r.task, r.network
+    t0 = time.perf_counter()
+    r.pred_test = r.compiled.predict(task.x_test)
+    pred_train = r.compiled.predict(task.x_train)
+    n_energy = min(ENERGY_SAMPLES, len(task.x_test))
+    fwd = r.compiled.forward(task.x_test[:n_energy], keep=True)
+    energy = static_energy_and_latency(
+        network, fwd, tolerance=s.engine.event.latency_tolerance, energy_model=_energy_model(s),
+        min_relaxation_fraction=s.engine.event.min_relaxation_fraction)
+    r.energy = energy
+    r.timing["test_s"] = time.perf_counter() - t0
+    accuracy = float(np.mean(r.pred_test == task.y_test))
+    r.metrics = {
+        "name": s.name, "seed": r.seed, "engine": s.engine.kind, "dataset": s.task.dataset,
+        "n_train": int(len(task.y_train)), "n_test": int(len(task.y_test)),
+        "sizes": list(network.sizes), "n_junctions": int(network.n_junctions),
+        "n_oscillators": int(sum(layer.n_chains for layer in network.layers if layer.is_hidden)),
+        "test_accuracy": accuracy, "compiled_test_accuracy": accuracy,
+        "train_accuracy": float(np.mean(pred_train == task.y_train)),
+        **r.train_info, **r.programming,
+        "energy_per_inference_J": energy["energy_per_inference_J"],
+        "latency_s": energy["latency_s"],
+        "energy": {k: v for k, v in energy.items() if k not in ("energy_per_inference_J", "latency_s")},
+        "energy_samples": n_energy,
+    }
+    if not r.rule.trains:
+        r.metrics.pop("train_accuracy")
+
+
+def _event_metrics(r: _Run, engine: EventEngine, result, n_ev: int) -> dict:
+    """The event engine's figures (they replace the compiled engine's accuracy, energy, latency)."""
+    y = r.task.y_test[:n_ev]
+    ev_energy = sum(result.energy.values()) if result.energy else np.zeros(n_ev)
+    return {
+        "test_accuracy": result.accuracy(y),
+        "event_samples": n_ev,
+        "compiled_accuracy_on_event_samples": float(np.mean(r.pred_test[:n_ev] == y)),
+        "latency_s": float(np.median(result.latency)),
+        "energy_per_inference_J": float(np.median(ev_energy)),
+        "energy": {f"{k}_J": float(np.median(v)) for k, v in result.energy.items()}
+        | {"energy_model": "rfemu.study.energy.EnergyLedger (event engine)",
+           "compiled_estimate_J": r.energy["energy_per_inference_J"],
+           "compiled_latency_estimate_s": r.energy["latency_s"]},
+        "counters": {"events": int(np.sum(result.n_events)),
+                     "events_per_inference": float(np.mean(result.n_events)),
+                     "agents": int(engine.n_agents)},
+    }
+
+
+def _event(r: _Run) -> None:
+    """With ``engine.kind: event``, the programmed chip in physical time (the "event" stream);
+    the per-operation energy figures in either case."""
+    s, network = r.s, r.network
+    if s.engine.kind == "event":
+        n_ev = min(s.engine.event.samples, len(r.task.x_test))
+        trace = None
+        if s.record.event_traces:
+            trace = TraceConfig(variables=tuple(s.record.event_traces), every=s.record.event_trace_every)
+        engine = EventEngine(network, _event_config(s), seed=r.streams["event"],
+                             energy_model=_energy_model(s), trace=trace)
+        t0 = time.perf_counter()
+        r.event_result = engine.run(r.task.x_test[:n_ev], progress=r.progress)
+        r.timing["event_s"] = time.perf_counter() - t0
+        r.event_traces = engine.traces() if trace is not None else None
+        r.metrics.update(_event_metrics(r, engine, r.event_result, n_ev))
+        r.timing["events_per_s"] = float(np.sum(r.event_result.n_events)) / max(
+            float(np.sum(r.event_result.wall_time)), 1e-12)
+    else:
+        r.metrics["counters"] = {
+            # every junction answers every tone of its line: the rectification's cost
+            "lorentzians_per_inference": int(sum(layer.n_chains * layer.n_junctions * layer.n_tones
+                                                 for layer in network.layers)),
+            "inferences": int(len(r.task.x_test) + len(r.task.x_train)),
+        }
+    kinds = {k[:-2]: v for k, v in r.metrics["energy"].items()
+             if k.endswith("_J") and k != "compiled_estimate_J"}
+    r.metrics["energy"]["per_operation"] = per_operation(kinds, r.metrics["n_oscillators"],
+                                                         r.metrics["n_junctions"])
+
+
+def _write(r: _Run) -> None:
+    """The traces, the wall time, and (with ``write``) the run folder."""
+    s = r.s
+    r.traces = _traces(s, r.task, r.network, r.history, r.pred_test, r.compiled, r.event_result)
+    if r.event_traces is not None:
+        r.traces = _merge_event_traces(r.traces, r.event_traces)
+    r.metrics["wall_time_s"] = time.perf_counter() - r.wall0
+    r.metrics["timing"] = r.timing
+    r.resolved = resolved_dict(s, r.seed)
+    if not r.write:
+        return
+    r.run_dir = Path(r.out) if r.out is not None else default_run_dir(s.name)
+    draw = None
+    if s.record.figures:
+        def draw(folder):
+            return plots.draw_all(r.traces, r.resolved, r.metrics, folder)
+    r.figures = write_run_folder(r.run_dir, dump_resolved(s, r.seed), r.metrics, r.traces,
+                                 figures_dir=s.record.figures_dir, trace_file=s.record.trace_file,
+                                 draw=draw, overwrite=r.overwrite)
+
+
+#: the stages of a run, in order: (what the progress bar says, the stage)
+STAGES = (("loading data", _data), ("building the network graph", _graph), ("training", _training),
+          ("programming the junctions", _programming), ("testing", _test),
+          ("event engine", _event), ("writing the run folder", _write))
+
+
+def _scenario(scenario, engine, overrides) -> Scenario:
+    """The validated scenario, with ``engine`` overriding ``engine.kind``."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides=overrides)
+    if engine is None:
+        return scenario
+    if engine not in ("compiled", "event"):
+        raise ValueError(f"engine must be 'compiled' or 'event', got {engine!r}")
+    s = scenario.model_copy(deep=True)
+    s.engine.kind = engine
+    s._source, s._positions = scenario.source, scenario.positions
+    return s
 
 
 def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
-        write: bool = True, overrides=()) -> Result:
-    """Run a scenario: data, network graph, training, test, (event engine), run folder.
+        write: bool = True, overrides=(), overwrite: bool = False) -> Result:
+    """Run a scenario: its :data:`STAGES` (data, network graph, training, programming, test,
+    event engine, run folder) one after the other.
 
     Parameters
     ----------
@@ -268,6 +426,9 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         Write the run folder (False: only return the result).
     overrides : sequence of str
         ``KEY=VALUE`` overrides when ``scenario`` is a path.
+    overwrite : bool
+        Write into an existing ``out`` that rfemu did not write (only the run's files are
+        replaced); without it such a folder is refused (:func:`rfemu.results.check_destination`).
 
     Returns
     -------
@@ -278,206 +439,32 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
     ------
     ScenarioError
         A problem found while building (a data file that cannot be read, a value refused by a
-        device model), citing the scenario's line.
+        device model or a training rule), citing the scenario's line.
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides=overrides)
-    s = scenario
-    if engine is not None:
-        if engine not in ("compiled", "event"):
-            raise ValueError(f"engine must be 'compiled' or 'event', got {engine!r}")
-        s = s.model_copy(deep=True)
-        s.engine.kind = engine
-        s._source, s._positions = scenario.source, scenario.positions
+    s = _scenario(scenario, engine, overrides)
     seed = s.seed if s.seed is not None else secrets.randbits(32)
     streams = dict(zip(SEED_STREAMS, np.random.SeedSequence(seed).spawn(len(SEED_STREAMS))))
-    wall0 = time.perf_counter()
-    timing = {}
-    stages = _Stages(["data", "graph", "training", "programming", "test", "event", "write"],
-                     progress)
+    r = _Run(s, seed, streams, progress, write, out, overwrite=overwrite)
+    bar = tqdm(total=len(STAGES), desc="rfemu", unit="stage", leave=False, disable=not progress)
     try:
-        # data
-        stages.start("loading data")
-        t0 = time.perf_counter()
-        task = load_task(s, _int_seed(streams["task"]))
-        timing["data_s"] = time.perf_counter() - t0
-        stages.done()
-
-        # the network graph (variability drawn from the seed)
-        stages.start("building the network graph")
-        from rfemu.network import build_graph, compile_graph
-        description = to_description(s, task.x_train.shape[1], seed=seed)
-        graph = build_graph(description, seed=streams["graph"])
-        network = compile_graph(graph)
-        initial_tuning = [layer.tuning.copy() for layer in network.layers]
-        stages.done()
-
-        # training
-        stages.start("training")
-        from rfemu.engines.compiled import CompiledEngine
-        history = None
-        train_info = {}
-        if s.training.rule == "backprop":
-            from rfemu.learning.backprop import train
-            ideal = None
-            if s.training.variability_mode == "ideal_gradient" and description.variability.any:
-                ideal = compile_graph(build_graph(description.without_variability(),
-                                                  seed=streams["graph"]))
-            config = _training_config(s, _int_seed(streams["training"]), progress)
-            t = s.training
-            if t.restarts > 1 or t.initial_state == "uniform":
-                if ideal is not None:
-                    raise _problem(s, ("training", "restarts"), "restarts and initial_state: uniform do not "
-                                   "combine with variability_mode: ideal_gradient")
-                from rfemu.learning.restarts import train_restarts
-                trained, restart_scores = train_restarts(
-                    network, task.x_train, task.y_train, config, t.restarts, t.initial_state,
-                    bias_range=(0.0, t.initial_bias_max), seed=streams["restarts"], progress=progress)
-                train_info["restart_validation_accuracy"] = restart_scores
-            else:
-                trained = train(network, task.x_train, task.y_train, config, ideal=ideal)
-            history = trained.history
-            train_info.update({"epochs_run": len(history.train_loss), "best_epoch": trained.best_epoch,
-                               "stopped_early": trained.stopped_early,
-                               "score_scale_per_V": trained.score_scale})
-            timing["training_s"] = trained.seconds
-            timing["training_kernel_s"] = trained.kernel_seconds
-            if t.in_situ.epochs > 0:
-                from rfemu.learning.in_situ import InSituConfig, train_in_situ
-                i = t.in_situ
-                t0 = time.perf_counter()
-                n_in = len(task.y_train) if i.samples is None else min(i.samples, len(task.y_train))
-                tuned = train_in_situ(network, task.x_train[:n_in], task.y_train[:n_in], _event_config(s),
-                                      InSituConfig(epochs=i.epochs, batch_size=i.batch_size,
-                                                   frequency_learning_rate=i.frequency_learning_rate,
-                                                   bias_learning_rate=i.bias_learning_rate,
-                                                   score_scale=i.score_scale,
-                                                   final_learning_rate_fraction=i.final_learning_rate_fraction,
-                                                   seed=_int_seed(streams["in_situ"]), progress=progress),
-                                      energy_model=_energy_model(s))
-                train_info["in_situ_chip_train_accuracy"] = tuned.history.train_accuracy
-                timing["in_situ_s"] = time.perf_counter() - t0
-        stages.done()
-
-        # programming the non-volatile states
-        stages.start("programming the junctions")
-        programming = _program(s, network, initial_tuning,
-                               np.random.default_rng(streams["programming"]))
-        from rfemu.network.compile import write_back
-        write_back(graph, network)      # the graph holds the programmed chip's states
-        compiled = CompiledEngine(network, n_threads=s.engine.n_threads)
-        stages.done()
-
-        # test with the compiled engine
-        stages.start("testing")
-        t0 = time.perf_counter()
-        pred_test = compiled.predict(task.x_test)
-        pred_train = compiled.predict(task.x_train)
-        n_energy = min(ENERGY_SAMPLES, len(task.x_test))
-        fwd = compiled.forward(task.x_test[:n_energy], keep=True)
-        energy = static_energy_and_latency(
-            network, fwd, tolerance=s.engine.event.latency_tolerance, energy_model=_energy_model(s),
-            min_relaxation_fraction=s.engine.event.min_relaxation_fraction)
-        timing["test_s"] = time.perf_counter() - t0
-        stages.done()
-
-        metrics = {
-            "name": s.name, "seed": seed, "engine": s.engine.kind, "dataset": s.task.dataset,
-            "n_train": int(len(task.y_train)), "n_test": int(len(task.y_test)),
-            "sizes": list(network.sizes), "n_junctions": int(network.n_junctions),
-            "n_oscillators": int(sum(layer.n_chains for layer in network.layers if layer.is_hidden)),
-            "test_accuracy": float(np.mean(pred_test == task.y_test)),
-            "compiled_test_accuracy": float(np.mean(pred_test == task.y_test)),
-            "train_accuracy": float(np.mean(pred_train == task.y_train)),
-            **train_info, **programming,
-            "energy_per_inference_J": energy["energy_per_inference_J"],
-            "latency_s": energy["latency_s"],
-            "energy": {k: v for k, v in energy.items()
-                       if k not in ("energy_per_inference_J", "latency_s")},
-            "energy_samples": n_energy,
-        }
-        if s.training.rule == "none":
-            metrics.pop("train_accuracy")
-
-        # the event engine: the trained chip in physical time
-        stages.start("event engine")
-        event_result = event_traces = None
-        if s.engine.kind == "event":
-            from rfemu.engines.event import EventEngine
-            n_ev = min(s.engine.event.samples, len(task.x_test))
-            trace = None
-            if s.record.event_traces:
-                from rfemu.engines.event import TraceConfig
-                trace = TraceConfig(variables=tuple(s.record.event_traces),
-                                    every=s.record.event_trace_every)
-            ev_engine = EventEngine(network, _event_config(s), seed=streams["event"],
-                                    energy_model=_energy_model(s), trace=trace)
-            t0 = time.perf_counter()
-            event_result = ev_engine.run(task.x_test[:n_ev], progress=progress)
-            timing["event_s"] = time.perf_counter() - t0
-            event_traces = ev_engine.traces() if trace is not None else None
-            ev_energy = sum(event_result.energy.values()) if event_result.energy else np.zeros(n_ev)
-            metrics.update({
-                "test_accuracy": event_result.accuracy(task.y_test[:n_ev]),
-                "event_samples": n_ev,
-                "compiled_accuracy_on_event_samples": float(np.mean(pred_test[:n_ev] == task.y_test[:n_ev])),
-                "latency_s": float(np.median(event_result.latency)),
-                "energy_per_inference_J": float(np.median(ev_energy)),
-                "energy": {f"{k}_J": float(np.median(v)) for k, v in event_result.energy.items()},
-                "counters": {"events": int(np.sum(event_result.n_events)),
-                             "events_per_inference": float(np.mean(event_result.n_events)),
-                             "agents": int(ev_engine.n_agents)},
-            })
-            metrics["energy"]["energy_model"] = "rfemu.study.energy.EnergyLedger (event engine)"
-            metrics["energy"]["compiled_estimate_J"] = energy["energy_per_inference_J"]
-            metrics["energy"]["compiled_latency_estimate_s"] = energy["latency_s"]
-            timing["events_per_s"] = float(np.sum(event_result.n_events)) / max(
-                float(np.sum(event_result.wall_time)), 1e-12)
-        else:
-            metrics["counters"] = {
-                # every junction answers every tone of its line: the rectification's cost
-                "lorentzians_per_inference": int(sum(layer.n_chains * layer.n_junctions
-                                                     * layer.n_tones for layer in network.layers)),
-                "inferences": int(len(task.x_test) + len(task.x_train)),
-            }
-        from rfemu.study.energy import per_operation
-        kinds = {k[:-2]: v for k, v in metrics["energy"].items()
-                 if k.endswith("_J") and k != "compiled_estimate_J"}
-        metrics["energy"]["per_operation"] = per_operation(kinds, metrics["n_oscillators"],
-                                                           metrics["n_junctions"])
-        stages.done()
-
-        traces = _traces(s, task, network, history, pred_test, compiled, event_result)
-        if event_traces is not None:
-            traces = _merge_event_traces(traces, event_traces)
-        metrics["wall_time_s"] = time.perf_counter() - wall0
-        metrics["timing"] = timing
-
-        # the run folder
-        stages.start("writing the run folder")
-        resolved = resolved_dict(s, seed)
-        figures, run_dir = [], None
-        if write:
-            run_dir = Path(out) if out is not None else default_run_dir(s.name)
-            draw = None
-            if s.record.figures:
-                from rfemu import plots
-
-                def draw(folder):
-                    return plots.draw_all(traces, resolved, metrics, folder)
-            figures = write_run_folder(run_dir, dump_resolved(s, seed), metrics, traces,
-                                       figures_dir=s.record.figures_dir,
-                                       trace_file=s.record.trace_file, draw=draw)
-        stages.done()
+        for what, stage in STAGES:
+            bar.set_description(f"rfemu: {what}")
+            stage(r)
+            bar.update(1)
     finally:
-        stages.close()
-    return Result(metrics=metrics, traces=traces, figures=figures, run_dir=run_dir, scenario=s,
-                  resolved=resolved, graph=graph)
+        bar.close()
+    return Result(metrics=r.metrics, traces=r.traces, figures=r.figures, run_dir=r.run_dir,
+                  scenario=s, resolved=r.resolved, graph=r.graph)
+
+
+def _confusion(labels, predictions, n_classes) -> np.ndarray:
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(labels), np.asarray(predictions)), 1)
+    return m
 
 
 def _merge_event_traces(traces, event):
     """Add the event engine's time traces (names prefixed ``event_``, times in s)."""
-    import xarray as xr
     renamed = event.rename({name: f"event_{name}" for name in list(event.data_vars)
                             + [c for c in event.coords]})
     for name in renamed.coords:
@@ -488,9 +475,28 @@ def _merge_event_traces(traces, event):
     return merged
 
 
+def _history_traces(var, coords, history) -> None:
+    """The learning curve, and the followed junctions' resonances when the rule recorded them."""
+    coords["epoch"] = np.arange(1, len(history.train_loss) + 1)
+    var("train_loss", ("epoch",), history.train_loss, "1", "training cross-entropy")
+    var("train_accuracy", ("epoch",), history.train_accuracy, "1", "training accuracy (batches)")
+    var("validation_loss", ("epoch",), history.validation_loss, "1", "validation cross-entropy")
+    var("validation_accuracy", ("epoch",), history.validation_accuracy, "1", "validation accuracy")
+    var("score_scale", ("epoch",), history.score_scale, "1/V", "logits per volt of output")
+    if not history.snapshot_frequency:
+        return
+    coords["snapshot"] = np.arange(len(history.snapshot_frequency))
+    var("snapshot_resonance_frequency", ("snapshot", "followed_junction"),
+        np.asarray(history.snapshot_frequency), "Hz",
+        "resonance frequency of followed junctions before training (snapshot 0) and after each epoch")
+    nodes = history.snapshot_nodes
+    var("followed_layer", ("followed_junction",), [n[1] for n in nodes], "1", "layer")
+    var("followed_chain", ("followed_junction",), [n[2] for n in nodes], "1", "chain")
+    var("followed_index", ("followed_junction",), [n[3] for n in nodes], "1", "junction in its chain")
+
+
 def _traces(s, task, network, history, pred_test, compiled, event_result):
     """The run's traces as an xarray Dataset (SI units in each variable's ``units`` attribute)."""
-    import xarray as xr
     data, coords = {}, {}
 
     def var(name, dims, values, units, long_name):
@@ -507,23 +513,7 @@ def _traces(s, task, network, history, pred_test, compiled, event_result):
     coords["class_name"] = ("true_class", np.array(names, dtype=str),
                             {"long_name": "name of each class"})
     if history is not None:
-        coords["epoch"] = np.arange(1, len(history.train_loss) + 1)
-        coords["snapshot"] = np.arange(len(history.snapshot_frequency))
-        var("train_loss", ("epoch",), history.train_loss, "1", "training cross-entropy")
-        var("train_accuracy", ("epoch",), history.train_accuracy, "1", "training accuracy (batches)")
-        var("validation_loss", ("epoch",), history.validation_loss, "1", "validation cross-entropy")
-        var("validation_accuracy", ("epoch",), history.validation_accuracy, "1",
-            "validation accuracy")
-        var("score_scale", ("epoch",), history.score_scale, "1/V", "logits per volt of output")
-        var("snapshot_resonance_frequency", ("snapshot", "followed_junction"),
-            np.asarray(history.snapshot_frequency), "Hz",
-            "resonance frequency of followed junctions before training (snapshot 0) and after "
-            "each epoch")
-        nodes = history.snapshot_nodes
-        var("followed_layer", ("followed_junction",), [n[1] for n in nodes], "1", "layer")
-        var("followed_chain", ("followed_junction",), [n[2] for n in nodes], "1", "chain")
-        var("followed_index", ("followed_junction",), [n[3] for n in nodes], "1",
-            "junction in its chain")
+        _history_traces(var, coords, history)
     n_rec = min(s.record.samples, len(task.x_test))
     coords["sample"] = np.arange(n_rec)
     var("test_label", ("sample",), task.y_test[:n_rec], "1", "class of the traced test samples")
