@@ -16,6 +16,7 @@ agreement with the mapped parameters, disagreement with the plain ones, and the 
 antisymmetric part of the spin-diode line under spin-torque drive flips between the two.
 """
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ DT = 2.0e-12                      # RK4 step: 2 pi f dt < 0.1 up to 8 GHz
 DC_CURRENT, DC_DURATION = 2.0e-3, 1.0e-9
 RF_CURRENT, SETTLE, DURATION = 50e-6, 1.5e-9, 3.5e-9
 TILT = 0.3                        # rad, initial in-plane angle of the DC trajectory
+FIELD_LIKE = 0.3                  # b_LL / a_LL of the explicit-form solver in the general mapping
 
 BASE = llgs.MacrospinParameters(temperature=0.0, damping=ALPHA)
 PLAIN = dataclasses.replace(BASE, spin_torque_per_ampere=A_EXPLICIT, field_like_ratio=0.0)
@@ -52,12 +54,15 @@ def _polarizer():
     return (p / np.linalg.norm(p))[:, None]
 
 
-def explicit_form_rate(m, current):
-    """dm/dt of the explicit-form LLGS without an alpha m x p term, m (3, N), current (N,)."""
+def explicit_form_rate(m, current, field_like=0.0):
+    """dm/dt of the explicit-form LLGS, m (3, N), current (N,): the damping-like torque
+    -g' a_LL I m x (m x p) and a field-like torque -g' b_LL I m x p with b_LL = field_like * a_LL
+    (no alpha m x p term of its own)."""
     g = GAMMA_MU0 / (1.0 + ALPHA ** 2)
     mxh = np.cross(m, _effective_field(m), axis=0)
     mxp = np.cross(m, np.broadcast_to(_polarizer(), m.shape), axis=0)
-    return -g * (mxh + ALPHA * np.cross(m, mxh, axis=0)) - g * A_EXPLICIT * current * np.cross(m, mxp, axis=0)
+    torque = A_EXPLICIT * current * (np.cross(m, mxp, axis=0) + field_like * mxp)
+    return -g * (mxh + ALPHA * np.cross(m, mxh, axis=0)) - g * torque
 
 
 def gilbert_form_rate(m, current):
@@ -109,10 +114,16 @@ def dc_trajectories():
     n = int(round(DC_DURATION / DT))
     explicit, _ = rk4(explicit_form_rate, m0[:, None], lambda t: np.array([DC_CURRENT]), n)
     gilbert, _ = rk4(gilbert_form_rate, m0[:, None], lambda t: np.array([DC_CURRENT]), n)
+    field_like, _ = rk4(functools.partial(explicit_form_rate, field_like=FIELD_LIKE), m0[:, None],
+                        lambda t: np.array([DC_CURRENT]), n)
+    # docs/physics.md: a = (a_LL - alpha b_LL) / (1 + alpha^2), beta = alpha + b_LL / a
+    a_general = A_EXPLICIT * (1.0 - ALPHA * FIELD_LIKE) / (1.0 + ALPHA ** 2)
+    general = dataclasses.replace(BASE, spin_torque_per_ampere=a_general,
+                                  field_like_ratio=ALPHA + FIELD_LIKE * A_EXPLICIT / a_general)
     rfemu = {name: llgs.integrate(q, DC_DURATION, DT / 20, initial_m=m0, applied_field=APPLIED_FIELD,
                                   dc_current=DC_CURRENT).m[0]
-             for name, q in (("plain", PLAIN), ("mapped", MAPPED))}
-    return explicit[:, 0], gilbert[:, 0], rfemu
+             for name, q in (("plain", PLAIN), ("mapped", MAPPED), ("general", general))}
+    return explicit[:, 0], gilbert[:, 0], rfemu, field_like[:, 0]
 
 
 @pytest.fixture(scope="module")
@@ -133,15 +144,21 @@ def sweeps():
 
 
 def test_rfemu_is_the_gilbert_form_with_the_torque_inside(dc_trajectories):
-    _, gilbert, rfemu = dc_trajectories
+    _, gilbert, rfemu, _ = dc_trajectories
     assert np.max(np.abs(rfemu["plain"] - gilbert)) < 1e-6, (rfemu["plain"], gilbert)
 
 
 def test_explicit_form_agrees_only_with_field_like_ratio_alpha_and_rescaled_torque(dc_trajectories):
-    explicit, _, rfemu = dc_trajectories
+    explicit, _, rfemu, _ = dc_trajectories
     assert np.max(np.abs(rfemu["mapped"] - explicit)) < 1e-6, (rfemu["mapped"], explicit)
     # the alpha m x p term rfemu carries with the plain settings turns m by about a hundredth
     assert np.max(np.abs(rfemu["plain"] - explicit)) > 1e-2, (rfemu["plain"], explicit)
+
+
+def test_general_mapping_with_a_field_like_torque(dc_trajectories):
+    explicit, _, rfemu, field_like = dc_trajectories
+    assert np.max(np.abs(rfemu["general"] - field_like)) < 1e-6, (rfemu["general"], field_like)
+    assert np.max(np.abs(field_like - explicit)) > 1e-2       # the field-like torque does matter
 
 
 def test_spin_diode_sweep_agrees_only_with_the_mapped_parameters(sweeps):
