@@ -1,0 +1,188 @@
+"""The learning chip's physics, batched per line: what the junctions sense while it runs.
+
+Two measurements feed the local rules (``docs/physics.md``, rectification; the rules in
+:mod:`rfemu.learning.local.rules`):
+
+- :meth:`LearningChip.scores` runs K copies of the chip at once, each with its own resonance
+  frequencies (the K time steps of a dither: each junction's frequency offset by its own code).
+  The copies are stacked as K x C chains of one :class:`rfemu.devices.resonator.ChainSet` per
+  line, so the line shapes of every copy are one kernel call; the tone sums are one matrix
+  product. With K = 1 and no dither it is the compiled engine's forward pass (tested).
+- :meth:`LearningChip.junction_response` gives what each junction measures at its own terminals
+  for each sample: its rectified voltage ``V_j = sum_t P_t W(f_t - f_j)`` (every tone through its
+  own resonance, tails included) and the slope of that voltage with its own resonance
+  ``dV_j/df_j`` (what a small volatile dither of its own frequency measures). The series sign
+  (how the junction is wired into its chain) is kept apart: ``V_chain = sum_j sign_j V_j``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices import resonator as res
+from rfemu.engines.compiled import CompiledEngine
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledNetwork
+
+__all__ = ["LearningChip", "cross_entropy_per_copy"]
+
+
+def cross_entropy_per_copy(scores, labels, score_scale):
+    """Mean softmax cross-entropy of ``score_scale * scores`` over the samples of each copy.
+
+    Parameters
+    ----------
+    scores : array (K, B, classes)
+        V, the output chains' voltages with their bias.
+    labels : array (B,) of int
+    score_scale : float
+        1/V.
+
+    Returns
+    -------
+    array (K,)
+    """
+    z = score_scale * scores
+    z = z - z.max(axis=2, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=2))
+    picked = np.take_along_axis(z, np.asarray(labels)[None, :, None].repeat(z.shape[0], axis=0), axis=2)[..., 0]
+    return (log_norm - picked).mean(axis=1)
+
+
+class LearningChip:
+    """A compiled network run as K simultaneous copies (dither steps), and its junctions' senses.
+
+    Parameters
+    ----------
+    network : CompiledNetwork
+        Read, not copied: the present tuning states and biases are used at every call.
+    n_threads : int
+        Kernel threads (results do not depend on it).
+    """
+
+    def __init__(self, network: CompiledNetwork, n_threads: int = 1):
+        self.network = network
+        self.n_threads = int(n_threads)
+        self.engine = CompiledEngine(network, n_threads=n_threads)
+        self._stacked = {}
+        self._transfers = {}
+        self._tones = {}
+
+    # -- K copies ---------------------------------------------------------------------------
+    def _chains(self, l: int, copies: int) -> res.ChainSet:
+        key = (l, copies)
+        chains = self._stacked.get(key)
+        if chains is None:
+            layer = self.network.layers[l]
+
+            def tile(a):
+                return np.tile(a, (copies, 1))
+
+            chains = res.ChainSet((copies * layer.n_chains, layer.n_junctions), sign=tile(layer.sign),
+                                  sensitivity=tile(layer.sensitivity * layer.power_gain),
+                                  antisymmetric=tile(layer.antisymmetric), symmetric=tile(layer.symmetric),
+                                  damping=tile(layer.damping))
+            self._stacked[key] = chains
+        return chains
+
+    def _transfer(self, l: int) -> osc.OutputTransfer:
+        t = self._transfers.get(l)
+        if t is None:
+            layer = self.network.layers[l]
+            t = self._transfers[l] = osc.OutputTransfer(layer.oscillator, layer.n_chains)
+        return t
+
+    def _fixed_tones(self, l: int) -> res.Tones:
+        t = self._tones.get(l)
+        if t is None:
+            layer = self.network.layers[l]
+            width = layer.tone_linewidth if layer.linewidths else np.zeros(layer.n_tones)
+            t = self._tones[l] = res.tones(layer.tone_frequency, width)
+        return t
+
+    def resonances(self, dither=None):
+        """Per layer (K, C, J) resonance frequencies: the present ones plus ``dither`` (K, N) Hz
+        (volatile offsets, global junction order; None: one copy, no dither)."""
+        out, start = [], 0
+        for layer in self.network.layers:
+            fr = layer.resonance_frequency
+            n = fr.size
+            if dither is None:
+                out.append(fr[None])
+            else:
+                k = dither.shape[0]
+                out.append(fr[None] + dither[:, start:start + n].reshape(k, *fr.shape))
+            start += n
+        return out
+
+    def scores(self, power, resonances):
+        """Class scores (K, B, classes), V, of input tone powers ``power`` (B, T0) W through K
+        copies of the chip with resonances ``resonances`` (per layer (K, C, J), Hz)."""
+        net = self.network
+        p = np.asarray(power, dtype=float)
+        k = resonances[0].shape[0]
+        b = p.shape[0]
+        tone_f = tone_g = None
+        p_copies = None                     # (K, B, T) once the copies differ
+        for l, layer in enumerate(net.layers):
+            C, T = layer.n_chains, layer.n_tones
+            fr = resonances[l]
+            if tone_f is None:
+                t = self._fixed_tones(l)
+                w = self._chains(l, k).matrix(t.frequency[0], t.linewidth[0], fr.reshape(k * C, -1),
+                                              n_threads=self.n_threads).reshape(k, C, T)
+                if p_copies is None:
+                    v = (p @ w.reshape(k * C, T).T).reshape(b, k, C).transpose(1, 0, 2)
+                else:
+                    v = np.matmul(p_copies, w.transpose(0, 2, 1))
+            else:
+                single = self._chains(l, 1)
+                v = np.empty((k, b, C))
+                for i in range(k):
+                    w = single.matrix(tone_f[i], tone_g[i], fr[i], n_threads=self.n_threads)
+                    v[i] = np.einsum("bct,bt->bc", w, p_copies[i])
+            if not layer.is_hidden:
+                return v + layer.bias_voltage
+            current = (v + layer.bias_voltage) * layer.transconductance
+            p_next, _ = self._transfer(l)(current.reshape(k * b, C), n_threads=self.n_threads)
+            p_copies = p_next.reshape(k, b, C)
+            if layer.emission == S.EMISSION_CURRENT:
+                device_current = osc.clamp_current(current, layer.oscillator)
+                tone_f = np.ascontiguousarray(osc.frequency(device_current, layer.oscillator))
+                tone_g = (np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
+                          if layer.linewidths else np.zeros_like(tone_f))
+            else:
+                tone_f = tone_g = None
+        raise AssertionError("unreachable: the last layer is a readout")
+
+    # -- what a junction senses -------------------------------------------------------------
+    def junction_response(self, l: int, state):
+        """Own rectified voltage and its slope with the own resonance, per sample.
+
+        Parameters
+        ----------
+        l : int
+            Layer.
+        state : rfemu.engines.compiled.LayerState
+            The layer's kept forward state (tone powers and frequencies, resonances).
+
+        Returns
+        -------
+        (voltage (B, C, J) V, slope (B, C, J) V/Hz), without the series sign.
+        """
+        layer = self.network.layers[l]
+        fr = layer.resonance_frequency if state.resonance_frequency is None else state.resonance_frequency
+        tf = np.asarray(state.tone_frequency, dtype=float)
+        tg = np.asarray(state.tone_linewidth, dtype=float) if layer.linewidths else np.zeros(tf.shape)
+        if tf.ndim == 1:
+            tf, tg = tf[None], tg[None]
+        tf4, tg4 = tf[:, None, None, :], tg[:, None, None, :]        # (B|1, 1, 1, T)
+        kp = (layer.sensitivity * layer.power_gain)[None, :, :, None]
+        args = dict(tone_frequency=tf4, tone_power=1.0, resonance_frequency=fr[None, :, :, None],
+                    half_width=(layer.damping * fr)[None, :, :, None], sensitivity=kp,
+                    antisymmetric=layer.antisymmetric[None, :, :, None],
+                    symmetric=layer.symmetric[None, :, :, None], tone_linewidth=tg4)
+        unit_v = res.rectified_voltage(**args)
+        unit_slope = res.d_rectified_voltage_d_resonance(**args, half_width_slope=layer.damping[None, :, :, None])
+        p = state.tone_power[:, None, None, :]
+        return (unit_v * p).sum(axis=3), (unit_slope * p).sum(axis=3)

@@ -1,0 +1,248 @@
+"""On-chip learning, batched: windows of sensing, local updates, writes on a simulated clock.
+
+Each learning window presents a mini-batch to the chip and makes the measurement the rule needs
+(:mod:`rfemu.learning.local.chip`):
+
+- ``"dither"`` (perturbative rules): the cost with the dither off, then one cost per dither step,
+  every junction offset by its own code; ``steps + 1`` cost measurements of the batch;
+- ``"feedback"`` (feedback alignment): one pass of the batch; each chain receives its error,
+  each junction senses its own voltage and slope.
+
+The junctions' :class:`~rfemu.learning.local.view.LocalView` goes to ``rule.update``; the
+requested changes go to the volatile accumulators; junctions past their threshold write
+(:class:`~rfemu.learning.local.state.JunctionStates`). Simulated time advances by the
+presentation of every sample measured (``sample_time`` each) and, in a window with writes, by
+the write latency; the resonances drift over that time.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rfemu.engines.compiled import blas_threads
+from rfemu.learning.backprop import _as_network, _samples, backward, softmax_cross_entropy
+from rfemu.learning.local.chip import LearningChip, cross_entropy_per_copy
+from rfemu.learning.local.state import JunctionStates, WriteSettings
+from rfemu.learning.local.view import LocalView
+from rfemu.rng import as_generator
+
+__all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient"]
+
+
+@dataclass(frozen=True)
+class OnChipConfig:
+    """Settings of :func:`train_on_chip` (SI units).
+
+    Parameters
+    ----------
+    windows : int
+        Learning windows (each one mini-batch and one local update).
+    batch_size : int
+        Samples per window.
+    score_scale : float
+        1/V: the cost is the cross-entropy of softmax(score_scale * output voltages).
+    sample_time : float
+        s, presentation of one sample (at least the readout's 1 / bandwidth).
+    evaluate_every : int
+        Windows between two points of the learning curve (accuracy on the evaluation set).
+    seed : int or None
+        Mini-batches, dither codes, feedback couplings, write noise.
+    """
+
+    windows: int = 200
+    batch_size: int = 32
+    score_scale: float = 1e3
+    sample_time: float = 10e-6
+    evaluate_every: int = 10
+    seed: int | None = 0
+
+    def __post_init__(self):
+        for name in ("windows", "batch_size", "evaluate_every"):
+            v = getattr(self, name)
+            if int(v) != v or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("score_scale", "sample_time"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+
+
+@dataclass
+class OnChipCurve:
+    """The learning curve: per evaluation point the window, simulated time (s), writes so far,
+    write energy so far (J), the mean cost of the windows since the last point and the accuracy
+    on the evaluation set."""
+
+    window: list = field(default_factory=list)
+    time: list = field(default_factory=list)
+    writes: list = field(default_factory=list)
+    energy: list = field(default_factory=list)
+    cost: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+
+
+@dataclass
+class OnChipResult:
+    """What :func:`train_on_chip` returns: the network (trained in place), the junctions'
+    learning state (writes log, counts), the curve, simulated seconds, wall seconds and the number
+    of junction updates made (junctions x windows for feedback, x dither steps for dither)."""
+
+    network: object
+    states: JunctionStates
+    curve: OnChipCurve
+    simulated_time: float
+    seconds: float
+    junction_updates: int
+
+
+def _half_widths(network):
+    return np.concatenate([(layer.damping * layer.resonance_frequency).ravel() for layer in network.layers])
+
+
+def _signs(network):
+    return np.concatenate([layer.sign.ravel() for layer in network.layers])
+
+
+def sense(chip: LearningChip, rule, power, labels, score_scale):
+    """The local view of every junction for one window, and the number of samples measured.
+
+    Parameters
+    ----------
+    chip : LearningChip
+    rule : a rule (its ``sensing``, and for feedback its ``chain_errors``, for dither its ``codes``)
+    power : array (B, T0)
+        W, the input tones of the batch.
+    labels : array (B,)
+    score_scale : float
+    """
+    net = chip.network
+    n = net.n_junctions
+    half_width = _half_widths(net)
+    common = dict(resonance_frequency=np.concatenate([l.resonance_frequency.ravel() for l in net.layers]),
+                  half_width=half_width, series_sign=_signs(net))
+    if rule.sensing == "dither":
+        codes = rule.codes(n)
+        amplitude = rule.dither_fraction * half_width
+        dither = np.vstack([np.zeros((1, n)), codes * amplitude[None, :]])
+        costs = cross_entropy_per_copy(chip.scores(power, chip.resonances(dither)), labels, score_scale)
+        view = LocalView("dither", dither=codes, dither_amplitude=amplitude, cost=costs[1:],
+                         reference_cost=costs[0], **common)
+        return view, dither.shape[0] * len(labels), float(costs[0])
+    if rule.sensing == "feedback":
+        fwd = chip.engine.forward(power=power, keep=True)
+        loss, g = softmax_cross_entropy(score_scale * fwd.scores, labels)
+        errors = rule.chain_errors(net, fwd, score_scale * g)
+        fields = {k: [] for k in ("rectified_voltage", "voltage_slope", "chain_voltage", "chain_current",
+                                  "chain_error")}
+        for l, layer in enumerate(net.layers):
+            st = fwd.layers[l]
+            v, slope = chip.junction_response(l, st)
+            b, J = v.shape[0], layer.n_junctions
+
+            def per_junction(chain_values):
+                return np.repeat(chain_values, J, axis=1)
+
+            current = st.current if st.current is not None else np.zeros_like(st.chain_voltage)
+            fields["rectified_voltage"].append(v.reshape(b, -1))
+            fields["voltage_slope"].append(slope.reshape(b, -1))
+            fields["chain_voltage"].append(per_junction(st.chain_voltage))
+            fields["chain_current"].append(per_junction(current))
+            fields["chain_error"].append(per_junction(errors[l]))
+        view = LocalView("feedback", **{k: np.concatenate(v, axis=1) for k, v in fields.items()}, **common)
+        return view, len(labels), loss
+    raise ValueError(f"rule.sensing must be 'dither' or 'feedback', got {rule.sensing!r}")
+
+
+def backprop_gradient(network, features, labels, score_scale):
+    """(N,) dC/df_j of every junction by backpropagation (the offline baseline's gradient), for
+    the cost :func:`sense` measures."""
+    from rfemu.engines.compiled import CompiledEngine
+    net = _as_network(network)
+    engine = CompiledEngine(net, n_threads=1)
+    fwd = engine.forward(features, keep=True)
+    _, g = softmax_cross_entropy(score_scale * fwd.scores, np.asarray(labels))
+    g_tuning, _ = backward(engine, fwd, score_scale * g)
+    return np.concatenate([a.ravel() for a in g_tuning])
+
+
+def train_on_chip(network, features, labels, rule, config: OnChipConfig | None = None,
+                  writes: WriteSettings | None = None, evaluation=None, n_threads=1) -> OnChipResult:
+    """Let the chip learn with a local rule (batched junction agents, simulated clock).
+
+    Parameters
+    ----------
+    network : networkx.DiGraph, CompiledNetwork or CompiledEngine
+        Trained in place when compiled (the tuning arrays follow the frequency states).
+    features, labels : arrays (N, inputs), (N,)
+        Training samples (features in [0, 1]).
+    rule : PerturbativeRule, FeedbackAlignmentRule or any object with their interface
+    config : OnChipConfig
+    writes : WriteSettings
+        The junctions' write physics.
+    evaluation : (features, labels), optional
+        Set the accuracy of the curve is measured on (default: the training samples).
+    n_threads : int
+
+    Returns
+    -------
+    OnChipResult
+    """
+    config = config or OnChipConfig()
+    net = _as_network(network)
+    x, y = _samples(net, features, labels)
+    x_eval, y_eval = (x, y) if evaluation is None else (np.asarray(evaluation[0], dtype=float),
+                                                         np.asarray(evaluation[1]))
+    rng = as_generator(config.seed)
+    rule_rng, write_rng = rng.spawn(2)
+    chip = LearningChip(net, n_threads=n_threads)
+    if hasattr(rule, "prepare"):
+        rule.prepare(net, rule_rng)
+    states = JunctionStates(net, writes, seed=write_rng)
+    curve = OnChipCurve()
+    clock = [0.0, 0]
+    t0 = time.perf_counter()
+
+    def record(window):
+        curve.window.append(window)
+        curve.time.append(clock[0])
+        curve.writes.append(states.log.count)
+        curve.energy.append(states.log.energy)
+        curve.cost.append(float(np.mean(record.costs)) if record.costs else float("nan"))
+        curve.accuracy.append(chip.engine.accuracy(x_eval, y_eval))
+        record.costs.clear()
+
+    record.costs = []
+
+    with blas_threads(1):         # small products: one BLAS thread (see the compiled engine)
+        record(0)
+        _learn(chip, rule, states, x, y, config, rng, record, clock)
+    return OnChipResult(network=net, states=states, curve=curve, simulated_time=clock[0],
+                        seconds=time.perf_counter() - t0, junction_updates=clock[1])
+
+
+def _learn(chip, rule, states, x, y, config, rng, record, clock):
+    """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates]."""
+    order = rng.permutation(len(y))
+    pos = 0
+    for window in range(1, config.windows + 1):
+        if pos + config.batch_size > len(order):
+            order, pos = rng.permutation(len(y)), 0
+        idx = order[pos:pos + config.batch_size]
+        pos += config.batch_size
+        power = chip.engine.input_power(x[idx])
+        view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale)
+        record.costs.append(cost)
+        states.accumulate(rule.update(view))
+        clock[1] += view.n_junctions * (view.dither.shape[0] if view.dither is not None else 1)
+        duration = measured * config.sample_time
+        states.advance(duration)
+        clock[0] += duration
+        n_writes, _, latency = states.commit(clock[0])
+        if n_writes:          # the engines' cached line shapes follow the tuning arrays
+            states.advance(latency)
+            clock[0] += latency
+        if window % config.evaluate_every == 0 or window == config.windows:
+            record(window)
