@@ -287,3 +287,6 @@ IN_SITU = register(TrainingRule(
     reports=("in_situ_chip_train_accuracy",),
     summary="physics-aware training on the chip alone: forward on the event engine, gradient "
             "through the static model"))
+
+# the on-chip local rules (perturbative, feedback_alignment) register their own entries
+from rfemu.learning.local import entries as _local_entries  # noqa: E402,F401

@@ -1,0 +1,72 @@
+"""Settings of the on-chip local rules (scenario section ``training.on_chip``).
+
+One dataclass for both rules (:class:`~rfemu.learning.local.rules.PerturbativeRule`,
+:class:`~rfemu.learning.local.rules.FeedbackAlignmentRule`): the learning loop's settings and the
+rules' step; ``steps``, ``code`` and ``dither_fraction`` are the perturbative rule's. The
+junctions' write physics (quantisation, write noise, latency, energy, endurance, drift) are the
+devices' (``devices.frequency_state``), not settings of the rule.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
+from rfemu.learning.local.train import OnChipConfig
+
+__all__ = ["OnChipRuleConfig"]
+
+
+@dataclass(frozen=True)
+class OnChipRuleConfig:
+    """Settings of an on-chip learning run with a local rule (SI units)."""
+
+    windows: int = field(default=500, metadata={
+        "gt": 0, "help": "Learning windows: each one mini-batch on the chip and one local update."})
+    batch_size: int = field(default=32, metadata={
+        "gt": 0, "help": "Samples per learning window."})
+    learning_rate: float = field(default=0.3, metadata={
+        "unit": "", "gt": 0,
+        "help": "Step in units of each junction's own half width: a junction moves by "
+                "-learning_rate D^2 x its estimate of dC/df."})
+    score_scale: float = field(default=1e3, metadata={
+        "unit": "1/V", "gt": 0, "help": "The cost: cross-entropy of softmax(score_scale x output voltages)."})
+    sample_time: float = field(default=10e-6, metadata={
+        "unit": "s", "gt": 0, "help": "Presentation of one sample on the simulated clock."})
+    evaluate_every: int = field(default=25, metadata={
+        "gt": 0, "help": "Windows between two points of the learning curve."})
+    steps: int = field(default=1024, metadata={
+        "gt": 1, "help": "perturbative: dither steps (cost measurements) per window; sinusoid codes "
+                         "stay orthogonal for up to steps - 2 junctions."})
+    code: str = field(default="sinusoid", metadata={
+        "choices": CODES, "help": "perturbative: each junction's dither code (sinusoid at its own "
+                                  "frequency, random +-1, or one junction at a time)."})
+    dither_fraction: float = field(default=0.02, metadata={
+        "unit": "", "gt": 0, "help": "perturbative: dither amplitude in units of the junction's half width."})
+    seed: int | None = field(default=0, metadata={
+        "scenario": False, "help": "the run's training random stream"})
+
+    def __post_init__(self):
+        for name in ("windows", "batch_size", "evaluate_every", "steps"):
+            v = getattr(self, name)
+            if int(v) != v or v < (2 if name == "steps" else 1):
+                raise ValueError(f"{name} must be an integer >= {2 if name == 'steps' else 1}, got {v!r}")
+        for name in ("learning_rate", "score_scale", "sample_time", "dither_fraction"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        if self.code not in CODES:
+            raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
+
+    def loop(self) -> OnChipConfig:
+        """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`."""
+        return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
+                            sample_time=self.sample_time, evaluate_every=self.evaluate_every, seed=self.seed)
+
+    def rule(self, name: str):
+        """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""
+        if name == "perturbative":
+            return PerturbativeRule(self.learning_rate, self.steps, self.code, self.dither_fraction)
+        if name == "feedback_alignment":
+            return FeedbackAlignmentRule(self.learning_rate)
+        raise ValueError(f"unknown local rule {name!r} (known: perturbative, feedback_alignment)")
