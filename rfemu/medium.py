@@ -196,7 +196,7 @@ class LineResponse:
     @property
     def shape(self) -> tuple:
         """(chains, junctions)."""
-        return self.chains.shape
+        return self.sign.shape
 
     def rows(self, chain_index) -> "LineResponse":
         """The response of some chains only (rows ``chain_index`` of every array)."""
