@@ -50,3 +50,14 @@ def test_junction_voltages_sum_to_the_chain_voltage_and_the_slope_is_the_derivat
                                                                         "resonance_frequency": None}))
         layer.tuning += h
         assert np.allclose(slope, (up - down) / (2 * h), rtol=1e-4, atol=1e-6 * np.abs(slope).max())
+
+
+def test_junction_response_in_blocks_of_chains_is_the_same(net, monkeypatch):
+    x = np.random.default_rng(3).random((4, 4))
+    chip = LearningChip(net)
+    fwd = chip.engine.forward(x, keep=True)
+    whole = [chip.junction_response(l, fwd.layers[l]) for l in range(len(net.layers))]
+    monkeypatch.setattr(LearningChip, "RESPONSE_BLOCK", 1)              # one chain at a time
+    for l in range(len(net.layers)):
+        v, s = chip.junction_response(l, fwd.layers[l])
+        assert np.allclose(v, whole[l][0], rtol=1e-12, atol=0) and np.allclose(s, whole[l][1], rtol=1e-12, atol=0)

@@ -42,11 +42,11 @@ def cross_entropy_per_copy(scores, labels, score_scale):
     -------
     array (K,)
     """
-    z = score_scale * scores
-    z = z - z.max(axis=2, keepdims=True)
-    log_norm = np.log(np.exp(z).sum(axis=2))
-    picked = np.take_along_axis(z, np.asarray(labels)[None, :, None].repeat(z.shape[0], axis=0), axis=2)[..., 0]
-    return (log_norm - picked).mean(axis=1)
+    z = score_scale * np.asarray(scores, dtype=float)
+    z -= z.max(axis=2, keepdims=True)
+    picked = z[:, np.arange(z.shape[1]), np.asarray(labels)]
+    np.exp(z, out=z)
+    return (np.log(z.sum(axis=2)) - picked).mean(axis=1)
 
 
 class LearningChip:
@@ -176,13 +176,36 @@ class LearningChip:
         tg = np.asarray(state.tone_linewidth, dtype=float) if layer.linewidths else np.zeros(tf.shape)
         if tf.ndim == 1:
             tf, tg = tf[None], tg[None]
-        tf4, tg4 = tf[:, None, None, :], tg[:, None, None, :]        # (B|1, 1, 1, T)
-        kp = (layer.sensitivity * layer.power_gain)[None, :, :, None]
-        args = dict(tone_frequency=tf4, tone_power=1.0, resonance_frequency=fr[None, :, :, None],
-                    half_width=(layer.damping * fr)[None, :, :, None], sensitivity=kp,
-                    antisymmetric=layer.antisymmetric[None, :, :, None],
-                    symmetric=layer.symmetric[None, :, :, None], tone_linewidth=tg4)
-        unit_v = res.rectified_voltage(**args)
-        unit_slope = res.d_rectified_voltage_d_resonance(**args, half_width_slope=layer.damping[None, :, :, None])
-        p = state.tone_power[:, None, None, :]
-        return (unit_v * p).sum(axis=3), (unit_slope * p).sum(axis=3)
+        p = np.asarray(state.tone_power, dtype=float)
+        C, J = fr.shape
+        voltage, slope = np.empty((p.shape[0], C, J)), np.empty((p.shape[0], C, J))
+        # chains in blocks: at most ~4 M line-shape values (per tone set) at a time
+        block = max(1, self.RESPONSE_BLOCK // max(1, J * tf.shape[1] * tf.shape[0]))
+        for c0 in range(0, C, block):
+            cs = slice(c0, min(C, c0 + block))
+            v, s = self._response_block(layer, fr[cs], cs, tf, tg, p)
+            voltage[:, cs], slope[:, cs] = v, s
+        return voltage, slope
+
+    #: line-shape values computed at once by :meth:`junction_response`
+    RESPONSE_BLOCK = 4_000_000
+
+    @staticmethod
+    def _response_block(layer, fr, cs, tf, tg, p):
+        """Own voltage and slope (B, c, J) of the chains ``cs`` (resonances ``fr`` (c, J))."""
+        def per(a):
+            return a[cs][None, :, :, None]
+
+        args = dict(tone_frequency=tf[:, None, None, :], tone_power=1.0, resonance_frequency=fr[None, :, :, None],
+                    half_width=(layer.damping[cs] * fr)[None, :, :, None],
+                    sensitivity=per(layer.sensitivity * layer.power_gain), antisymmetric=per(layer.antisymmetric),
+                    symmetric=per(layer.symmetric), tone_linewidth=tg[:, None, None, :])
+        unit_v = res.rectified_voltage(**args)                 # (B|1, c, J, T)
+        unit_slope = res.d_rectified_voltage_d_resonance(**args, half_width_slope=per(layer.damping))
+        if unit_v.shape[0] == 1:                                # fixed tones: one matrix product
+            n = unit_v.shape[1] * unit_v.shape[2]
+            T = unit_v.shape[3]
+            return ((p @ unit_v.reshape(n, T).T).reshape(p.shape[0], *fr.shape),
+                    (p @ unit_slope.reshape(n, T).T).reshape(p.shape[0], *fr.shape))
+        q = p[:, None, None, :]
+        return (unit_v * q).sum(axis=3), (unit_slope * q).sum(axis=3)

@@ -1,0 +1,94 @@
+"""On-chip learning benchmark: local rules on the 8x8-digits network, and a 100,000-junction chip.
+
+The digits network is the one of scenarios/digits_single_layer.yaml (64 tones on a geometric plan
+100 MHz - 1 GHz, 10 chains of 64 junctions: 640 junctions). Figures:
+
+- junction_updates_per_s: the perturbative rule (multiplexed gradient descent, sinusoid codes,
+  1024 dither steps per window, 32 samples per window), junction updates (one junction
+  correlating one cost change with its dither and integrating) per second of wall time, the
+  chip's copies batched in the kernel (target >= 10 M/s);
+- learning_steps_per_s: learning windows per second, perturbative (1025 cost measurements of a
+  32-sample batch each) and feedback alignment (one pass each);
+- writes_per_s: non-volatile writes per second of wall time in those runs;
+- chip_100k_window_s: one perturbative window (16 dither steps, 8 samples) and one
+  feedback-alignment window (32 samples) on a 512 -> 192 -> 10 chip (100,224 junctions);
+- bytes_per_junction_agent: learning state per junction (accumulator, frequency state, write
+  count, stuck flag), target <= 1024.
+
+The last line printed is one JSON object.
+
+    python benchmarks/learning.py [--windows 20]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+from _timing import report  # noqa: E402
+from rfemu.learning.local import (FeedbackAlignmentRule, OnChipConfig, PerturbativeRule, WriteSettings,  # noqa: E402
+                                  train_on_chip)
+from rfemu.network import (FrequencyPlan, InputDescription, LayerDescription, NetworkDescription,  # noqa: E402
+                           build_graph, compile_graph, spin_mlp)
+from rfemu.tasks import digits  # noqa: E402
+
+
+def digits_network(seed=1):
+    d = NetworkDescription(
+        inputs=InputDescription(size=64, frequency_plan=FrequencyPlan("geometric", 100e6, 1e9), max_power=1e-6),
+        layers=(LayerDescription(size=10, resonance_plan=FrequencyPlan("geometric", 100e6, 1e9)),))
+    return compile_graph(build_graph(d, seed=seed))
+
+
+def run(rule, windows, batch_size, net=None, task=None):
+    task = task or digits(seed=1)
+    net = net or digits_network()
+    config = OnChipConfig(windows=windows, batch_size=batch_size, evaluate_every=10 ** 9, seed=0)
+    # the curve's two evaluations (start, end) on 8 samples only: the loop is what is timed
+    return train_on_chip(net, task.x_train, task.y_train, rule, config, WriteSettings(step=10e3),
+                         evaluation=(task.x_test[:8], task.y_test[:8]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--windows", type=int, default=20)
+    args = ap.parse_args()
+    task = digits(seed=1)
+    figures = {}
+    run(PerturbativeRule(0.3, steps=1024), 1, 32, task=task)              # warm-up (BLAS discovery)
+    cpu0 = time.process_time()
+    mgd = run(PerturbativeRule(0.3, steps=1024), args.windows, 32, task=task)
+    cpu = time.process_time() - cpu0
+    figures["junction_updates_per_s"] = mgd.junction_updates / mgd.seconds
+    figures["junction_updates_per_cpu_s"] = mgd.junction_updates / cpu
+    figures["learning_steps_per_s_perturbative"] = args.windows / mgd.seconds
+    figures["writes_per_s_perturbative"] = mgd.states.log.count / mgd.seconds
+    dfa = run(FeedbackAlignmentRule(0.3), 10 * args.windows, 32, task=task)
+    figures["learning_steps_per_s_feedback_alignment"] = 10 * args.windows / dfa.seconds
+    figures["writes_per_s_feedback_alignment"] = dfa.states.log.count / dfa.seconds
+    figures["bytes_per_junction_agent"] = mgd.states.bytes_per_junction()
+
+    big = compile_graph(build_graph(spin_mlp((512, 192, 10)), seed=0))
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 512))
+    y = rng.integers(0, 10, 64)
+    from rfemu.tasks.datasets import Task
+    big_task = Task("random", x, y, x[:8], y[:8], 10)
+    figures["chip_100k_junctions"] = int(big.n_junctions)
+    t0 = time.perf_counter()
+    r = run(PerturbativeRule(0.3, steps=16), 1, 8, net=big, task=big_task)
+    figures["chip_100k_window_s_perturbative"] = r.seconds
+    r = run(FeedbackAlignmentRule(0.3), 1, 32, net=big, task=big_task)
+    figures["chip_100k_window_s_feedback_alignment"] = r.seconds
+    figures["chip_100k_wall_s"] = time.perf_counter() - t0
+    figures["load_average_1min"] = os.getloadavg()[0]
+    report(figures)
+
+
+if __name__ == "__main__":
+    main()
