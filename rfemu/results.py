@@ -94,7 +94,8 @@ def _is_rfemu_folder(path: Path) -> bool:
     if (path / MARKER_FILE).is_file():
         return True
     names = {p.name for p in path.iterdir()}
-    return {SCENARIO_FILE, METRICS_FILE} <= names <= {SCENARIO_FILE, METRICS_FILE, "trace.nc", "figures"}
+    return {SCENARIO_FILE, METRICS_FILE} <= names <= {SCENARIO_FILE, METRICS_FILE, "trace.nc", "figures",
+                                                      PROVENANCE_FILE, "chip_state.nc"}
 
 
 def check_destination(run_dir, overwrite: bool = False) -> None:
@@ -203,6 +204,72 @@ class _TerminateAsExit:
         return False
 
 
+PROVENANCE_FILE = "provenance.json"
+#: the libraries whose versions a run folder records
+LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "xarray", "h5netcdf", "h5py", "pydantic", "pint",
+             "PyYAML", "scikit-learn", "matplotlib", "pooch", "threadpoolctl", "Cython")
+
+
+def _git_revision() -> Optional[dict]:
+    """The commit of the checkout rfemu runs from, and whether it has changes (None outside git)."""
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return {"commit": commit.stdout.strip(), "modified": bool(status.stdout.strip())}
+
+
+def provenance(seed=None) -> dict:
+    """What repeats a run besides its resolved scenario (``scenario.yaml``): the rfemu version
+    and git revision, the kernel build, Python and library versions, the machine, the seed."""
+    import platform
+    import sys
+    from importlib import metadata
+
+    from rfemu._version import __version__
+    try:
+        from rfemu import _core
+        kernel = dict(_core.build_info())
+    except Exception as exc:      # a missing kernel is a fact to record, not a failure
+        kernel = {"error": f"{type(exc).__name__}: {exc}"}
+    libraries = {}
+    for name in LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            libraries[name] = None
+    return {"rfemu_version": __version__, "git": _git_revision(), "kernel": kernel,
+            "python": sys.version.split()[0], "platform": platform.platform(),
+            "machine": platform.machine(), "libraries": libraries, "seed": seed,
+            "scenario": SCENARIO_FILE, "command": list(sys.argv)}
+
+
+def run_folder_files(graph=None, network=None, frequency_states=None, seed=None) -> dict:
+    """The run folder's further files for :func:`write_run_folder`: ``provenance.json``
+    (:func:`provenance`) and, with a network, ``chip_state.nc``
+    (:func:`rfemu.network.chip_state.chip_state_dataset`)."""
+    from rfemu.network.chip_state import CHIP_STATE_FILE, chip_state_dataset
+
+    def write_provenance(path):
+        path.write_text(json.dumps(provenance(seed), indent=2, sort_keys=True, default=_json_default)
+                        + "\n", encoding="utf-8")
+
+    files = {PROVENANCE_FILE: write_provenance}
+    if network is not None:
+        files[CHIP_STATE_FILE] = lambda path: chip_state_dataset(graph, network, frequency_states) \
+            .to_netcdf(path, engine="h5netcdf")
+    return files
+
+
 def default_run_dir(name: str, base="runs") -> Path:
     """``runs/NAME-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``... if that exists already)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -242,7 +309,7 @@ def _clean_metrics(metrics: dict) -> dict:
 def layout_problem(trace_file: str, figures_dir: str) -> Optional[str]:
     """Why ``trace_file`` and ``figures_dir`` cannot share a run folder with its own files
     (None when they can): inside it, without '..', neither one the run's files nor inside the other."""
-    own = {SCENARIO_FILE, METRICS_FILE, MARKER_FILE}
+    own = {SCENARIO_FILE, METRICS_FILE, MARKER_FILE, PROVENANCE_FILE, "chip_state.nc"}
     paths = {"trace_file": trace_file, "figures_dir": figures_dir}
     for key, value in paths.items():
         p = Path(value)
