@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["draw_all", "network_graph", "frequency_plans", "learning_curve", "confusion_matrix",
-           "resonance_trajectories", "event_outputs", "neuron_settling"]
+           "resonance_trajectories", "event_outputs", "neuron_settling", "plot_line_spectrum",
+           "plot_neuron_settling"]
 
 
 def _plt():
@@ -196,9 +197,8 @@ def event_outputs(traces):
 
 def neuron_settling(traces):
     """Event engine: the neurons' emitted power against physical time, one panel per layer
-    (drawn by :func:`rfemu.engines.event.plot_neuron_settling`)."""
+    (drawn by :func:`plot_neuron_settling`)."""
     import xarray as xr
-    from rfemu.engines.event import plot_neuron_settling
     plt = _plt()
     names = sorted(str(v) for v in traces.data_vars if str(v).startswith("event_neuron_power_layer"))
     fig, axes = plt.subplots(len(names), 1, figsize=(8, 3.5 * len(names)), squeeze=False)
@@ -239,3 +239,85 @@ def draw_all(traces, resolved: dict, metrics: dict, folder) -> list:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def plot_line_spectrum(engine, layer, time=None, ax=None, n_points=4000):
+    """Event engine: picture of line ``layer``: its tones (Lorentzians of their linewidths, height = power), the
+    resonance lines of its junctions (colour = series sign in their chain), on one frequency axis.
+
+    ``time`` (s): the line as traced at that time (the engine needs ``trace=TraceConfig(...)``
+    with "tones"; junctions from the "junctions" trace when recorded); default: now.
+    """
+    plt = _plt()
+
+    medium = engine.lines[layer].medium
+    tf, tp, tg = medium.tone_frequency, medium.tone_power, medium.tone_linewidth
+    fr = medium.resonance_frequency.ravel()
+    t_shown = engine.env.now
+    if time is not None:
+        ds = engine.traces()
+        name = f"tone_frequency_line{layer}"
+        if name not in ds:
+            raise ValueError(f"no tone trace of line {layer}: record with TraceConfig(variables=('tones', ...))")
+        times = ds[f"time_line{layer}"].values
+        k = int(np.searchsorted(times, time, side="right")) - 1
+        if k < 0:
+            raise ValueError(f"time {time!r} s is before the first trace record of line {layer} ({times[0]!r} s)")
+        tf = ds[name].values[k]
+        tp = ds[f"tone_power_line{layer}"].values[k]
+        tg = ds[f"tone_linewidth_line{layer}"].values[k]
+        jn = f"junction_frequency_layer{layer}"
+        if jn in ds:
+            jt = ds[f"time_junctions{layer}"].values
+            fr = ds[jn].values[max(int(np.searchsorted(jt, time, side="right")) - 1, 0)]
+        t_shown = float(time)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    hw = (medium.damping.ravel() * fr)
+    sign = medium.sign.ravel()
+    f_lo = min(fr.min() - 5 * hw.max(), tf.min())
+    f_hi = max(fr.max() + 5 * hw.max(), tf.max())
+    f = np.linspace(f_lo, f_hi, n_points)
+    for s_value, colour, label in ((1.0, "tab:red", "junction, sign +1"), (-1.0, "tab:blue", "junction, sign -1")):
+        sel = sign == s_value
+        if np.any(sel):
+            ax.vlines(fr[sel] / 1e6, 0, 1, transform=ax.get_xaxis_transform(), colors=colour,
+                      alpha=min(1.0, 20.0 / sel.sum() + 0.05), lw=0.6, label=label)
+    ax2 = ax.twinx()
+    for fk, pk, gk in zip(tf, tp, tg):
+        if pk <= 0:
+            continue
+        if gk > 0:
+            ax2.plot(f / 1e6, pk * gk ** 2 / ((f - fk) ** 2 + gk ** 2) * 1e6, color="k", lw=0.8)
+        else:
+            ax2.vlines(fk / 1e6, 0, pk * 1e6, color="k", lw=1.2)
+    ax2.set_ylabel("tone power (uW)")
+    ax.set_xlabel("frequency (MHz)")
+    ax.set_yticks([])
+    ax.set_title(f"line {layer} at t = {t_shown * 1e6:.3f} us: {int(np.sum(np.asarray(tp) > 0))} tones, "
+                 f"{fr.size} junctions")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax.figure
+
+
+def plot_neuron_settling(dataset, layer=0, neurons=None, ax=None):
+    """Emitted power of neurons of ``layer`` against time (from an event engine's trace Dataset,
+    :meth:`rfemu.engines.event.EventEngine.traces`)."""
+    plt = _plt()
+
+    name = f"neuron_power_layer{layer}"
+    if name not in dataset:
+        raise ValueError(f"the traces hold no {name!r} (record with TraceConfig(variables=('neurons',)))")
+    da = dataset[name]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    cols = range(da.shape[1]) if neurons is None else neurons
+    t = da[da.dims[0]].values * 1e9
+    for c in cols:
+        ax.step(t, da.values[:, c] * 1e6, where="post", lw=1, label=str(da[da.dims[1]].values[c]))
+    ax.set_xlabel("time (ns)")
+    ax.set_ylabel("emitted power (uW)")
+    ax.set_title(f"neurons of layer {layer} settling")
+    if len(list(cols)) <= 10:
+        ax.legend(fontsize=7)
+    return ax.figure

@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -109,19 +109,45 @@ class MacrospinParameters:
     temperature : T, K.
     """
 
-    saturation_magnetisation: float = 1.0e6
-    volume: float = math.pi / 4 * 100e-9 * 50e-9 * 1.5e-9
-    damping: float = 0.01
-    anisotropy_field: float = 2.0e4
-    easy_axis: tuple = (1.0, 0.0, 0.0)
-    effective_magnetisation: float = 8.0e5
-    polarizer: tuple = (math.sqrt(0.5), math.sqrt(0.5), 0.0)
-    spin_torque_per_ampere: float = 2.0e7
-    field_like_ratio: float = 0.0
-    oersted_field_per_ampere: tuple = (0.0, 0.0, 0.0)
-    resistance_parallel: float = 1.0e3
-    resistance_antiparallel: float = 2.0e3
-    temperature: float = 300.0
+    saturation_magnetisation: float = field(default=1.0e6, metadata={
+        "unit": "A/m", "gt": 0,
+        "help": "M_s of the free layer."})
+    volume: float = field(default=math.pi / 4 * 100e-9 * 50e-9 * 1.5e-9, metadata={
+        "unit": "m^3", "gt": 0,
+        "help": "Free-layer volume V (default: 100 nm x 50 nm ellipse, 1.5 nm thick)."})
+    damping: float = field(default=0.01, metadata={
+        "unit": "", "ge": 0,
+        "help": "Gilbert damping alpha."})
+    anisotropy_field: float = field(default=2.0e4, metadata={
+        "unit": "A/m",
+        "help": "Uniaxial anisotropy field H_k (negative: hard axis)."})
+    easy_axis: tuple = field(default=(1.0, 0.0, 0.0), metadata={
+        "unit": "", "length": 3,
+        "help": "Anisotropy axis u (a unit vector)."})
+    effective_magnetisation: float = field(default=8.0e5, metadata={
+        "unit": "A/m",
+        "help": "M_eff: thin-film demagnetisation along z (negative: PMA)."})
+    polarizer: tuple = field(default=(math.sqrt(0.5), math.sqrt(0.5), 0.0), metadata={
+        "unit": "", "length": 3,
+        "help": "Reference-layer direction p (a unit vector; default 45 degrees in plane)."})
+    spin_torque_per_ampere: float = field(default=2.0e7, metadata={
+        "unit": "1/m",
+        "help": "a_J per ampere, (A/m)/A: a_J = hbar eta / (2 e mu0 M_s V)."})
+    field_like_ratio: float = field(default=0.0, metadata={
+        "unit": "",
+        "help": "beta: the field-like torque is the field beta a_J I p."})
+    oersted_field_per_ampere: tuple = field(default=(0.0, 0.0, 0.0), metadata={
+        "unit": "1/m", "length": 3,
+        "help": "Oersted field of the current per ampere, (A/m)/A, a 3-vector."})
+    resistance_parallel: float = field(default=1.0e3, metadata={
+        "unit": "Ohm", "gt": 0,
+        "help": "R_P: resistance with the free layer parallel to the polarizer."})
+    resistance_antiparallel: float = field(default=2.0e3, metadata={
+        "unit": "Ohm", "gt": 0,
+        "help": "R_AP: resistance with the free layer antiparallel."})
+    temperature: float = field(default=300.0, metadata={
+        "unit": "K", "ge": 0,
+        "help": "Temperature of the thermal field."})
 
     def __post_init__(self):
         _check("saturation_magnetisation", self.saturation_magnetisation, positive=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -110,18 +110,43 @@ class OscillatorParameters:
     0.01
     """
 
-    natural_frequency: float = 300e6
-    nonlinear_frequency_shift: float = 0.0
-    damping: float = 0.01
-    nonlinear_damping: float = 2.0
-    threshold_current: float = 10e-6
-    max_current: float = 40e-6
-    resistance: float = 1e3
-    tmr: float = 1.0
-    beta: float = 1.0
-    max_output_power: float = 1e-6
-    temperature: float = 300.0
-    oscillation_energy: float = 2e-19
+    natural_frequency: float = field(default=300e6, metadata={
+        "unit": "Hz", "gt": 0,
+        "help": "f0 (Hz) of a neuron whose layer has no frequency plan; a layer's plan sets it "
+                "otherwise."})
+    nonlinear_frequency_shift: float = field(default=0.0, metadata={
+        "unit": "rad/s",
+        "help": "N of w(p) = w0 + N p, in rad/s (\"50 MHz\" is read as 2 pi x 50 MHz)."})
+    damping: float = field(default=0.01, metadata={
+        "unit": "", "gt": 0,
+        "help": "Gilbert damping alpha; the linear damping rate is G_G = alpha * 2 pi f0."})
+    nonlinear_damping: float = field(default=2.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Q of the positive damping G+(p) = G_G (1 + Q p)."})
+    threshold_current: float = field(default=10e-6, metadata={
+        "unit": "A", "gt": 0,
+        "help": "I_th = G_G / sigma: auto-oscillation above it."})
+    max_current: float = field(default=40e-6, metadata={
+        "unit": "A", "gt": 0,
+        "help": "I_max: the compact output model clamps the current to [I_th, I_max]."})
+    resistance: float = field(default=1e3, metadata={
+        "unit": "Ohm", "gt": 0,
+        "help": "R of the junction (Joule power R I^2, output power)."})
+    tmr: float = field(default=1.0, metadata={
+        "unit": "", "gt": 0,
+        "help": "Tunnel magnetoresistance ratio."})
+    beta: float = field(default=1.0, metadata={
+        "unit": "", "gt": 0,
+        "help": "Fraction of the TMR the oscillation turns into a resistance oscillation."})
+    max_output_power: float = field(default=1e-6, metadata={
+        "unit": "W", "ge": 0,
+        "help": "Output power at max_current (sets the prefactor A of the compact model)."})
+    temperature: float = field(default=300.0, metadata={
+        "unit": "K", "ge": 0,
+        "help": "Temperature of the neuron's thermal noise (0: none)."})
+    oscillation_energy: float = field(default=2e-19, metadata={
+        "unit": "J", "gt": 0,
+        "help": "E0: the thermal noise is eta = k_B T / E0."})
 
     def __post_init__(self):
         _check("natural_frequency", self.natural_frequency, lambda v: v > 0, "a positive frequency in Hz")

@@ -81,10 +81,18 @@ class ResonatorParameters:
         Weights ``a`` and ``s`` of the two line shapes (the seed's synapse: a = 1, s = 0).
     """
 
-    damping: float = 0.01
-    sensitivity: float = DEFAULT_SENSITIVITY
-    antisymmetric: float = 1.0
-    symmetric: float = 0.0
+    damping: float = field(default=0.01, metadata={
+        "unit": "", "gt": 0,
+        "help": "alpha: the resonance half width (linewidth) is D_r = alpha f_r."})
+    sensitivity: float = field(default=DEFAULT_SENSITIVITY, metadata={
+        "unit": "V/W", "gt": 0, "scenario_default": 8800.0,
+        "help": "K: the rectified voltage at the best detuning per watt of tone ('8.8 mV/uW')."})
+    antisymmetric: float = field(default=1.0, metadata={
+        "unit": "",
+        "help": "Weight a of the antisymmetric line shape (the seed's synapse: 1)."})
+    symmetric: float = field(default=0.0, metadata={
+        "unit": "",
+        "help": "Weight s of the symmetric line shape (the seed's synapse: 0)."})
 
     def __post_init__(self):
         _check_positive("damping", self.damping)
@@ -595,17 +603,43 @@ class FrequencyState:
     102000000.0
     """
 
-    base_frequency: np.ndarray
-    window_low: float = -15e6
-    window_high: float = 15e6
-    step: float = 0.0
-    write_noise: float = 0.0
-    write_latency: float = 10e-9
-    write_energy: float = 1e-13
-    endurance: float = math.inf
-    drift_rate: float = 0.0
-    seed: object = None
-    shift: np.ndarray | None = None
+    base_frequency: np.ndarray = field(metadata={
+        "scenario": False,
+        "help": "per junction: the network's as-fabricated resonance frequencies"})
+    window_low: float = field(default=-15e6, metadata={
+        "unit": "Hz",
+        "help": "Lowest shift of f_r from the junction's as-fabricated (base) frequency."})
+    window_high: float = field(default=15e6, metadata={
+        "unit": "Hz",
+        "help": "Highest shift of f_r from the base frequency."})
+    step: float = field(default=0.0, metadata={
+        "unit": "Hz", "ge": 0,
+        "help": "Quantisation step of a write (0: continuous)."})
+    write_noise: float = field(default=0.0, metadata={
+        "unit": "Hz", "ge": 0,
+        "help": "Standard deviation of a write's error."})
+    write_latency: float = field(default=10e-9, metadata={
+        "unit": "s", "ge": 0,
+        "help": "Time a write takes (all junctions are written in parallel)."})
+    write_energy: float = field(default=1e-13, metadata={
+        "unit": "J", "ge": 0,
+        "help": "Energy of one write pulse (per junction)."})
+    endurance: float = field(default=math.inf, metadata={
+        "unit": "", "ge": 1, "scenario_default": None,
+        "help": "Writes a junction takes before it is stuck where it is (a whole number >= 1; "
+                "null: unlimited). Programming writes each junction once; the count of junctions "
+                "it leaves stuck is the metric `programming_stuck_devices`."})
+    drift_rate: float = field(default=0.0, metadata={
+        "unit": "Hz/s",
+        "help": "Drift of the programmed shifts (Hz/s, either sign; '1 MHz/s'), bounded by the "
+                "tuning window: during engine.hold_time the resonance frequencies move by "
+                "drift_rate x hold_time before the chip is tested."})
+    seed: object = field(default=None, metadata={
+        "scenario": False,
+        "help": "the run's programming random stream"})
+    shift: np.ndarray | None = field(default=None, metadata={
+        "scenario": False,
+        "help": "the trained shifts being programmed"})
     writes: np.ndarray = field(init=False)
     stuck: np.ndarray = field(init=False)
 

@@ -115,33 +115,93 @@ class TrainingConfig:
         Kernel threads (default: every core).
     """
 
-    epochs: int = 100
-    batch_size: int = 256
-    frequency_learning_rate: float = 6.6e3
-    bias_learning_rate: float = 6.6e-6
-    relative_frequency_learning_rate: float | None = None
-    score_scale: float = 1e3
-    learn_score_scale: bool = False
-    score_scale_learning_rate: float = 1e-2
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    validation_fraction: float = 0.1
-    patience: int | None = 20
-    restore_best: bool = True
-    early_stopping_metric: str = "loss"
-    learning_rate_schedule: str = "constant"
-    final_learning_rate_fraction: float = 0.0
-    augmentation: object = None
-    train_tuning: bool = True
-    train_bias: bool = True
-    calibrate_resonances: bool = False
-    calibrate_bias: bool = False
-    variability_mode: str = "perturbed"
-    snapshot_junctions: int = 64
-    seed: int | None = 0
-    progress: bool = True
-    n_threads: int | None = None
+    epochs: int = field(default=100, metadata={
+        "ge": 1,
+        "help": "Maximum passes over the training samples."})
+    batch_size: int = field(default=256, metadata={
+        "gt": 0,
+        "help": "Samples per Adam step."})
+    frequency_learning_rate: float = field(default=6.6e3, metadata={
+        "unit": "Hz", "gt": 0,
+        "help": "Adam step of the tuning states (the seed's 6.6 kHz)."})
+    bias_learning_rate: float = field(default=6.6e-6, metadata={
+        "unit": "V", "gt": 0,
+        "help": "Adam step of the chains' bias voltages."})
+    relative_frequency_learning_rate: float | None = field(default=None, metadata={
+        "unit": "", "gt": 0,
+        "help": "If given, each junction's Adam step is this fraction of its half width alpha "
+                "f_base (instead of frequency_learning_rate): the same step in linewidths at every"
+                " frequency."})
+    score_scale: float = field(default=1e3, metadata={
+        "unit": "1/V", "gt": 0,
+        "help": "Logits = score_scale x output voltages (1e3 /V: logits in mV)."})
+    learn_score_scale: bool = field(default=False, metadata={
+        "help": "Learn the score scale too (Adam on its logarithm)."})
+    score_scale_learning_rate: float = field(default=1e-2, metadata={
+        "unit": "", "gt": 0,
+        "help": "Adam step of the score scale's logarithm (learn_score_scale)."})
+    beta1: float = field(default=0.9, metadata={
+        "unit": "", "ge": 0, "lt": 1,
+        "help": "Adam's first-moment decay."})
+    beta2: float = field(default=0.999, metadata={
+        "unit": "", "ge": 0, "lt": 1,
+        "help": "Adam's second-moment decay."})
+    adam_epsilon: float = field(default=1e-8, metadata={
+        "unit": "", "gt": 0,
+        "help": "Adam's epsilon."})
+    validation_fraction: float = field(default=0.1, metadata={
+        "unit": "", "ge": 0, "lt": 1,
+        "help": "Share of the training samples held out (stratified) for early stopping; 0: none."})
+    patience: int | None = field(default=20, metadata={
+        "ge": 1,
+        "help": "Stop after this many epochs without a lower validation loss (null: never)."})
+    restore_best: bool = field(default=True, metadata={
+        "help": "End with the state of the epoch with the lowest validation loss."})
+    early_stopping_metric: str = field(default="loss", metadata={
+        "choices": ("loss", "accuracy"),
+        "help": "What patience and restore_best follow on the validation samples: the lowest loss,"
+                " or the highest accuracy (ties: the lower loss). accuracy needs "
+                "validation_fraction > 0."})
+    learning_rate_schedule: str = field(default="constant", metadata={
+        "choices": ("constant", "cosine"),
+        "help": "constant: the same Adam steps throughout; cosine: every step size decays from its"
+                " full value at the first batch to final_learning_rate_fraction of it at the last "
+                "batch of epochs."})
+    final_learning_rate_fraction: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0, "le": 1,
+        "help": "cosine: the step sizes at the last batch, as a fraction of the initial ones."})
+    augmentation: object = field(default=None, metadata={
+        "scenario": False,
+        "help": "built from training.shift_augmentation and the task's image shape"})
+    train_tuning: bool = field(default=True, metadata={
+        "help": "Train the junctions' resonance frequencies."})
+    train_bias: bool = field(default=True, metadata={
+        "help": "Train the chains' bias voltages."})
+    calibrate_resonances: bool = field(default=False, metadata={
+        "help": "Before training, write each junction's tuning state so that its resonance "
+                "frequency is the design's, compensating its drawn fabrication offset (up to the "
+                "tuning window)."})
+    calibrate_bias: bool = field(default=False, metadata={
+        "help": "Before training, set each hidden chain's bias so that its neuron's mean current "
+                "over the training samples is the middle of its active window (I_th + I_max) / 2 "
+                "(replaces the configured bias_voltage and initial_bias_spread of the hidden "
+                "layers)."})
+    variability_mode: str = field(default="perturbed", metadata={
+        "choices": ("perturbed", "ideal_gradient"),
+        "help": "With variability: gradient through the perturbed devices (chip in the loop), or "
+                "through the ideal ones (the seed authors' scheme)."})
+    snapshot_junctions: int = field(default=64, metadata={
+        "ge": 1, "section": "record",
+        "help": "Junctions whose resonance frequency is recorded after every epoch."})
+    seed: int | None = field(default=0, metadata={
+        "scenario": False,
+        "help": "the run's training random stream"})
+    progress: bool = field(default=True, metadata={
+        "scenario": False,
+        "help": "the command line's progress bar"})
+    n_threads: int | None = field(default=None, metadata={
+        "ge": 1, "section": "engine",
+        "help": "Kernel threads (null: every core; results do not depend on it)."})
 
     def __post_init__(self):
         def check(cond, msg):

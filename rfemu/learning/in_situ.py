@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,17 +62,40 @@ class InSituConfig:
         Show a tqdm progress bar over batches.
     """
 
-    epochs: int = 10
-    batch_size: int = 32
-    frequency_learning_rate: float = 3e4
-    bias_learning_rate: float = 3e-5
-    score_scale: float = 3e4
-    final_learning_rate_fraction: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    seed: int | None = 0
-    progress: bool = True
+    epochs: int = field(default=10, metadata={
+        "ge": 0, "scenario_default": 0,
+        "help": "Passes over the training samples on the chip (0: off)."})
+    batch_size: int = field(default=32, metadata={
+        "gt": 0,
+        "help": "Samples per Adam step (each one an inference on the chip)."})
+    frequency_learning_rate: float = field(default=3e4, metadata={
+        "unit": "Hz", "gt": 0,
+        "help": "Adam step of the tuning states."})
+    bias_learning_rate: float = field(default=3e-5, metadata={
+        "unit": "V", "gt": 0,
+        "help": "Adam step of the bias voltages."})
+    score_scale: float = field(default=3e4, metadata={
+        "unit": "1/V", "gt": 0,
+        "help": "Logits = score_scale x the chip's output voltages (large: the loss works on the "
+                "samples the chip gets wrong or nearly wrong)."})
+    final_learning_rate_fraction: float = field(default=0.1, metadata={
+        "unit": "", "ge": 0, "le": 1,
+        "help": "The steps fall linearly to this fraction of themselves over the run."})
+    beta1: float = field(default=0.9, metadata={
+        "unit": "", "ge": 0, "lt": 1,
+        "help": "Adam's first-moment decay."})
+    beta2: float = field(default=0.999, metadata={
+        "unit": "", "ge": 0, "lt": 1,
+        "help": "Adam's second-moment decay."})
+    adam_epsilon: float = field(default=1e-8, metadata={
+        "unit": "", "gt": 0,
+        "help": "Adam's epsilon."})
+    seed: int | None = field(default=0, metadata={
+        "scenario": False,
+        "help": "the run's in-situ random stream"})
+    progress: bool = field(default=True, metadata={
+        "scenario": False,
+        "help": "the command line's progress bar"})
 
     def __post_init__(self):
         def check(cond, msg):

@@ -68,10 +68,17 @@ class InputDescription:
         Hz: half width of each input tone's own line (0: pure tones).
     """
 
-    size: int
-    frequency_plan: FrequencyPlan = FrequencyPlan(LINEAR, 20e6, 120e6)
-    max_power: float = 1e-6
-    linewidth: float = 0.0
+    size: int = field(metadata={
+        "scenario": False,
+        "help": "one input tone per feature of the task"})
+    frequency_plan: FrequencyPlan = field(default=FrequencyPlan(LINEAR, 20e6, 120e6), metadata={
+        "help": "Channels of the input tones, one per feature."})
+    max_power: float = field(default=1e-6, metadata={
+        "unit": "W", "gt": 0,
+        "help": "Power of a tone whose (normalised) feature is 1."})
+    linewidth: float = field(default=0.0, metadata={
+        "unit": "Hz", "ge": 0,
+        "help": "Half width of each input tone's own line (0: pure tones)."})
 
     def __post_init__(self):
         _check(int(self.size) == self.size and self.size >= 1, f"inputs.size must be an integer >= 1, got {self.size!r}")
@@ -133,23 +140,58 @@ class LayerDescription:
         engines read).
     """
 
-    size: int
-    resonance_plan: FrequencyPlan = FrequencyPlan(LINEAR, 20e6, 120e6)
-    junctions_per_chain: int | None = None
-    sign_pattern: object = "alternate_minus_first"
-    tuning_window: tuple = (-15e6, 15e6)
-    initial_tuning_spread: float | None = None
-    bias_voltage: float = 0.0
-    initial_bias_spread: float | None = None
-    transconductance: float = SEED_TRANSCONDUCTANCE
-    resonator: ResonatorParameters = ResonatorParameters()
-    oscillator: OscillatorParameters = OscillatorParameters()
-    emission: str = schema.EMISSION_FIXED
-    emission_plan: FrequencyPlan | None = None
-    tone_linewidth: float = 0.0
-    tap_loss_db: float = 0.0
-    line_length: float = 0.0
-    loss_per_length_db: float = 0.0
+    size: int = field(metadata={
+        "gt": 0,
+        "help": "Chains: neurons of a hidden layer, classes of the last layer."})
+    resonance_plan: FrequencyPlan = field(default=FrequencyPlan(LINEAR, 20e6, 120e6), metadata={
+        "help": "As-fabricated resonance frequencies of junctions 0..J-1 of every chain."})
+    junctions_per_chain: int | None = field(default=None, metadata={
+        "gt": 0,
+        "help": "J; null: one junction per tone on the layer's line."})
+    sign_pattern: object = field(default="alternate_minus_first", metadata={
+        "help": "Series signs of the junctions of a chain: alternate_minus_first ((-1)^(k+1), the "
+                "seed), alternate_plus_first, all_plus, or a list of +1/-1."})
+    tuning_window: tuple = field(default=(-15e6, 15e6), metadata={
+        "unit": "Hz", "length": 2, "scenario_default": None,
+        "help": "[low, high] shift of f_r from f_base; null: devices.frequency_state's window."})
+    initial_tuning_spread: float | None = field(default=None, metadata={
+        "unit": "Hz", "ge": 0,
+        "help": "Std of the initial tuning shifts (null: the seed's 1 MHz / sqrt(J))."})
+    bias_voltage: float = field(default=0.0, metadata={
+        "unit": "V",
+        "help": "Series bias of every chain (the seed's hidden layer: 11.08 mV; trained)."})
+    initial_bias_spread: float | None = field(default=None, metadata={
+        "unit": "V", "ge": 0,
+        "help": "Std of the initial biases around bias_voltage (null: 10 mV / sqrt(size))."})
+    transconductance: float = field(default=SEED_TRANSCONDUCTANCE, metadata={
+        "unit": "S", "gt": 0,
+        "help": "g_m of a hidden layer's V -> I conversion (A/V; '3.388 uA/mV')."})
+    resonator: ResonatorParameters = field(default=ResonatorParameters(), metadata={
+        "scenario_default": None,
+        "help": "This layer's junctions; null: devices.resonator (keys given here override it)."})
+    oscillator: OscillatorParameters = field(default=OscillatorParameters(), metadata={
+        "scenario_default": None,
+        "help": "This layer's neurons; null: devices.oscillator (keys given here override it)."})
+    emission: str = field(default=schema.EMISSION_FIXED, metadata={
+        "choices": ("fixed", "current"),
+        "help": "A neuron emits on a fixed channel, or at f(I) of its own device."})
+    emission_plan: FrequencyPlan | None = field(default=None, metadata={
+        "help": "The neurons' channels; null: the next layer's resonance_plan."})
+    tone_linewidth: float = field(default=0.0, metadata={
+        "unit": "Hz", "ge": 0,
+        "help": "Half width of the neurons' tones with emission: fixed."})
+    tap_loss_db: float = field(default=0.0, metadata={
+        "unit": "dB", "ge": 0, "key": "tap_loss", "scenario_default": None,
+        "help": "RF power lost at each junction along a chain; null: medium.loss_per_tap."})
+    line_length: float = field(default=0.0, metadata={
+        "unit": "m", "ge": 0, "section": "medium",
+        "help": "Length of RF line from the emitters (inputs, neurons) to the junctions of each "
+                "line ('5 mm'); the junctions of a chain sit close together compared with it."})
+    loss_per_length_db: float = field(default=0.0, metadata={
+        "unit": "dB/m", "ge": 0, "section": "medium", "key": "loss_per_length",
+        "help": "Propagation loss of every RF line ('0.1 dB/mm'). A tone reaches the junctions of "
+                "its line after line_length of it: every junction's power gain is multiplied by "
+                "10^(-loss_per_length x line_length / 10), in both engines."})
 
     def __post_init__(self):
         _check(int(self.size) == self.size and self.size >= 1, f"layer size must be an integer >= 1, got {self.size!r}")
@@ -212,12 +254,24 @@ class VariabilityDescription:
         Junctions' Gilbert damping (hence their linewidths).
     """
 
-    source_frequency: float = 0.0
-    resonance_frequency: float = 0.0
-    oscillator_frequency: float = 0.0
-    oscillator_power: float = 0.0
-    sensitivity: float = 0.0
-    damping: float = 0.0
+    source_frequency: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Input tones' frequencies."})
+    resonance_frequency: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Junctions' as-fabricated resonance frequencies."})
+    oscillator_frequency: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Neurons' channel (natural) frequencies."})
+    oscillator_power: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Neurons' output power scale (log-normal)."})
+    sensitivity: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Junctions' sensitivity K (log-normal)."})
+    damping: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Junctions' damping, hence their linewidths."})
 
     def __post_init__(self):
         for name in ("source_frequency", "resonance_frequency", "oscillator_frequency",
@@ -258,11 +312,22 @@ class NetworkDescription:
         tone is a pure tone (g_t = 0) in both engines.
     """
 
-    inputs: InputDescription
-    layers: tuple
-    variability: VariabilityDescription = field(default_factory=VariabilityDescription)
-    seed: int | None = None
-    linewidths: bool = True
+    inputs: InputDescription = field(metadata={
+        "help": "The input tones."})
+    layers: tuple = field(metadata={
+        "help": "Hidden layers first; the last layer's chains are the class scores."})
+    variability: VariabilityDescription = field(default_factory=VariabilityDescription, metadata={
+        "section": "",
+        "help": "Relative device-to-device spreads."})
+    seed: int | None = field(default=None, metadata={
+        "scenario": False,
+        "help": "the run's graph random stream, spawned from the scenario seed"})
+    linewidths: bool = field(default=True, metadata={
+        "section": "medium",
+        "help": "true: every tone has its own Lorentzian line (network.inputs.linewidth, the "
+                "layers' tone_linewidth, an f(I) neuron's own linewidth at its current), which "
+                "widens the junctions' response, L = 1 / (d - i (D_r + g_t)); false: every tone is"
+                " a pure tone, in both engines."})
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))

@@ -39,10 +39,19 @@ class FrequencyPlan:
     array([2.00000000e+07, 4.89897949e+07, 1.20000000e+08])
     """
 
-    kind: str = LINEAR
-    minimum: float = 20e6
-    maximum: float = 120e6
-    values: tuple = field(default=())
+    kind: str = field(default=LINEAR, metadata={
+        "choices": ("linear", "geometric", "explicit"),
+        "help": "linear: evenly spaced; geometric: f_k = min r^k (constant spacing in linewidths);"
+                " explicit: the `values`."})
+    minimum: float = field(default=20e6, metadata={
+        "unit": "Hz", "gt": 0, "nullable": True, "key": "min",
+        "help": "First channel."})
+    maximum: float = field(default=120e6, metadata={
+        "unit": "Hz", "gt": 0, "nullable": True, "key": "max",
+        "help": "Last channel."})
+    values: tuple = field(default=(), metadata={
+        "unit": "Hz", "gt": 0,
+        "help": "The channels of an `explicit` plan."})
 
     def __post_init__(self):
         if self.kind not in PLAN_KINDS:

@@ -2,14 +2,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+import difflib
 from typing import Optional
 
 from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
 from rfemu.results import layout_problem
+from rfemu.devices.llgs import MacrospinParameters
+from rfemu.learning.rules import rule_names
+from rfemu.scenario.build import from_sections
 from rfemu.scenario.errors import Positions, Problem
 from rfemu.scenario.schema import IMAGE_SHAPES, TASK_SHAPES, Scenario, _TASK_KEYS
 
 __all__: list[str] = []
+
+
+def _rule_problems(s: Scenario, positions: Positions) -> list[Problem]:
+    """``training.rule`` names an entry of the registry :mod:`rfemu.learning.rules`."""
+    names = rule_names()
+    rule = s.training.rule
+    if rule in names:
+        return []
+    near = difflib.get_close_matches(rule, names, n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return [positions.problem(("training", "rule"), f"unknown training rule {rule!r}{hint} "
+                                                    f"(expected one of: {', '.join(names)})")]
 
 
 def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> list[Problem]:
@@ -47,16 +63,13 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         problems.append(positions.problem(("training", "restarts"),
                                           f"restarts={s.training.restarts} keeps the best on the validation "
                                           "samples: give training.validation_fraction > 0 (it is 0)"))
+    problems.extend(_rule_problems(s, positions))
     if s.training.in_situ.epochs > 0 and s.training.rule == "none":
         problems.append(positions.problem(("training", "in_situ", "epochs"),
                                           "in-situ fine-tuning needs training.rule: backprop (it is none)"))
     # the macrospin parameters pass the device's own checks (unit vectors, ...)
     try:
-        from rfemu.devices.llgs import MacrospinParameters
-        llgs = s.devices.llgs.model_dump()
-        for key in ("easy_axis", "polarizer", "oersted_field_per_ampere"):
-            llgs[key] = tuple(llgs[key])
-        MacrospinParameters(**llgs)
+        from_sections(MacrospinParameters, {"devices.llgs": s.devices.llgs}, "devices.llgs")
     except ValueError as exc:
         problems.append(positions.problem(("devices", "llgs"), str(exc)))
     # the network against the task: one input tone per feature, one output chain per class

@@ -76,3 +76,25 @@ def schema_reference() -> str:
     text = "\n".join(out)
     text = re.sub(r":(?:class|mod|func):`~?([^`]+)`", r"`\1`", text)
     return text.replace("``", "`")
+
+
+def update_readme(path) -> bool:
+    """Replace the key reference in the README at ``path`` (from its ``#### `(top level)``` table to
+    the next ``## `` heading or the end) by :func:`schema_reference`; True if it changed."""
+    from pathlib import Path
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    start = text.index("#### `(top level)`")
+    end = text.find("\n## ", start)
+    end = len(text) if end < 0 else end + 1
+    new = text[:start] + schema_reference() + ("\n" if end < len(text) else "") + text[end:]
+    if not new.endswith("\n"):
+        new += "\n"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":       # python -m rfemu.scenario.reference README.md
+    import sys
+    print("updated" if update_readme(sys.argv[1] if len(sys.argv) > 1 else "README.md") else "current")

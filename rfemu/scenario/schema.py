@@ -1,4 +1,10 @@
-"""The scenario schema: pydantic sections, ``extra="forbid"`` everywhere, quantities in SI."""
+"""The scenario schema: pydantic sections, ``extra="forbid"`` everywhere, quantities in SI.
+
+The sections of devices, network, variability and training are derived from the dataclasses that
+use them (:mod:`rfemu.scenario.derive`): each parameter is declared once, as a dataclass field with
+its unit, bounds and meaning in ``metadata``. The classes here declare only the keys that exist in
+scenarios alone (the training rule, the record, the task) and the checks across keys.
+"""
 from __future__ import annotations
 
 import math
@@ -6,6 +12,15 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rfemu.devices.llgs import MacrospinParameters
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.devices.resonator import FrequencyState, ResonatorParameters
+from rfemu.learning.backprop import TrainingConfig
+from rfemu.learning.in_situ import InSituConfig
+from rfemu.network import frequency as network_frequency
+from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
+                                       VariabilityDescription)
+from rfemu.scenario.derive import derive_section
 from rfemu.scenario.errors import Positions
 from rfemu.scenario.units import Q, Current, Fraction, Frequency, Power, Time  # noqa: F401
 
@@ -17,35 +32,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
 
 
-class OscillatorSection(_Section):
-    """Defaults of every spin-torque oscillator (neuron): the fields of
-    :class:`rfemu.devices.oscillator.OscillatorParameters` (PHYSICS.md section 1)."""
-
-    natural_frequency: Frequency = 300e6
-    """f0 (Hz) of a neuron whose layer has no frequency plan; a layer's plan sets it otherwise."""
-    nonlinear_frequency_shift: Q("rad/s") = 0.0
-    """N of w(p) = w0 + N p, in rad/s ("50 MHz" is read as 2 pi x 50 MHz)."""
-    damping: Q("", gt=0) = 0.01
-    """Gilbert damping alpha; the linear damping rate is G_G = alpha * 2 pi f0."""
-    nonlinear_damping: Q("", ge=0) = 2.0
-    """Q of the positive damping G+(p) = G_G (1 + Q p)."""
-    threshold_current: Current = 10e-6
-    """I_th = G_G / sigma: auto-oscillation above it."""
-    max_current: Current = 40e-6
-    """I_max: the compact output model clamps the current to [I_th, I_max]."""
-    resistance: Q("Ohm", gt=0) = 1e3
-    """R of the junction (Joule power R I^2, output power)."""
-    tmr: Q("", gt=0) = 1.0
-    """Tunnel magnetoresistance ratio."""
-    beta: Q("", gt=0) = 1.0
-    """Fraction of the TMR the oscillation turns into a resistance oscillation."""
-    max_output_power: Q("W", ge=0) = 1e-6
-    """Output power at max_current (sets the prefactor A of the compact model)."""
-    temperature: Q("K", ge=0) = 300.0
-    """Temperature of the neuron's thermal noise (0: none)."""
-    oscillation_energy: Q("J", gt=0) = 2e-19
-    """E0: the thermal noise is eta = k_B T / E0."""
-
+class _OscillatorChecks(_Section):
     @model_validator(mode="after")
     def _currents(self):
         if self.max_current <= self.threshold_current:
@@ -54,51 +41,20 @@ class OscillatorSection(_Section):
         return self
 
 
-class ResonatorSection(_Section):
+OscillatorSection = derive_section(
+    "OscillatorSection",
+    """Defaults of every spin-torque oscillator (neuron): the fields of
+    :class:`rfemu.devices.oscillator.OscillatorParameters` (docs/physics.md)""",
+    [(OscillatorParameters, "devices.oscillator")], "devices.oscillator", base=_OscillatorChecks)
+
+ResonatorSection = derive_section(
+    "ResonatorSection",
     """Defaults of every spin-diode junction (synapse): the fields of
-    :class:`rfemu.devices.resonator.ResonatorParameters` (PHYSICS.md section 2)."""
-
-    damping: Q("", gt=0) = 0.01
-    """alpha: the resonance half width (linewidth) is D_r = alpha f_r."""
-    sensitivity: Q("V/W", gt=0) = 8.8e3
-    """K: the rectified voltage at the best detuning per watt of tone ('8.8 mV/uW')."""
-    antisymmetric: Q("") = 1.0
-    """Weight a of the antisymmetric line shape (the seed's synapse: 1)."""
-    symmetric: Q("") = 0.0
-    """Weight s of the symmetric line shape (the seed's synapse: 0)."""
+    :class:`rfemu.devices.resonator.ResonatorParameters` (docs/physics.md)""",
+    [(ResonatorParameters, "devices.resonator")], "devices.resonator", base=_Section)
 
 
-class FrequencyStateSection(_Section):
-    """The non-volatile tuning state of the junctions (:class:`rfemu.devices.resonator.FrequencyState`).
-
-    The window bounds the trained shifts; after training, the chip is programmed by one write of
-    every junction through the FrequencyState (quantised to ``step``, with ``write_noise``); it
-    then drifts at ``drift_rate`` for ``engine.hold_time``; the programmed and drifted network is
-    what is tested (metrics ``programming_energy_J``, ``programming_latency_s``,
-    ``programming_writes``, ``programming_stuck_devices``).
-    """
-
-    window_low: Q("Hz") = -15e6
-    """Lowest shift of f_r from the junction's as-fabricated (base) frequency."""
-    window_high: Q("Hz") = 15e6
-    """Highest shift of f_r from the base frequency."""
-    step: Q("Hz", ge=0) = 0.0
-    """Quantisation step of a write (0: continuous)."""
-    write_noise: Q("Hz", ge=0) = 0.0
-    """Standard deviation of a write's error."""
-    write_latency: Q("s", ge=0) = 10e-9
-    """Time a write takes (all junctions are written in parallel)."""
-    write_energy: Q("J", ge=0) = 1e-13
-    """Energy of one write pulse (per junction)."""
-    endurance: Optional[Q("", ge=1)] = None
-    """Writes a junction takes before it is stuck where it is (a whole number >= 1; null:
-    unlimited). Programming writes each junction once; the count of junctions it leaves stuck is
-    the metric ``programming_stuck_devices``."""
-    drift_rate: Q("Hz/s") = 0.0
-    """Drift of the programmed shifts (Hz/s, either sign; '1 MHz/s'), bounded by the tuning
-    window: during engine.hold_time the resonance frequencies move by drift_rate x hold_time
-    before the chip is tested."""
-
+class _FrequencyStateChecks(_Section):
     @model_validator(mode="after")
     def _window(self):
         if self.window_low > self.window_high:
@@ -106,7 +62,7 @@ class FrequencyStateSection(_Section):
                              f"window_high ({self.window_high:g} Hz)")
         return self
 
-    @field_validator("endurance")
+    @field_validator("endurance", check_fields=False)
     @classmethod
     def _whole_endurance(cls, value):
         if value is not None and math.isfinite(value) and value != math.floor(value):
@@ -115,27 +71,27 @@ class FrequencyStateSection(_Section):
         return value
 
 
+FrequencyStateSection = derive_section(
+    "FrequencyStateSection",
+    """The non-volatile tuning state of the junctions (:class:`rfemu.devices.resonator.FrequencyState`).
+
+    The window bounds the trained shifts; after training, the chip is programmed by one write of
+    every junction through the FrequencyState (quantised to ``step``, with ``write_noise``); it
+    then drifts at ``drift_rate`` for ``engine.hold_time``; the programmed and drifted network is
+    what is tested (metrics ``programming_energy_J``, ``programming_latency_s``,
+    ``programming_writes``, ``programming_stuck_devices``).
+    """,
+    [(FrequencyState, "devices.frequency_state")], "devices.frequency_state",
+    base=_FrequencyStateChecks)
+
+
 Vector3 = Annotated[list[float], Field(min_length=3, max_length=3)]
 
-
-class LlgsSection(_Section):
-    """Macrospin LLGS parameters, the fields of :class:`rfemu.devices.llgs.MacrospinParameters`
-    (meanings and units there): the reference device for studies of a junction's dynamics; a
-    network run does not use them."""
-
-    saturation_magnetisation: Q("A/m", gt=0) = 1.0e6
-    volume: Q("m^3", gt=0) = math.pi / 4 * 100e-9 * 50e-9 * 1.5e-9
-    damping: Q("", ge=0) = 0.01
-    anisotropy_field: Q("A/m") = 2.0e4
-    easy_axis: Vector3 = Field(default_factory=lambda: [1.0, 0.0, 0.0])
-    effective_magnetisation: Q("A/m") = 8.0e5
-    polarizer: Vector3 = Field(default_factory=lambda: [math.sqrt(0.5), math.sqrt(0.5), 0.0])
-    spin_torque_per_ampere: Q("1/m") = 2.0e7
-    field_like_ratio: Q("") = 0.0
-    oersted_field_per_ampere: Vector3 = Field(default_factory=lambda: [0.0, 0.0, 0.0])
-    resistance_parallel: Q("Ohm", gt=0) = 1.0e3
-    resistance_antiparallel: Q("Ohm", gt=0) = 2.0e3
-    temperature: Q("K", ge=0) = 300.0
+LlgsSection = derive_section(
+    "LlgsSection",
+    """Macrospin LLGS parameters, the fields of :class:`rfemu.devices.llgs.MacrospinParameters`:
+    the reference device for studies of a junction's dynamics; a network run does not use them.""",
+    [(MacrospinParameters, "devices.llgs")], "devices.llgs", base=_Section)
 
 
 class DevicesSection(_Section):
@@ -147,20 +103,7 @@ class DevicesSection(_Section):
     llgs: LlgsSection = Field(default_factory=LlgsSection)
 
 
-class FrequencyPlan(_Section):
-    """Channels between two bounds (PHYSICS.md section 2): the fields of
-    :class:`rfemu.network.frequency.FrequencyPlan` (``min``/``max`` are its minimum/maximum)."""
-
-    kind: Literal["linear", "geometric", "explicit"] = "linear"
-    """linear: evenly spaced; geometric: f_k = min r^k (constant spacing in linewidths);
-    explicit: the ``values``."""
-    min: Optional[Frequency] = 20e6
-    """First channel."""
-    max: Optional[Frequency] = 120e6
-    """Last channel."""
-    values: list[Frequency] = Field(default_factory=list)
-    """The channels of an ``explicit`` plan."""
-
+class _PlanChecks(_Section):
     @model_validator(mode="after")
     def _bounds(self):
         if self.kind == "explicit":
@@ -173,56 +116,33 @@ class FrequencyPlan(_Section):
         return self
 
 
-class InputSection(_Section):
-    """The input tones on line 0: one per feature of the task, powers set by the data."""
+FrequencyPlan = derive_section(
+    "FrequencyPlan",
+    """Channels between two bounds (docs/physics.md): the fields of
+    :class:`rfemu.network.frequency.FrequencyPlan` (``min``/``max`` are its minimum/maximum).""",
+    [(network_frequency.FrequencyPlan, "frequency_plan")], "frequency_plan", base=_PlanChecks)
 
-    frequency_plan: FrequencyPlan = Field(default_factory=FrequencyPlan)
-    max_power: Power = 1e-6
-    """Power of a tone whose (normalised) feature is 1."""
-    linewidth: Q("Hz", ge=0) = 0.0
-    """Half width of each input tone's own line (0: pure tones)."""
+#: the pydantic section of each dataclass that a field can hold
+SECTION_OF = {network_frequency.FrequencyPlan: FrequencyPlan, ResonatorParameters: ResonatorSection,
+              OscillatorParameters: OscillatorSection}
+
+InputSection = derive_section(
+    "InputSection",
+    """The input tones on line 0: one per feature of the task, powers set by the data (the fields
+    of :class:`rfemu.network.description.InputDescription`).""",
+    [(InputDescription, "network.inputs")], "network.inputs", base=_Section, sections=SECTION_OF)
 
 
 SignPattern = Union[Literal["alternate_minus_first", "alternate_plus_first", "all_plus"],
                     list[Literal[1, -1]]]
 
-
-class LayerSection(_Section):
+LayerSection = derive_section(
+    "LayerSection",
     """One layer: ``size`` chains of junctions on one RF line, each driving an oscillator neuron
     (hidden layer) or read out as a class score (the last layer). The fields of
-    :class:`rfemu.network.description.LayerDescription`."""
-
-    size: int = Field(gt=0)
-    """Chains: neurons of a hidden layer, classes of the last layer."""
-    resonance_plan: FrequencyPlan = Field(default_factory=FrequencyPlan)
-    """As-fabricated resonance frequencies of junctions 0..J-1 of every chain."""
-    junctions_per_chain: Optional[int] = Field(default=None, gt=0)
-    """J; null: one junction per tone on the layer's line."""
-    sign_pattern: SignPattern = "alternate_minus_first"
-    """Series signs of the junctions of a chain: alternate_minus_first ((-1)^(k+1), the
-    seed), alternate_plus_first, all_plus, or a list of +1/-1."""
-    tuning_window: Optional[Annotated[list[Q("Hz")], Field(min_length=2, max_length=2)]] = None
-    """[low, high] shift of f_r from f_base; null: devices.frequency_state's window."""
-    initial_tuning_spread: Optional[Q("Hz", ge=0)] = None
-    """Std of the initial tuning shifts (null: the seed's 1 MHz / sqrt(J))."""
-    bias_voltage: Q("V") = 0.0
-    """Series bias of every chain (the seed's hidden layer: 11.08 mV; trained)."""
-    initial_bias_spread: Optional[Q("V", ge=0)] = None
-    """Std of the initial biases around bias_voltage (null: 10 mV / sqrt(size))."""
-    transconductance: Q("S", gt=0) = 3.388370758630916e-3
-    """g_m of a hidden layer's V -> I conversion (A/V; '3.388 uA/mV')."""
-    emission: Literal["fixed", "current"] = "fixed"
-    """A neuron emits on a fixed channel, or at f(I) of its own device."""
-    emission_plan: Optional[FrequencyPlan] = None
-    """The neurons' channels; null: the next layer's resonance_plan."""
-    tone_linewidth: Q("Hz", ge=0) = 0.0
-    """Half width of the neurons' tones with emission: fixed."""
-    tap_loss: Optional[Q("dB", ge=0)] = None
-    """RF power lost at each junction along a chain; null: medium.loss_per_tap."""
-    resonator: Optional[ResonatorSection] = None
-    """This layer's junctions; null: devices.resonator (keys given here override it)."""
-    oscillator: Optional[OscillatorSection] = None
-    """This layer's neurons; null: devices.oscillator (keys given here override it)."""
+    :class:`rfemu.network.description.LayerDescription`.""",
+    [(LayerDescription, "network.layers")], "network.layers", base=_Section,
+    types={"sign_pattern": SignPattern}, sections=SECTION_OF)
 
 
 class NetworkSection(_Section):
@@ -233,22 +153,9 @@ class NetworkSection(_Section):
     """Hidden layers first; the last layer's chains are the class scores."""
 
 
-class MediumSection(_Section):
-    """The RF lines as shared media (:mod:`rfemu.medium`) and their noise."""
-
+class _MediumKeys(_Section):
     loss_per_tap: Q("dB", ge=0) = 0.0
     """Default of every layer's tap_loss (0: amplifiers preserve the power, as in the seed)."""
-    loss_per_length: Q("dB/m", ge=0) = 0.0
-    """Propagation loss of every RF line ('0.1 dB/mm'). A tone reaches the junctions of its
-    line after line_length of it: every junction's power gain is multiplied by
-    10^(-loss_per_length x line_length / 10), in both engines."""
-    line_length: Q("m", ge=0) = 0.0
-    """Length of RF line from the emitters (inputs, neurons) to the junctions of each line
-    ('5 mm'); the junctions of a chain sit close together compared with it."""
-    linewidths: bool = True
-    """true: every tone has its own Lorentzian line (network.inputs.linewidth, the layers'
-    tone_linewidth, an f(I) neuron's own linewidth at its current), which widens the junctions'
-    response, L = 1 / (d - i (D_r + g_t)); false: every tone is a pure tone, in both engines."""
     noise: bool = False
     """Event engine: the junctions' Johnson noise on the chain voltages and the neurons'
     thermal dynamics."""
@@ -272,22 +179,17 @@ class MediumSection(_Section):
     """Energy account: efficiency of the amplifiers that restore the absorbed RF power."""
 
 
-class VariabilitySection(_Section):
-    """Relative device-to-device spreads (0.01 = '1 %'), drawn once from the seed: the fields of
-    :class:`rfemu.network.description.VariabilityDescription`."""
+MediumSection = derive_section(
+    "MediumSection", """The RF lines as shared media (:mod:`rfemu.medium`) and their noise.""",
+    [(LayerDescription, "network.layers"), (NetworkDescription, "network")], "medium",
+    base=_MediumKeys)
 
-    source_frequency: Fraction = 0.0
-    """Input tones' frequencies."""
-    resonance_frequency: Fraction = 0.0
-    """Junctions' as-fabricated resonance frequencies."""
-    oscillator_frequency: Fraction = 0.0
-    """Neurons' channel (natural) frequencies."""
-    oscillator_power: Fraction = 0.0
-    """Neurons' output power scale (log-normal)."""
-    sensitivity: Fraction = 0.0
-    """Junctions' sensitivity K (log-normal)."""
-    damping: Fraction = 0.0
-    """Junctions' damping, hence their linewidths."""
+
+VariabilitySection = derive_section(
+    "VariabilitySection",
+    """Relative device-to-device spreads (0.01 = '1 %'), drawn once from the seed: the fields of
+    :class:`rfemu.network.description.VariabilityDescription`.""",
+    [(VariabilityDescription, "variability")], "variability", base=_Section)
 
 
 #: (features, classes) of each data set: input tones and output chains of its network
@@ -359,96 +261,42 @@ class EventSection(_Section):
     """With noise, a neuron integrates in steps of this fraction of its relaxation time."""
 
 
-class EngineSection(_Section):
-    """Which engine tests the trained network (training always runs on the compiled one)."""
-
+class _EngineKeys(_Section):
     kind: Literal["compiled", "event"] = "compiled"
     """compiled: everything on arrays; event: training on arrays, then the test samples run
     through the simpy emulation of the chip (time, noise, locking)."""
-    n_threads: Optional[int] = Field(default=None, ge=1)
-    """Kernel threads (null: every core; results do not depend on it)."""
     hold_time: Q("s", ge=0) = 0.0
     """Time between programming the junctions and testing the chip ('1 h'): the programmed
     frequencies drift by devices.frequency_state.drift_rate x hold_time (bounded by the window)."""
     event: EventSection = Field(default_factory=EventSection)
 
 
-class InSituSection(_Section):
+EngineSection = derive_section(
+    "EngineSection",
+    """Which engine tests the trained network (training always runs on the compiled one).""",
+    [(TrainingConfig, "training")], "engine", base=_EngineKeys)
+
+
+class _InSituKeys(_Section):
+    samples: Optional[int] = Field(default=None, ge=1)
+    """Fine-tune on the first this-many training samples (null: all of them)."""
+
+
+InSituSection = derive_section(
+    "InSituSection",
     """Chip-in-the-loop fine-tuning (:mod:`rfemu.learning.in_situ`): each batch runs on the event
     engine as engine.event and medium configure it (noise included); the loss gradient at the
     chip's outputs goes back through the static model. Closes the systematic gap between the
     noisy chip and the static model (the mean of P W(f) under correlated power and frequency
-    fluctuations); costs one event inference per sample and epoch."""
-
-    epochs: int = Field(default=0, ge=0)
-    """Passes over the training samples on the chip (0: off)."""
-    samples: Optional[int] = Field(default=None, ge=1)
-    """Fine-tune on the first this-many training samples (null: all of them)."""
-    batch_size: int = Field(default=32, gt=0)
-    frequency_learning_rate: Q("Hz", gt=0) = 3e4
-    """Adam step of the tuning states."""
-    bias_learning_rate: Q("V", gt=0) = 3e-5
-    """Adam step of the bias voltages."""
-    score_scale: Q("1/V", gt=0) = 3e4
-    """Logits = score_scale x the chip's output voltages (large: the loss works on the samples
-    the chip gets wrong or nearly wrong)."""
-    final_learning_rate_fraction: Q("", ge=0, le=1) = 0.1
-    """The steps fall linearly to this fraction of themselves over the run."""
+    fluctuations); costs one event inference per sample and epoch. The fields of
+    :class:`rfemu.learning.in_situ.InSituConfig`.""",
+    [(InSituConfig, "training.in_situ")], "training.in_situ", base=_InSituKeys)
 
 
-class TrainingSection(_Section):
-    """Offline backpropagation (:mod:`rfemu.learning.backprop`): trains the junctions' tuning
-    states and the chains' bias voltages."""
-
-    rule: Literal["backprop", "none"] = "backprop"
-    """backprop: offline backpropagation through the static device models; none: test the
-    network as fabricated."""
-    epochs: int = Field(default=100, ge=1)
-    """Maximum passes over the training samples."""
-    batch_size: int = Field(default=256, gt=0)
-    """Samples per Adam step."""
-    frequency_learning_rate: Q("Hz", gt=0) = 6.6e3
-    """Adam step of the tuning states (the seed's 6.6 kHz)."""
-    relative_frequency_learning_rate: Optional[Q("", gt=0)] = None
-    """If given, each junction's Adam step is this fraction of its half width alpha f_base
-    (instead of frequency_learning_rate): the same step in linewidths at every frequency."""
-    bias_learning_rate: Q("V", gt=0) = 6.6e-6
-    """Adam step of the chains' bias voltages."""
-    score_scale: Q("1/V", gt=0) = 1e3
-    """Logits = score_scale x output voltages (1e3 /V: logits in mV)."""
-    learn_score_scale: bool = False
-    """Learn the score scale too (Adam on its logarithm)."""
-    score_scale_learning_rate: Q("", gt=0) = 1e-2
-    beta1: Q("", ge=0, lt=1) = 0.9
-    """Adam's first-moment decay."""
-    beta2: Q("", ge=0, lt=1) = 0.999
-    """Adam's second-moment decay."""
-    adam_epsilon: Q("", gt=0) = 1e-8
-    validation_fraction: Q("", ge=0, lt=1) = 0.1
-    """Share of the training samples held out (stratified) for early stopping; 0: none."""
-    patience: Optional[int] = Field(default=20, ge=1)
-    """Stop after this many epochs without a lower validation loss (null: never)."""
-    restore_best: bool = True
-    """End with the state of the epoch with the lowest validation loss."""
-    train_tuning: bool = True
-    """Train the junctions' resonance frequencies."""
-    train_bias: bool = True
-    """Train the chains' bias voltages."""
-    variability_mode: Literal["perturbed", "ideal_gradient"] = "perturbed"
-    """With variability: gradient through the perturbed devices (chip in the loop), or through
-    the ideal ones (the seed authors' scheme)."""
-    early_stopping_metric: Literal["loss", "accuracy"] = "loss"
-    """What patience and restore_best follow on the validation samples: the lowest loss, or
-    the highest accuracy (ties: the lower loss). accuracy needs validation_fraction > 0."""
-    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
-    """constant: the same Adam steps throughout; cosine: every step size decays from its full
-    value at the first batch to final_learning_rate_fraction of it at the last batch of epochs."""
-    final_learning_rate_fraction: Q("", ge=0, le=1) = 0.0
-    """cosine: the step sizes at the last batch, as a fraction of the initial ones."""
-    calibrate_bias: bool = False
-    """Before training, set each hidden chain's bias so that its neuron's mean current over the
-    training samples is the middle of its active window (I_th + I_max) / 2 (replaces the
-    configured bias_voltage and initial_bias_spread of the hidden layers)."""
+class _TrainingKeys(_Section):
+    rule: str = "backprop"
+    """The training rule, by name in the registry :mod:`rfemu.learning.rules` (backprop: offline
+    backpropagation through the static device models; none: test the network as fabricated)."""
     shift_augmentation: int = Field(default=0, ge=0)
     """Image tasks (mnist 28x28, digits 8x8): shift each training image by a random whole
     number of pixels in [-n, n] along each axis at every batch (zeros fill the edge); 0: off."""
@@ -466,11 +314,15 @@ class TrainingSection(_Section):
     """Physics-aware fine-tuning on the emulated chip after the offline training."""
 
 
-class RecordSection(_Section):
-    """What the run folder keeps."""
+TrainingSection = derive_section(
+    "TrainingSection",
+    """Training (:mod:`rfemu.learning`): the rule, and the settings of offline backpropagation
+    (:class:`rfemu.learning.backprop.TrainingConfig`), which trains the junctions' tuning states
+    and the chains' bias voltages.""",
+    [(TrainingConfig, "training")], "training", base=_TrainingKeys)
 
-    snapshot_junctions: int = Field(default=64, ge=1)
-    """Junctions whose resonance frequency is recorded after every epoch."""
+
+class _RecordKeys(_Section):
     samples: int = Field(default=32, ge=0)
     """Test samples whose internals (chain voltages, neuron currents and powers) are traced."""
     event_traces: list[Literal["tones", "chains", "neurons", "junctions"]] = Field(
@@ -485,6 +337,11 @@ class RecordSection(_Section):
     """Where the traces go, inside the run folder."""
     figures_dir: str = "figures"
     """Where the figures go, inside the run folder."""
+
+
+RecordSection = derive_section(
+    "RecordSection", """What the run folder keeps.""",
+    [(TrainingConfig, "training")], "record", base=_RecordKeys)
 
 
 class Scenario(_Section):

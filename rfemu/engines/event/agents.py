@@ -1,0 +1,199 @@
+"""The agents of the event engine: small state records (``__slots__``) and the plain generator
+functions simpy runs over them, one process per device; :class:`Priority` orders simultaneous
+events."""
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+__all__ = ["Priority", "SourceAgent", "source_process", "JunctionAgent", "write_process", "NeuronAgent",
+           "neuron_process", "ReadoutAgent", "readout_process", "LineAgent", "line_process"]
+
+
+class Priority(IntEnum):
+    """Order of simultaneous events (lower first)."""
+
+    WRITE = 0            #: a non-volatile frequency write lands on its junctions
+    SOURCE = 1           #: an input source changes its tone
+    LINE_DELIVERY = 2    #: a line answers every tone change of the instant at once
+    NEURON_UPDATE = 3    #: oscillators react to their chains' new voltages
+    READOUT = 4          #: readouts record the output chains
+
+
+_NEURON_UPDATE = int(Priority.NEURON_UPDATE)
+
+
+class SourceAgent:
+    """An input tone: its line, slot, frequency, linewidth and the power it is asked to emit."""
+
+    __slots__ = ("node", "line", "slot", "frequency", "linewidth", "power", "kick", "process")
+
+    def __init__(self, node, line, slot, frequency, linewidth):
+        self.node, self.line, self.slot = node, line, slot
+        self.frequency, self.linewidth = frequency, linewidth
+        self.power = 0.0
+        self.kick = None
+        self.process = None
+
+
+def source_process(env, agent, engine):
+    """A source: wait to be told a new power, put the tone on the line."""
+    while True:
+        yield agent.kick
+        agent.kick = env.event()
+        line = agent.line
+        line.free_frequency[agent.slot] = agent.frequency
+        line.medium.update_tone(agent.slot, agent.frequency, agent.power, agent.linewidth)
+        if not line.armed:
+            line.changed()
+
+
+class JunctionAgent:
+    """A junction (synapse): where its state sits in its line's arrays (chain, junction, flat)."""
+
+    __slots__ = ("node", "line", "chain", "junction", "flat")
+
+    def __init__(self, node, line, chain, junction, flat):
+        self.node, self.line, self.chain, self.junction, self.flat = node, line, chain, junction, flat
+
+
+def write_process(env, line, flat_index, target, engine):
+    """Junctions of one line are written (in parallel): the new resonances land after the latency."""
+    report = line.frequency_state.write(target, index=flat_index)
+    engine.ledger.add("write", report.energy)
+    ev = engine.schedule(report.latency, Priority.WRITE)
+    yield ev
+    applied = line.frequency_state.frequency[flat_index]
+    C, J = line.medium.resonance_frequency.shape
+    line.medium.set_resonance(flat_index // J, flat_index % J, applied)
+    if engine.tracer is not None:
+        engine.tracer.junctions(env.now, line.layer, flat_index, applied)
+    line.changed()
+
+
+class NeuronAgent:
+    """An oscillator (neuron): its drive, its emitted and relaxing state, its tone slot."""
+
+    __slots__ = ("node", "layer", "chain", "line_out", "slot", "params", "kick", "timer", "process",
+                 "busy", "interrupted", "t0", "p0", "f0", "p_target", "f_target", "g_target", "rate",
+                 "p_emit", "f_emit", "g_emit", "current", "p_scale", "amplitude", "stop_time",
+                 "t_current", "p_now", "f_now", "steady", "f_natural", "tolerances")
+
+    def __init__(self, node, layer, chain, line_out, slot, params, f_channel, linewidth):
+        self.node, self.layer, self.chain = node, layer, chain
+        self.line_out, self.slot, self.params = line_out, slot, params
+        self.kick = self.timer = self.process = None
+        self.busy = self.interrupted = False
+        self.t0 = 0.0
+        self.p0 = self.p_target = self.p_emit = 0.0
+        self.f0 = self.f_target = self.f_emit = self.f_natural = f_channel
+        self.g_target = self.g_emit = linewidth
+        self.rate = 1.0
+        self.current = 0.0
+        self.p_scale = float(params.max_output_power)
+        self.amplitude = 0j
+        self.stop_time = math.inf
+        self.t_current = 0.0
+        self.steady = 0.0
+        self.tolerances = (0.0, 0.0, 1e-300, 1e-300)
+
+    def state_at(self, t):
+        """Output power and frequency at time t >= t0 (noise off: exponential relaxation)."""
+        decay = math.exp(-self.rate * (t - self.t0))
+        return (self.p_target + (self.p0 - self.p_target) * decay,
+                self.f_target + (self.f0 - self.f_target) * decay)
+
+
+def neuron_process(env, n, engine):
+    """A neuron: sleep until its chain moves, then relax, re-emit, settle, sleep again."""
+    while True:
+        try:
+            yield (n.timer if n.busy else n.kick)
+        except simpy.Interrupt:
+            pass
+        n.interrupted = False
+        if not n.busy:
+            n.kick = env.event()
+        delay = engine.neuron_step(n, env.now)
+        if delay is None:
+            n.busy = False
+            n.timer = None
+        else:
+            n.busy = True
+            n.timer = ev = Event(env)
+            ev._ok = True
+            ev._value = None
+            env.schedule(ev, _NEURON_UPDATE, delay)
+
+
+class ReadoutAgent:
+    """A readout: the class score it last recorded and when."""
+
+    __slots__ = ("node", "layer", "chain", "value", "recorded", "history", "kick", "kicked", "process")
+
+    def __init__(self, node, layer, chain):
+        self.node, self.layer, self.chain = node, layer, chain
+        self.value = 0.0
+        self.recorded = 0.0
+        self.history = []
+        self.kick = None
+        self.kicked = False
+        self.process = None
+
+
+def readout_process(env, r, engine):
+    """A readout: record the output chain's value (voltage + bias) whenever it moved."""
+    while True:
+        yield r.kick
+        r.kick = env.event()
+        r.kicked = False
+        r.recorded = r.value
+        r.history.append((env.now, r.value))
+
+
+class LineAgent:
+    """An RF line: the medium (tones x junctions), its consumers, its pending delivery."""
+
+    def __init__(self, engine, layer, medium, frequency_state, compiled_layer):
+        self.engine = engine
+        self.layer = layer
+        self.medium = medium
+        self.frequency_state = frequency_state
+        self.cl = compiled_layer
+        self.delay = medium.delay
+        self.armed = False
+        self.kick = None
+        self.process = None
+        self.delivered = np.full(medium.n_chains, np.nan)   # the first delivery wakes every chain
+        self.consumers = []          # NeuronAgent or ReadoutAgent per chain
+        self.hidden = compiled_layer.is_hidden
+        self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
+        self.free_frequency = None   # free-running tone frequencies (the medium holds the pulled ones)
+        self.power_log = []          # (t, total tone power) for the energy account
+
+    def tone_changed(self, slot, frequency, power, linewidth):
+        """An emitter changed its tone: update the medium, deliver after the line's delay."""
+        self.free_frequency[slot] = frequency
+        self.medium.set_tone(self.medium.tone_source[slot], frequency, power, linewidth)
+        self.changed()
+
+    def changed(self):
+        if not self.armed:
+            self.armed = True
+            ev = self.kick
+            ev._ok = True
+            ev._value = None
+            self.engine.env.schedule(ev, Priority.LINE_DELIVERY, self.delay)
+
+
+def line_process(env, line, engine):
+    """A line: answer every tone change of an instant with one update over all its junctions."""
+    while True:
+        yield line.kick
+        line.kick = env.event()
+        line.armed = False
+        engine.deliver(line, env.now)

@@ -1,0 +1,130 @@
+"""Settings and results of an event run (SI units)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["EventConfig", "InferenceResult", "EventRunResult"]
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """Settings of an event run (SI units).
+
+    Parameters
+    ----------
+    noise : bool
+        Thermal noise on: the chains' Johnson noise floor and the neurons' stochastic dynamics.
+    temperature : float
+        K, noise temperature of the junctions' Johnson noise.
+    readout_bandwidth : float
+        Hz, bandwidth over which the chain voltages are read (the noise floor's B).
+    junction_resistance : float
+        Ohm, resistance of each junction (noise floor, energy).
+    line_delay : float
+        s, propagation delay from an emitter to the junctions of its line.
+    diode_response : bool
+        Add each line's spin-diode response time ``1 / (2 pi min half width)`` to its delay.
+    emission_tolerance : float
+        A neuron re-emits when its output power moved by more than this fraction of its
+        ``max_output_power`` since its last emission.
+    frequency_tolerance : float
+        ... or its frequency moved by more than this fraction of itself.
+    settle_tolerance : float
+        A neuron is settled (emits its exact static value, then sleeps) when its power is within
+        this fraction of ``max_output_power`` (and its frequency within this fraction of itself).
+    voltage_tolerance : float
+        V: a chain wakes its consumer only if its voltage moved by more than this.
+    latency_tolerance : float
+        Output settled: within this fraction of the output's final value range (relative to the
+        largest output magnitude) of its final value.
+    min_relaxation_fraction : float
+        Floor of the neuron relaxation rate as a fraction of ``2 G_G`` (critical slowing down at
+        threshold is cut there).
+    noise_duration : float or None
+        s, how long an inference runs with noise on (noise never settles). None: the sum of the
+        line delays plus 30 of the slowest neurons' linear damping times ``1 / (2 G_G)``.
+    noise_step_fraction : float
+        With noise on, a neuron integrates in steps of this fraction of its relaxation time, or
+        of its output line's delay (junction response included) if that is longer.
+    locking_coupling : float or None
+        Hz: enable frequency pulling / injection locking of the oscillators' tones on each line
+        (:class:`rfemu.medium.PhaseLocking`); None disables it.
+    locking_window : float
+        s, integration window of the phase model whose mean frequencies become the tones.
+    n_threads : int
+        Threads of the kernel calls.
+    """
+
+    noise: bool = False
+    temperature: float = 300.0
+    readout_bandwidth: float = 1e6
+    junction_resistance: float = 1e3
+    line_delay: float = 1e-10
+    diode_response: bool = True
+    emission_tolerance: float = 0.05
+    frequency_tolerance: float = 1e-4
+    settle_tolerance: float = 1e-10
+    voltage_tolerance: float = 1e-12
+    latency_tolerance: float = 1e-3
+    min_relaxation_fraction: float = 0.02
+    noise_duration: float | None = None
+    noise_step_fraction: float = 0.25
+    locking_coupling: float | None = None
+    locking_window: float = 2e-6
+    n_threads: int = 1
+
+    def __post_init__(self):
+        for name in ("temperature", "readout_bandwidth", "junction_resistance", "line_delay",
+                     "voltage_tolerance", "locking_window"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"EventConfig.{name} must be finite and >= 0, got {v!r}")
+        for name in ("emission_tolerance", "frequency_tolerance", "settle_tolerance",
+                     "latency_tolerance", "min_relaxation_fraction", "noise_step_fraction"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"EventConfig.{name} must be finite and > 0, got {v!r}")
+        if self.noise_duration is not None and not (math.isfinite(self.noise_duration) and self.noise_duration > 0):
+            raise ValueError(f"EventConfig.noise_duration must be > 0 s or None, got {self.noise_duration!r}")
+        if self.locking_coupling is not None and not (self.locking_coupling >= 0):
+            raise ValueError(f"EventConfig.locking_coupling must be >= 0 Hz or None, got {self.locking_coupling!r}")
+        if int(self.n_threads) != self.n_threads or self.n_threads < 1:
+            raise ValueError(f"EventConfig.n_threads must be an integer >= 1, got {self.n_threads!r}")
+
+
+@dataclass
+class InferenceResult:
+    """One inference: ``outputs`` (K,) V (output chain voltage + bias), ``latency`` s (input applied
+    to outputs settled), ``energy`` J by device kind, ``n_events`` simpy events processed,
+    ``wall_time`` s, ``t_start``/``t_end`` s of physical time."""
+
+    outputs: np.ndarray
+    latency: float
+    energy: dict
+    n_events: int
+    wall_time: float
+    t_start: float
+    t_end: float
+
+
+@dataclass
+class EventRunResult:
+    """Many inferences: ``outputs`` (N, K) V, ``latency`` (N,) s, ``energy`` {kind: (N,) J},
+    ``n_events`` (N,), ``wall_time`` (N,) s; ``predictions`` is the argmax of the outputs."""
+
+    outputs: np.ndarray
+    latency: np.ndarray
+    energy: dict
+    n_events: np.ndarray
+    wall_time: np.ndarray
+    items: list = field(default_factory=list, repr=False)
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.argmax(self.outputs, axis=1)
+
+    def accuracy(self, labels) -> float:
+        return float(np.mean(self.predictions == np.asarray(labels)))

@@ -1,0 +1,576 @@
+"""The event engine: the network graph emulated as hardware, one simpy process per device.
+
+Every source (input tone), oscillator (neuron), RF line and readout of the graph is an agent: a
+small state record and a plain generator function run as a simpy process over it. Junctions
+(synapses) are agents whose state lives in their line's arrays; a junction runs a process only
+when its own state changes (a write of its non-volatile frequency state). Time is physical
+(seconds) and advances from event to event: there is no clock tick, and a quiet chip costs nothing.
+
+What happens, in physical order::
+
+    input applied -> each source puts its tone on line 0                       (source agents)
+    line: after its delay, one chain-matrix update over all its junctions,     (line agent)
+          chain voltages V = W @ P (+ thermal noise floor); chains whose
+          voltage moved by more than ``voltage_tolerance`` wake their consumer
+    neuron: I = (V + V_bias) g_m; its output power and frequency relax towards  (oscillator agents)
+          the device's static values at the device's relaxation rate (noise off),
+          or are integrated by the oscillator kernel with thermal noise (noise on);
+          it re-emits on its line when power or frequency moved by more than the
+          emission tolerance, and emits the exact static value once settled
+    readout: records the output chain's voltage + bias (the class score)        (readout agents)
+
+Simultaneous events run in the order of :class:`Priority` (a write lands before the line reads
+it, the line delivers before neurons update, neurons before readouts record). The engine holds no
+device formula: the line's response is :func:`rfemu.devices.resonator.chain_matrix` (through
+:class:`rfemu.medium.Line`), the neuron's transfer and relaxation come from
+:mod:`rfemu.devices.oscillator`, writes from :class:`rfemu.devices.resonator.FrequencyState`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rfemu.network import build_graph, spin_mlp
+>>> engine = EventEngine(build_graph(spin_mlp((4, 3, 2)), seed=0))
+>>> result = engine.run(np.random.default_rng(0).random((2, 4)))
+>>> result.outputs.shape, bool(np.all(result.latency > 0))
+((2, 2), True)
+"""
+from __future__ import annotations
+
+import math
+import time as _time
+
+import networkx as nx
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices.resonator import FrequencyState
+from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, Priority, ReadoutAgent,
+                                        SourceAgent, line_process, neuron_process, readout_process,
+                                        source_process, write_process)
+from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
+from rfemu.engines.event.tracer import Tracer
+from rfemu.medium import Line, PhaseLocking
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledNetwork, compile_graph
+from rfemu.rng import as_generator
+from rfemu.study.energy import EnergyLedger, EnergyModel, _integrate_steps
+
+__all__ = ["EventEngine"]
+
+
+class EventEngine:
+    """Emulate a network graph in physical time with simpy agents on shared RF lines.
+
+    Parameters
+    ----------
+    network : networkx.DiGraph or CompiledNetwork
+        The same graph the compiled engine runs (read through :func:`compile_graph`).
+    config : EventConfig, optional
+    seed : None, int or Generator
+        Noise source (junction noise floor, neuron noise, write noise).
+    trace : TraceConfig, optional
+        What to record (see :class:`Tracer`; :meth:`traces` returns the xarray Dataset).
+    energy_model : rfemu.study.energy.EnergyModel, optional
+
+    Attributes
+    ----------
+    env : simpy.Environment
+        One environment for the engine's whole life (a run of many inferences).
+    lines, sources, neurons, readouts, junctions : lists of agents
+    """
+
+    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None):
+        if isinstance(network, nx.DiGraph):
+            network = compile_graph(network)
+        if not isinstance(network, CompiledNetwork):
+            raise TypeError(f"network must be a networkx.DiGraph or a CompiledNetwork, not {type(network).__name__}")
+        self.config = config or EventConfig()
+        self.noise = self.config.noise
+        self.network = network
+        self.rng = as_generator(seed)
+        self.env = simpy.Environment()
+        self.energy_model = energy_model or EnergyModel()
+        self.ledger = EnergyLedger()
+        self.n_events = 0
+        self.tracer = Tracer(trace, network) if trace is not None else None
+        cfg = self.config
+        env = self.env
+        self.lines, self.sources, self.neurons, self.readouts, self.junctions = [], [], [], [], []
+        self._node = {}
+        self._junction_index = None
+        for l, cl in enumerate(network.layers):
+            medium = Line(cl.resonance_frequency, cl.damping, cl.sign, cl.sensitivity,
+                          cl.antisymmetric, cl.symmetric, power_gain=cl.power_gain,
+                          resistance=np.full(cl.sign.shape, cfg.junction_resistance),
+                          temperature=cfg.temperature if cfg.noise else 0.0,
+                          bandwidth=cfg.readout_bandwidth,
+                          delay=cfg.line_delay + (self._diode_response(cl) if cfg.diode_response else 0.0),
+                          n_threads=cfg.n_threads, name=S.line_node(l))
+            for t, node in enumerate(cl.tone_nodes):
+                medium.add_slot(node, cl.tone_frequency[t], cl.tone_linewidth[t])
+            lo, hi = float(cl.tuning_min.min()), float(cl.tuning_max.max())
+            if np.any(cl.tuning_min != lo) or np.any(cl.tuning_max != hi):
+                raise ValueError(f"layer {l}: the event engine needs one tuning window per line")
+            state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
+                                   shift=cl.tuning.ravel(), seed=self.rng)
+            line = LineAgent(self, l, medium, state, cl)
+            line.free_frequency = medium.tone_frequency.copy()
+            line.kick = env.event()
+            line.process = env.process(line_process(env, line, self))
+            self.lines.append(line)
+            self._node[S.line_node(l)] = line
+            C, J = cl.sign.shape
+            for c in range(C):
+                for j in range(J):
+                    agent = JunctionAgent(cl.resonator_nodes[c][j], line, c, j, c * J + j)
+                    self.junctions.append(agent)
+        # sources (tones of line 0)
+        line0 = self.lines[0]
+        for t, node in enumerate(network.source_nodes):
+            s = SourceAgent(node, line0, t, float(network.layers[0].tone_frequency[t]),
+                            float(network.layers[0].tone_linewidth[t]))
+            s.kick = env.event()
+            s.process = env.process(source_process(env, s, self))
+            self.sources.append(s)
+            self._node[node] = s
+        # neurons and readouts
+        for l, cl in enumerate(network.layers):
+            line = self.lines[l]
+            for c, node in enumerate(cl.output_nodes):
+                if cl.is_hidden:
+                    params = _single(cl.oscillator, c)
+                    out_line = self.lines[l + 1]
+                    n = NeuronAgent(node, l, c, out_line, out_line.medium.slot(node), params,
+                                    float(cl.channel_frequency[c]), float(out_line.medium.tone_linewidth[out_line.medium.slot(node)]))
+                    n.kick = env.event()
+                    n.process = env.process(neuron_process(env, n, self))
+                    self.neurons.append(n)
+                    line.consumers.append(n)
+                    out_line.oscillator_slots.append(n.slot)
+                else:
+                    r = ReadoutAgent(node, l, c)
+                    r.kick = env.event()
+                    r.process = env.process(readout_process(env, r, self))
+                    r.value = float(cl.bias_voltage[c])
+                    r.recorded = r.value
+                    self.readouts.append(r)
+                    line.consumers.append(r)
+                self._node[node] = line.consumers[-1]
+        self._neuron_layers = {}
+        for n in self.neurons:
+            self._neuron_layers.setdefault(n.layer, []).append(n)
+        self._osc_batch = {l: cl.oscillator for l, cl in enumerate(network.layers) if cl.is_hidden}
+        # power-up: every line delivers once (chains at 0 V drive their neurons through their
+        # bias), and the idle chip settles before the first input
+        self.env.run()
+        self._stop_time = self.default_noise_duration() if cfg.noise else math.inf
+        for n in self.neurons:
+            n.stop_time = self._stop_time
+        for line in self.lines:
+            line.changed()
+        self._run_env(None if not cfg.noise else self._stop_time)
+        self.n_events = 0
+
+    # -- small helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _diode_response(cl):
+        """Spin-diode response time of a line's junctions: 1 / (2 pi * smallest half width)."""
+        return 1.0 / (2.0 * math.pi * float(np.min(cl.damping * cl.resonance_frequency)))
+
+    def schedule(self, delay, priority):
+        """A triggered event processed after ``delay`` s with ``priority`` (a :class:`Priority`)."""
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = None
+        self.env.schedule(ev, priority, delay)
+        return ev
+
+    def agent(self, node):
+        """The agent of a graph node (source, line, neuron or readout)."""
+        return self._node[node]
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.sources) + len(self.lines) + len(self.neurons) + len(self.readouts) + len(self.junctions)
+
+    # -- the line's batched update ---------------------------------------------------------------
+    def deliver(self, line, now):
+        """All tone changes of the instant at once: new chain voltages, wake the moved chains."""
+        cfg = self.config
+        medium = line.medium
+        if cfg.locking_coupling is not None and len(line.oscillator_slots) > 1:
+            self._lock(line)
+        v = medium.chain_voltages()
+        if cfg.noise:
+            v = v + medium.sample_noise(self.rng)
+        moved = np.flatnonzero(~(np.abs(v - line.delivered) <= cfg.voltage_tolerance))
+        line.power_log.append((now, float(medium.tone_power.sum())))
+        if self.tracer is not None:
+            self.tracer.line(now, line.layer, medium, v)
+        if moved.size == 0:
+            return
+        line.delivered[moved] = v[moved]
+        cl = line.cl
+        if line.hidden:
+            current = (v + cl.bias_voltage) * cl.transconductance
+            params = self._osc_batch[line.layer]
+            p_target = osc.output_power(current, params)
+            device_current = np.minimum(current, params.max_current)
+            rate = np.maximum(osc.relaxation_rate(device_current, params),
+                              cfg.min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate))
+            if cl.emission == S.EMISSION_CURRENT:
+                clamped = osc.clamp_current(current, params)
+                f_target = osc.frequency(clamped, params)
+                # the graph's linewidths switch: off, the neurons emit pure tones. With noise on
+                # the emitted frequency follows the fluctuating power (f(p(t))), which is the
+                # (1 + nu^2) part of the static line: the tone carries only the rest
+                width = osc.phase_linewidth if self.noise else osc.linewidth
+                g_target = width(clamped, params) if cl.linewidths else np.zeros_like(f_target)
+            else:
+                f_target = cl.channel_frequency
+                g_target = cl.neuron_linewidth
+            for c in moved.tolist():
+                n = line.consumers[c]
+                self._retarget(n, now, float(current[c]), float(p_target[c]), float(f_target[c]),
+                               float(g_target[c]), float(rate[c]))
+        else:
+            for c in moved.tolist():
+                r = line.consumers[c]
+                r.value = float(v[c] + cl.bias_voltage[c])
+                if not r.kicked:
+                    r.kicked = True
+                    ev = r.kick
+                    ev._ok = True
+                    ev._value = None
+                    self.env.schedule(ev, Priority.READOUT, 0.0)
+
+    def _lock(self, line):
+        """Replace the oscillators' tone frequencies by their pulled (Adler) mean frequencies."""
+        medium = line.medium
+        slots = np.asarray(line.oscillator_slots)
+        active = np.flatnonzero(medium.tone_power > 0)
+        if active.size < 2:
+            return
+        free = line.free_frequency
+        pulled = np.isin(active, slots)
+        model = PhaseLocking(free[active], medium.tone_power[active], self.config.locking_coupling,
+                             linewidth=medium.tone_linewidth[active], pulled=pulled, seed=self.rng)
+        if model.n_pairs == 0:
+            return
+        # steps resolving the fastest beat inside the cut-off
+        dt = 0.02 / max(model.max_locking_range * model.cutoff, 1.0 / self.config.locking_window)
+        model.run(self.config.locking_window / 2, dt)
+        f = model.run(self.config.locking_window / 2, dt)
+        for k, t in enumerate(active.tolist()):
+            if pulled[k]:
+                medium.tone_frequency[t] = f[k]
+                medium._dirty_tones.add(t)
+
+    # -- neurons ---------------------------------------------------------------------------------
+    def _retarget(self, n, now, current, p_target, f_target, g_target, rate):
+        """The neuron's chain moved: freeze its state at ``now``, aim at the new static values."""
+        if self.config.noise:
+            self._advance_noisy(n, now)
+            p_now, f_now = n.p_now, n.f_now
+        else:
+            p_now, f_now = n.state_at(now) if n.busy else (n.p_target, n.f_target)
+        n.t0, n.p0, n.f0 = now, p_now, f_now
+        n.p_target, n.f_target, n.g_target, n.rate = p_target, f_target, g_target, rate
+        cfg = self.config
+        n.tolerances = (cfg.emission_tolerance * n.p_scale, cfg.frequency_tolerance * f_target,
+                        max(cfg.settle_tolerance * n.p_scale, 1e-300), max(cfg.settle_tolerance * f_target, 1e-300))
+        if current != n.current:
+            n.current = current
+            self.ledger.neuron_current(n, now, current)
+        if self.config.noise:
+            n.stop_time = self._stop_time
+        if n.busy:
+            if not n.interrupted:
+                n.interrupted = True
+                n.process.interrupt()
+        else:
+            ev = n.kick
+            if not ev.triggered:
+                ev._ok = True
+                ev._value = None
+                self.env.schedule(ev, Priority.NEURON_UPDATE, 0.0)
+
+    def neuron_step(self, n, now):
+        """Advance a neuron to ``now``, emit if it moved enough; the delay to its next step or None.
+
+        Noise off the output relaxes exponentially at the device's rate, so the times at which
+        it will have moved by the emission tolerance, and at which it is settled, are known: the
+        neuron sleeps until the first of them.
+        """
+        if self.noise:
+            return self._noisy_step(n, now)
+        rate = n.rate
+        decay = math.exp(-rate * (now - n.t0))
+        pt, ft = n.p_target, n.f_target
+        dp0 = (n.p0 - pt) * decay
+        df0 = (n.f0 - ft) * decay
+        p, f = pt + dp0, ft + df0
+        tol_p, tol_f, settle_p, settle_f = n.tolerances
+        if abs(dp0) <= settle_p and abs(df0) <= settle_f:
+            if n.p_emit != pt or n.f_emit != ft or n.g_emit != n.g_target:
+                self._emit(n, now, pt, ft, n.g_target)
+            n.t0, n.p0, n.f0 = now, pt, ft
+            return None
+        # (the planned crossing times are exact up to rounding: accept a crossing within 1e-9)
+        if (abs(p - n.p_emit) >= tol_p * 0.999999999 or abs(f - n.f_emit) >= tol_f * 0.999999999
+                or n.g_emit != n.g_target):
+            self._emit(n, now, p, f, n.g_target)
+        # settle: aim at half the settle tolerance so the next check is surely inside it
+        ratio = max(abs(dp0) / settle_p, abs(df0) / settle_f, 0.5)
+        delay = math.log(2.0 * ratio) / rate
+        # next crossing of the emission tolerance from the emitted state
+        if dp0 != 0.0:
+            de = n.p_emit - pt
+            need = abs(de) - tol_p
+            if need > 0 and (de > 0) == (dp0 > 0) and need < abs(dp0):
+                delay = min(delay, math.log(abs(dp0) / need) / rate)
+        if df0 != 0.0:
+            fe = n.f_emit - ft
+            need = abs(fe) - tol_f
+            if need > 0 and (fe > 0) == (df0 > 0) and need < abs(df0):
+                delay = min(delay, math.log(abs(df0) / need) / rate)
+        # re-anchor the relaxation at now (the same trajectory)
+        n.t0, n.p0, n.f0 = now, p, f
+        return delay if delay > 0.0 else 0.0
+
+    def _emit(self, n, now, p, f, g):
+        n.p_emit, n.f_emit, n.g_emit = p, f, g
+        line = n.line_out
+        line.free_frequency[n.slot] = f
+        line.medium.update_tone(n.slot, f, p, g)
+        if not line.armed:
+            line.changed()
+        if self.tracer is not None:
+            self.tracer.neuron(now, n, p, f)
+
+    # noise on: the oscillator kernel integrates each neuron between its events
+    def _advance_noisy(self, n, now):
+        dt_total = now - n.t_current
+        if dt_total > 0:
+            params = n.params
+            cur = min(n.current, float(params.max_current))
+            xi = cur / float(params.threshold_current)
+            g = float(params.damping_rate)
+            scale = g * (abs(xi) + float(params.nonlinear_damping) + 1.0) + abs(float(params.nonlinear_frequency_shift))
+            dt = min(0.02 / scale, dt_total)
+            traj = osc.integrate(params, cur, dt_total, dt_total / max(round(dt_total / dt), 1),
+                                 seed=self.rng, initial_state=n.amplitude)
+            n.amplitude = complex(traj.amplitude[0])
+        n.t_current = now
+        p_norm = abs(n.amplitude) ** 2
+        if n.steady > 0:
+            n.p_now = n.p_target * p_norm / n.steady
+            n.f_now = n.f_natural + (n.f_target - n.f_natural) * p_norm / n.steady
+        else:
+            n.p_now, n.f_now = 0.0, n.f_natural
+
+    def _noisy_step(self, n, now):
+        cfg = self.config
+        self._advance_noisy(n, now)
+        n.steady = float(osc.steady_power(osc.clamp_current(n.current, n.params), n.params))
+        self._advance_noisy(n, now)
+        if (abs(n.p_now - n.p_emit) >= cfg.emission_tolerance * n.p_scale
+                or abs(n.f_now - n.f_emit) >= cfg.frequency_tolerance * n.f_target or n.g_emit != n.g_target):
+            self._emit(n, now, n.p_now, n.f_now, n.g_target)
+        if now >= n.stop_time:
+            return None
+        # faster fluctuations are low-passed by the next line's junctions (their response time
+        # is in the line's delay): sample the neuron no faster than that
+        step = max(cfg.noise_step_fraction / n.rate, n.line_out.delay)
+        return min(step, n.stop_time - now)
+
+    def default_noise_duration(self):
+        """Line delays, 30 of the slowest neurons' damping times 1 / (2 G_G) and 1 / B, s."""
+        slow = max((1.0 / (2.0 * float(n.params.damping_rate)) for n in self.neurons), default=0.0)
+        read = 1.0 / self.config.readout_bandwidth if self.config.readout_bandwidth > 0 else 0.0
+        return sum(line.delay for line in self.lines) + 30.0 * slow + read
+
+    # -- public API --------------------------------------------------------------------------
+    def apply(self, features=None, *, power=None):
+        """Apply an input now: every source is told its new power (features in [0, 1] times the
+        source's max power, or powers in W)."""
+        if (features is None) == (power is None):
+            raise ValueError("give exactly one of features or power")
+        if power is None:
+            x = np.asarray(features, dtype=float).ravel()
+            if x.size != len(self.sources) or not np.all(np.isfinite(x)) or np.any(x < 0):
+                raise ValueError(f"features must be {len(self.sources)} finite values >= 0, got shape {np.shape(features)}")
+            p = x * self.network.source_max_power
+        else:
+            p = np.asarray(power, dtype=float).ravel()
+            if p.size != len(self.sources) or not np.all(np.isfinite(p)) or np.any(p < 0):
+                raise ValueError(f"power must be {len(self.sources)} finite powers >= 0 W, got {power!r}")
+        for s, value in zip(self.sources, p.tolist()):
+            if value != s.power:
+                s.power = value
+                ev = s.kick
+                if not ev.triggered:
+                    ev._ok = True
+                    ev._value = None
+                    self.env.schedule(ev, Priority.SOURCE, 0.0)
+
+    def write_frequencies(self, nodes, target_frequency):
+        """Request writes of junctions' non-volatile frequency states (Hz); they land after the
+        write latency (one write process per line, junctions written in parallel)."""
+        by_line = {}
+        targets = np.broadcast_to(np.asarray(target_frequency, dtype=float), (len(nodes),))
+        if not np.all(np.isfinite(targets)) or np.any(targets <= 0):
+            raise ValueError(f"target_frequency must be positive, finite frequencies in Hz, got {target_frequency!r}")
+        if self._junction_index is None:
+            self._junction_index = {a.node: a for a in self.junctions}
+        for node, f in zip(nodes, targets.tolist()):
+            a = self._junction_index.get(node)
+            if a is None:
+                raise ValueError(f"nodes must be resonator nodes of the graph, got {node!r}")
+            by_line.setdefault(a.line.layer, ([], []))
+            by_line[a.line.layer][0].append(a.flat)
+            by_line[a.line.layer][1].append(f)
+        for l, (flat, f) in by_line.items():
+            self.env.process(write_process(self.env, self.lines[l], np.asarray(flat), np.asarray(f), self))
+
+    def _run_env(self, until=None):
+        env = self.env
+        step = env.step
+        n = 0
+        try:
+            if until is None:
+                while True:
+                    step()
+                    n += 1
+            else:
+                while env.peek() <= until:
+                    step()
+                    n += 1
+        except simpy.core.EmptySchedule:
+            pass
+        if until is not None and env.now < until:
+            env.run(until=until)
+        self.n_events += n
+        return n
+
+    def infer(self, features=None, *, power=None, duration=None) -> InferenceResult:
+        """Apply one input at the present time and run until the outputs settle.
+
+        Noise off: until no event is left (every agent asleep). Noise on: for ``duration``
+        (default ``config.noise_duration``). Returns an :class:`InferenceResult`.
+        """
+        cfg = self.config
+        t_start = self.env.now
+        for r in self.readouts:
+            r.history = [(t_start, r.value)]
+        self.ledger.start(self, t_start)
+        if cfg.noise:
+            if duration is None:
+                duration = cfg.noise_duration if cfg.noise_duration is not None else self.default_noise_duration()
+            self._stop_time = t_start + duration
+            for n in self.neurons:
+                n.stop_time = self._stop_time
+                if not n.busy:
+                    self._retarget(n, t_start, n.current, n.p_target, n.f_target, n.g_target, n.rate)
+        wall = _time.perf_counter()
+        self.apply(features, power=power)
+        n_events = self._run_env(self._stop_time if cfg.noise else None)
+        wall = _time.perf_counter() - wall
+        t_end = self.env.now
+        outputs = np.array([r.value for r in self.readouts])
+        latency = self._latency(outputs, t_start)
+        if cfg.noise:
+            # the readout reads through its bandwidth B: the mean over the last 1 / B
+            window = min(1.0 / cfg.readout_bandwidth, t_end - t_start) if cfg.readout_bandwidth > 0 else 0.0
+            if window > 0:
+                outputs = np.array([_step_mean(r.history, t_end - window, t_end) for r in self.readouts])
+        energy = self.ledger.finish(self, t_start, t_start + latency)
+        return InferenceResult(outputs=outputs, latency=latency, energy=energy, n_events=n_events,
+                               wall_time=wall, t_start=t_start, t_end=t_end)
+
+    def _latency(self, outputs, t_start):
+        """Time from the input to the last moment any output was farther than the tolerance from
+        its final value (relative to the largest final output magnitude)."""
+        scale = max(float(np.max(np.abs(outputs))) if outputs.size else 0.0, 1e-300)
+        tol = self.config.latency_tolerance * scale
+        last = t_start
+        for r, final in zip(self.readouts, outputs.tolist()):
+            hist = r.history
+            # the output holds each value until the next record; it is settled from the first
+            # record after which every later value is within tol of the final one
+            settled_from = None
+            for t, value in reversed(hist):
+                if abs(value - final) > tol:
+                    break
+                settled_from = t
+            if settled_from is None:
+                settled_from = self.env.now
+            last = max(last, settled_from)
+        return last - t_start
+
+    def run(self, features=None, *, power=None, duration=None, progress=False) -> EventRunResult:
+        """Run samples one after the other (each applied when the previous one has settled)."""
+        x = features if power is None else power
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        items = []
+        it = range(len(x))
+        if progress:
+            from tqdm import tqdm
+            it = tqdm(it, desc="event inference")
+        for i in it:
+            items.append(self.infer(x[i] if power is None else None,
+                                    power=x[i] if power is not None else None, duration=duration))
+        kinds = sorted({k for item in items for k in item.energy})
+        return EventRunResult(
+            outputs=np.array([it.outputs for it in items]),
+            latency=np.array([it.latency for it in items]),
+            energy={k: np.array([it.energy.get(k, 0.0) for it in items]) for k in kinds},
+            n_events=np.array([it.n_events for it in items]),
+            wall_time=np.array([it.wall_time for it in items]), items=items)
+
+    def calibrate_readout(self, features=None, *, power=None, progress=False) -> np.ndarray:
+        """Readout calibration, as on a chip: run calibration samples, compare each output's
+        class score with the static model's (the compiled engine on the same network), and shift
+        each output chain's bias voltage by minus the mean difference.
+
+        With noise on, the chip's averaged outputs carry a systematic offset from the static
+        model: a neuron's power and frequency fluctuate together (f moves with p through the
+        non-linear frequency shift), and the mean of P W(f) through the non-linear line shape is
+        not P0 W(f0). The offset is removed; the fluctuations are not.
+
+        Returns
+        -------
+        array (K,) V: the offsets removed (chip minus model, per output chain).
+        """
+        from rfemu.engines.compiled import CompiledEngine
+        x = features if power is None else power
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if len(x) < 1:
+            raise ValueError("calibrate_readout needs at least one calibration sample")
+        compiled = CompiledEngine(self.network, n_threads=1)
+        model = (compiled.forward(features=x) if power is None else compiled.forward(power=x)).scores
+        chip = self.run(x if power is None else None, power=x if power is not None else None,
+                        progress=progress).outputs
+        offset = np.mean(chip - model, axis=0)
+        self.network.layers[-1].bias_voltage -= offset
+        return offset
+
+    def traces(self):
+        """The recorded traces as an xarray Dataset (needs ``trace=`` at construction)."""
+        if self.tracer is None:
+            raise ValueError("no traces: build the engine with trace=TraceConfig(...)")
+        return self.tracer.dataset(self.env.now)
+
+
+def _step_mean(history, t0, t1):
+    """Mean over [t0, t1] of a piecewise-constant signal given by its (t, value) changes."""
+    return _integrate_steps(history, t0, t1) / (t1 - t0)
+
+
+def _single(params, index):
+    """The OscillatorParameters of one device out of per-device arrays."""
+    import dataclasses
+    return osc.OscillatorParameters(**{f.name: float(np.asarray(getattr(params, f.name))[index])
+                                       for f in dataclasses.fields(osc.OscillatorParameters)})

@@ -1,0 +1,136 @@
+"""From a validated scenario to the objects that run it: the network description, the training,
+event-engine and energy settings.
+
+Nothing is copied by hand: :func:`from_sections` fills every dataclass field from the scenario key
+its metadata names (:mod:`rfemu.scenario.derive`); a field that is not a scenario key is given by
+the caller (a seed stream, a progress bar) or keeps its default.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from pydantic import BaseModel
+
+from rfemu.scenario.derive import _admits_none, _base_type, field_key, is_scenario_key, type_hints
+from rfemu.scenario.errors import Problem, ScenarioError
+from rfemu.scenario.schema import IMAGE_SHAPES, Scenario
+
+__all__ = ["from_sections", "to_description", "training_config", "in_situ_config",
+           "scenario_problem"]
+
+
+def _plain(value, hint):
+    """A section value as the dataclass field wants it: nested sections become their dataclass,
+    lists become tuples (of floats when they hold numbers)."""
+    base = _base_type(hint)
+    if isinstance(value, BaseModel) and dataclasses.is_dataclass(base):
+        return from_sections(base, {"": value}, "")
+    if isinstance(value, list):
+        return tuple(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                     for v in value)
+    return value
+
+
+def from_sections(cls, sections: dict, home: str, **given):
+    """An instance of dataclass ``cls`` whose fields come from the scenario ``sections``.
+
+    Parameters
+    ----------
+    cls : dataclass type
+    sections : dict
+        Section path -> validated section (``{"medium": s.medium, "engine.event": ...}``).
+    home : str
+        The section of ``cls``'s own fields.
+    **given
+        Values of fields that are not read from the sections (they win).
+
+    Notes
+    -----
+    A null key keeps the dataclass's default when the field does not take None (``endurance``:
+    unlimited); a key whose ``enabled_by`` flag is false gives None.
+    """
+    hints = type_hints(cls)
+    kwargs = dict(given)
+    for f in dataclasses.fields(cls):
+        if f.name in kwargs or not is_scenario_key(f):
+            continue
+        section_path, key = field_key(f, home)
+        section = sections[section_path]
+        value = getattr(section, key)
+        flag = f.metadata.get("enabled_by")
+        if flag is not None and not getattr(section, flag):
+            value = None
+        if value is None and not _admits_none(hints[f.name]):
+            continue
+        kwargs[f.name] = _plain(value, hints[f.name])
+    return cls(**kwargs)
+
+
+def scenario_problem(s: Scenario, path: tuple, message: str) -> ScenarioError:
+    """A :class:`ScenarioError` citing the line of ``path`` in the scenario's file."""
+    positions = s.positions
+    if positions is None:
+        return ScenarioError([Problem(s.source or "<scenario>", None, ".".join(map(str, path)),
+                                      message)])
+    return ScenarioError([positions.problem(path, message)])
+
+
+def to_description(s: Scenario, n_inputs: int, seed=None):
+    """The :class:`rfemu.network.NetworkDescription` of a scenario's network.
+
+    Parameters
+    ----------
+    s : Scenario
+    n_inputs : int
+        Number of input tones (the task's features).
+    seed : int, optional
+        Stored as the description's default seed.
+
+    Raises
+    ------
+    ScenarioError
+        When the description's own checks refuse a value (cited at the layer's line).
+    """
+    from rfemu.network.description import (InputDescription, LayerDescription,
+                                           NetworkDescription, VariabilityDescription)
+    net = s.network
+    try:
+        inputs = from_sections(InputDescription, {"network.inputs": net.inputs}, "network.inputs",
+                               size=int(n_inputs))
+    except ValueError as exc:
+        raise scenario_problem(s, ("network", "inputs"), str(exc)) from None
+    layers = []
+    for i, layer in enumerate(net.layers):
+        try:
+            layers.append(from_sections(LayerDescription, {"network.layers": layer,
+                                                           "medium": s.medium}, "network.layers"))
+        except ValueError as exc:
+            raise scenario_problem(s, ("network", "layers", i), str(exc)) from None
+    try:
+        variability = from_sections(VariabilityDescription, {"variability": s.variability},
+                                    "variability")
+    except ValueError as exc:
+        raise scenario_problem(s, ("variability",), str(exc)) from None
+    return from_sections(NetworkDescription, {"network": net, "medium": s.medium, "": s},
+                         "network", inputs=inputs, layers=tuple(layers), variability=variability,
+                         seed=seed)
+
+
+def training_config(s: Scenario, seed: int, progress: bool):
+    """The :class:`rfemu.learning.backprop.TrainingConfig` of ``training``, ``record`` and
+    ``engine`` (pixel-shift augmentation built for image tasks)."""
+    from rfemu.learning.backprop import TrainingConfig, image_shift_augmentation
+    t = s.training
+    augmentation = None
+    if t.shift_augmentation > 0:
+        augmentation = image_shift_augmentation(IMAGE_SHAPES[s.task.dataset], t.shift_augmentation)
+    return from_sections(TrainingConfig, {"training": t, "record": s.record, "engine": s.engine},
+                         "training", augmentation=augmentation, seed=seed, progress=progress)
+
+
+def in_situ_config(s: Scenario, seed: Optional[int], progress: bool):
+    """The :class:`rfemu.learning.in_situ.InSituConfig` of ``training.in_situ``."""
+    from rfemu.learning.in_situ import InSituConfig
+    return from_sections(InSituConfig, {"training.in_situ": s.training.in_situ},
+                         "training.in_situ", seed=seed, progress=progress)
