@@ -34,10 +34,14 @@ from rfemu.learning.rules import SettingError, TrainingContext, backprop_config,
 from rfemu.network import build_graph, compile_graph, write_back
 from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
                                        VariabilityDescription)
+from rfemu.network.chip_state import ChipStateError, apply_chip_state, read_chip_state
+from rfemu.network.chip_state import resolve_path as chip_state_path
 from rfemu.network.frequency import FrequencyPlan
-from rfemu.results import Result, default_run_dir, static_energy_and_latency, write_run_folder
+from rfemu.results import (Result, default_run_dir, run_folder_files, static_energy_and_latency,
+                           write_run_folder)
 from rfemu.scenario import (IMAGE_SHAPES, Problem, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
+from rfemu.scenario.build import scenario_problem, to_description
 from rfemu.study.energy import EnergyModel, per_operation
 
 __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
@@ -50,72 +54,7 @@ SEED_STREAMS = ("graph", "task", "training", "programming", "event", "restarts",
 ENERGY_SAMPLES = 256
 
 
-def _problem(s: Scenario, path: tuple, message: str) -> ScenarioError:
-    positions = s.positions
-    if positions is None:
-        return ScenarioError([Problem(s.source or "<scenario>", None, ".".join(map(str, path)),
-                                      message)])
-    return ScenarioError([positions.problem(path, message)])
-
-
-# --------------------------------------------------------------------------------------------
-# scenario -> the network helper's description objects
-# --------------------------------------------------------------------------------------------
-
-def _plan(section):
-    if section.kind == "explicit":
-        return FrequencyPlan("explicit", values=tuple(section.values))
-    return FrequencyPlan(section.kind, section.min, section.max)
-
-
-def to_description(s: Scenario, n_inputs: int, seed=None):
-    """The :class:`rfemu.network.NetworkDescription` of a scenario's network.
-
-    Parameters
-    ----------
-    s : Scenario
-    n_inputs : int
-        Number of input tones (the task's features).
-    seed : int, optional
-        Stored as the description's default seed.
-
-    Raises
-    ------
-    ScenarioError
-        When the description's own checks refuse a value (cited at the layer's line).
-    """
-    net = s.network
-    try:
-        inputs = InputDescription(size=int(n_inputs), frequency_plan=_plan(net.inputs.frequency_plan),
-                                  max_power=net.inputs.max_power, linewidth=net.inputs.linewidth)
-    except ValueError as exc:
-        raise _problem(s, ("network", "inputs"), str(exc)) from None
-    layers = []
-    for i, layer in enumerate(net.layers):
-        try:
-            sign = layer.sign_pattern if isinstance(layer.sign_pattern, str) else \
-                tuple(float(v) for v in layer.sign_pattern)
-            layers.append(LayerDescription(
-                size=layer.size, resonance_plan=_plan(layer.resonance_plan),
-                junctions_per_chain=layer.junctions_per_chain, sign_pattern=sign,
-                tuning_window=tuple(layer.tuning_window),
-                initial_tuning_spread=layer.initial_tuning_spread,
-                bias_voltage=layer.bias_voltage, initial_bias_spread=layer.initial_bias_spread,
-                transconductance=layer.transconductance,
-                resonator=ResonatorParameters(**layer.resonator.model_dump()),
-                oscillator=OscillatorParameters(**layer.oscillator.model_dump()),
-                emission=layer.emission,
-                emission_plan=_plan(layer.emission_plan) if layer.emission_plan else None,
-                tone_linewidth=layer.tone_linewidth, tap_loss_db=layer.tap_loss,
-                line_length=s.medium.line_length, loss_per_length_db=s.medium.loss_per_length))
-        except ValueError as exc:
-            raise _problem(s, ("network", "layers", i), str(exc)) from None
-    try:
-        variability = VariabilityDescription(**s.variability.model_dump())
-    except ValueError as exc:
-        raise _problem(s, ("variability",), str(exc)) from None
-    return NetworkDescription(inputs=inputs, layers=tuple(layers), variability=variability,
-                              seed=seed, linewidths=s.medium.linewidths)
+_problem = scenario_problem
 
 
 def load_task(s: Scenario, seed: int):
@@ -199,6 +138,7 @@ class _Run:
     run_dir: object = None
     wall0: float = field(default_factory=time.perf_counter)
     overwrite: bool = False
+    frequency_states: list = None
 
 
 def _data(r: _Run) -> None:
@@ -212,6 +152,12 @@ def _graph(r: _Run) -> None:
     """The network graph, variability drawn from the "graph" stream, and its compiled arrays."""
     r.description = to_description(r.s, r.task.x_train.shape[1], seed=r.seed)
     r.graph = build_graph(r.description, seed=r.streams["graph"])
+    if r.s.network.chip_state is not None:     # start from a saved or imported chip state
+        path = chip_state_path(r.s.network.chip_state, Path(r.s.source).parent if r.s.source else None)
+        try:
+            apply_chip_state(r.graph, read_chip_state(path))
+        except ChipStateError as exc:
+            raise _problem(r.s, ("network", "chip_state"), str(exc)) from None
     r.network = compile_graph(r.graph)
     r.initial_tuning = [layer.tuning.copy() for layer in r.network.layers]
 
@@ -231,7 +177,8 @@ def _training(r: _Run) -> None:
         network=r.network, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
         streams=r.streams, progress=r.progress, n_threads=s.engine.n_threads,
         image_shape=IMAGE_SHAPES.get(s.task.dataset), snapshot_junctions=s.record.snapshot_junctions,
-        ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s))
+        ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s),
+        frequency_state=s.devices.frequency_state)
     try:
         outcome = r.rule.train(context)
     except SettingError as exc:
@@ -240,14 +187,15 @@ def _training(r: _Run) -> None:
     r.timing.update(outcome.timing)
 
 
-def _program(s: Scenario, network, initial_tuning, rng) -> dict:
+def _program(s: Scenario, network, initial_tuning, rng, keep=None) -> dict:
     """Write the trained resonance frequencies into the junctions' non-volatile states.
 
     One write per junction through :class:`rfemu.devices.resonator.FrequencyState` (quantised to
     ``step``, with ``write_noise``, ``endurance``), then ``engine.hold_time`` of drift
     (:meth:`~rfemu.devices.resonator.FrequencyState.advance`, ``drift_rate``, bounded by the
     window); the programmed and drifted shifts replace the trained ones when they differ.
-    Returns the programming energy, latency, writes and the junctions left stuck.
+    Returns the programming energy, latency, writes and the junctions left stuck; ``keep``
+    (a list) receives each layer's :class:`FrequencyState` (write counters, stuck flags).
     """
     fs = s.devices.frequency_state
     hold_time = s.engine.hold_time
@@ -264,6 +212,8 @@ def _program(s: Scenario, network, initial_tuning, rng) -> dict:
                                seed=rng, shift=np.asarray(start).ravel())
         report = state.write((layer.base_frequency + layer.tuning).ravel())
         state.advance(hold_time)
+        if keep is not None:
+            keep.append(state)
         energy += report.energy
         latency = max(latency, report.latency)      # the lines are written in parallel
         written += int(np.sum(report.written))
@@ -279,7 +229,8 @@ def _programming(r: _Run) -> None:
     """The trained states written into the junctions (the "programming" stream), the graph
     updated, the compiled engine of the programmed chip."""
     r.programming = _program(r.s, r.network, r.initial_tuning,
-                             np.random.default_rng(r.streams["programming"]))
+                             np.random.default_rng(r.streams["programming"]),
+                             keep=r.frequency_states)
     write_back(r.graph, r.network)      # the graph holds the programmed chip's states
     r.compiled = CompiledEngine(r.network, n_threads=r.s.engine.n_threads)
 
@@ -384,7 +335,9 @@ def _write(r: _Run) -> None:
             return plots.draw_all(r.traces, r.resolved, r.metrics, folder)
     r.figures = write_run_folder(r.run_dir, dump_resolved(s, r.seed), r.metrics, r.traces,
                                  figures_dir=s.record.figures_dir, trace_file=s.record.trace_file,
-                                 draw=draw, overwrite=r.overwrite)
+                                 draw=draw, overwrite=r.overwrite,
+                                 extra_files=run_folder_files(r.graph, r.network, r.frequency_states,
+                                                              r.seed))
 
 
 #: the stages of a run, in order: (what the progress bar says, the stage)
@@ -444,7 +397,7 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
     s = _scenario(scenario, engine, overrides)
     seed = s.seed if s.seed is not None else secrets.randbits(32)
     streams = dict(zip(SEED_STREAMS, np.random.SeedSequence(seed).spawn(len(SEED_STREAMS))))
-    r = _Run(s, seed, streams, progress, write, out, overwrite=overwrite)
+    r = _Run(s, seed, streams, progress, write, out, overwrite=overwrite, frequency_states=[])
     bar = tqdm(total=len(STAGES), desc="rfemu", unit="stage", leave=False, disable=not progress)
     try:
         for what, stage in STAGES:

@@ -76,6 +76,10 @@ class TrainingContext:
         The chip's settings for rules that run on the event engine.
     energy_model : EnergyModel or None
         The energy model of those runs.
+    frequency_state : object or None
+        The junctions' write physics for rules that write the chip (the scenario's
+        ``devices.frequency_state``: step, write_noise, write_latency, write_energy, endurance,
+        drift_rate).
     """
 
     network: object
@@ -90,6 +94,7 @@ class TrainingContext:
     ideal_twin: Callable | None = None
     event_config: object = None
     energy_model: object = None
+    frequency_state: object = None
 
     def seed(self, stream: str) -> int:
         """An integer seed drawn from the named stream (the same for the same run seed)."""
