@@ -43,7 +43,7 @@ def test_default_folder_holds_every_file(quickstart_runs):
     assert run_dir.name.startswith("quickstart-") and len(run_dir.name) == len("quickstart-YYYYmmdd-HHMMSS")
     assert first.stdout.strip() == str(Path("runs") / run_dir.name)
     assert {p.name for p in run_dir.iterdir()} == {"scenario.yaml", "metrics.json", "trace.nc", "figures",
-                                                   ".rfemu-run"}
+                                                   ".rfemu-run", "chip_state.nc", "provenance.json"}
     assert {p.name for p in (run_dir / "figures").iterdir()} == FIGURES
     for png in (run_dir / "figures").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -166,3 +166,32 @@ def test_a_trace_file_named_like_the_metrics_is_refused_with_its_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     line = len(QUICKSTART.read_text().splitlines()) + 3
     assert proc.stderr.startswith(f"{path}:{line}: record.trace_file: ") and "metrics.json" in proc.stderr
+
+
+def test_the_run_folder_records_what_repeats_it(quickstart_runs):
+    """provenance.json: this rfemu's version and git revision, the kernel build, the libraries
+    actually imported, the seed the run used (the resolved scenario is scenario.yaml)."""
+    import subprocess
+
+    import numpy
+    import scipy
+    import simpy
+    import xarray
+    import yaml
+
+    from rfemu import _core
+    from rfemu._version import __version__
+    _, run_dir, _ = quickstart_runs
+    p = json.loads((run_dir / "provenance.json").read_text())
+    m = json.loads((run_dir / "metrics.json").read_text())
+    resolved = yaml.safe_load((run_dir / p["scenario"]).read_text())
+    assert p["rfemu_version"] == __version__ and p["seed"] == m["seed"] == resolved["seed"]
+    assert p["kernel"] == json.loads(json.dumps(_core.build_info()))
+    assert p["python"] == sys.version.split()[0]
+    for module, name in ((numpy, "numpy"), (scipy, "scipy"), (simpy, "simpy"), (xarray, "xarray")):
+        assert p["libraries"][name] == module.__version__
+    if (ROOT / ".git").exists():
+        # a commit of this repository (HEAD then; it may have moved on since)
+        kind = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-t", p["git"]["commit"]],
+                              capture_output=True, text=True)
+        assert kind.stdout.strip() == "commit" and isinstance(p["git"]["modified"], bool)
