@@ -30,8 +30,14 @@ TASK_SECONDS = 0.5
 MAX_ATTEMPTS = 3
 
 
-def _warm():
-    import rfemu.api  # noqa: F401  (workers import the engines once, before the first point)
+#: imported by every worker before its first point (the first run would pay for them)
+WARM_MODULES = ("rfemu.api", "rfemu.study.plan", "rfemu.tasks", "sklearn.datasets")
+
+
+def _warm(*_):
+    import importlib
+    for name in WARM_MODULES:
+        importlib.import_module(name)
     return True
 
 
@@ -44,7 +50,7 @@ class PoolBackend:
         self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods
                                                     else "spawn")
         if "forkserver" in methods:
-            self._context.set_forkserver_preload(["rfemu.api", "rfemu.study.plan"])
+            self._context.set_forkserver_preload(list(WARM_MODULES))
         self._pool = None
 
     def _ensure(self):

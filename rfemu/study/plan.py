@@ -130,11 +130,13 @@ def _check_axes(section: SweepSection, data, positions, source) -> tuple[dict, l
         si = []
         for value in values:
             try:
-                s = _validate_point(data, positions, source, [f"{axis.key}={json.dumps(value)}"])
+                s = _validate_point(data, positions, source,
+                                    [f"{k}={json.dumps(value)}" for k in axis.keys])
             except ScenarioError as exc:
                 what = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
                 problems.append(positions.problem(("sweep", "axes", i, kind),
-                                                  f"{axis.key}={value!r} is refused ({what})"))
+                                                  f"{' and '.join(axis.keys)} = {value!r} is "
+                                                  f"refused ({what})"))
                 break
             try:
                 si.append(_as_coordinate(_at(s, _key_path(axis.key))))
@@ -212,9 +214,7 @@ def _point_scenario(payload: dict, overrides: list):
         if len(_SCENARIOS) >= _CACHE_SIZE:
             _SCENARIOS.pop(next(iter(_SCENARIOS)))
         _SCENARIOS[cache_key] = s
-    s = s.model_copy(deep=True)
-    s.seed = seed
-    return s
+    return s.model_copy(update={"seed": seed})      # rfemu.api.run does not modify it
 
 
 def flatten_metrics(metrics: dict, prefix: str = "") -> dict:

@@ -34,13 +34,14 @@ class SweepFolderError(Exception):
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A process killed at any moment leaves the old file or the new one, never half of one (no
+    fsync: a power cut may lose the last points, which the next run computes again)."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -89,6 +90,8 @@ class SweepFolder:
                 f"{self.root} holds a sweep of another scenario ({manifest.get('source')}, seed "
                 f"{manifest.get('seed')}); give another --out")
         self.points_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.points_dir.glob(".*.json.tmp-*"):    # ours, left by a killed run
+            stale.unlink()
         manifest = {"written_by": WRITER, "source": plan.source, "seed": plan.seed,
                     "fingerprint": plan.fingerprint,
                     "sweep": plan.section.model_dump(mode="json")}

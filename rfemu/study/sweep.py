@@ -107,6 +107,8 @@ class AxisSection(_Section):
     """Logarithmically spaced values from start to stop (both > 0)."""
     name: Optional[str] = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
     """The axis's name in sweep.nc and on the figures (default: the key)."""
+    also: list[str] = Field(default_factory=list)
+    """More keys set to the same value at each point (a band's two ends, four spreads at once)."""
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -118,9 +120,17 @@ class AxisSection(_Section):
             a, b, _ = self.log.bounds()
             if a <= 0 or b <= 0:
                 raise ValueError("a log range needs start > 0 and stop > 0")
-        if self.key in ("seed", "name") or self.key.startswith("sweep"):
-            raise ValueError(f"cannot sweep {self.key!r} (use repeats for seeds)")
+        for key in [self.key] + self.also:
+            if not re.fullmatch(_KEY_PATH, key):
+                raise ValueError(f"{key!r} is not a dotted key path (network.layers.0.size)")
+            if key in ("seed", "name") or key.startswith("sweep"):
+                raise ValueError(f"cannot sweep {key!r} (use repeats for seeds)")
         return self
+
+    @property
+    def keys(self) -> list:
+        """Every key the axis sets: ``key`` then ``also``."""
+        return [self.key] + list(self.also)
 
     @property
     def label(self) -> str:
@@ -212,7 +222,7 @@ class SweepPoint:
 
     def overrides(self, axes) -> list[str]:
         """``KEY=VALUE`` strings (VALUE as YAML) that make this point from the scenario."""
-        return [f"{a.key}={json.dumps(v)}" for a, v in zip(axes, self.values)] + \
+        return [f"{k}={json.dumps(v)}" for a, v in zip(axes, self.values) for k in a.keys] + \
             [f"seed={self.seed}"]
 
 
