@@ -16,10 +16,13 @@ inputs (:func:`rfemu.learning.backprop.backward`): the model gives the direction
 values. The trained parameters are the same physical ones (tuning states inside their windows,
 bias voltages); Adam.
 
-Each batch builds a fresh :class:`~rfemu.engines.event.EventEngine` on the network as it now is
-(programming the chip is instantaneous here; the write physics lives in
-:class:`~rfemu.devices.resonator.FrequencyState`). The cost is the event engine's per inference,
-so this is for small chips (the 9-junction chip: about 10 ms per sample).
+Each batch builds a fresh :class:`~rfemu.engines.event.EventEngine` on the network as it now is.
+With ``writes`` the tuning states change only through the junctions' non-volatile frequency
+states (:class:`rfemu.learning.local.JunctionStates`: each junction accumulates Adam's steps and
+writes past its threshold, quantised, with write noise, window, endurance and energy, every
+write logged); without, Adam's values are taken as they are (ideal writes). The cost is the
+event engine's per inference, so this is for small chips (the 9-junction chip: about 10 ms per
+sample).
 """
 from __future__ import annotations
 
@@ -113,8 +116,31 @@ class InSituConfig:
               f"beta1, beta2 must be in [0, 1), got {self.beta1!r}, {self.beta2!r}")
 
 
+def _junction_states(net, writes, rng):
+    """The junctions' learning state for ``writes`` (None: none, ideal writes)."""
+    if writes is None:
+        return None
+    from rfemu.learning.local.state import JunctionStates, WriteSettings
+    if isinstance(writes, JunctionStates):
+        if writes.network is not net:
+            raise ValueError("writes: the JunctionStates must be built on the network being trained")
+        return writes
+    if not isinstance(writes, WriteSettings):
+        raise TypeError(f"writes must be WriteSettings, JunctionStates or None, not {type(writes).__name__}")
+    return JunctionStates(net, writes, seed=rng.spawn(1)[0])
+
+
+def _write_step(states, opt_f, net, g_tuning, factor, now):
+    """Adam's step of the tuning states as requests to the junctions: each junction accumulates
+    its change and writes past its threshold (the tuning arrays follow the frequency states)."""
+    proposed = [layer.tuning.copy() for layer in net.layers]
+    opt_f.step(proposed, g_tuning, factor)
+    states.accumulate(np.concatenate([(p - layer.tuning).ravel() for p, layer in zip(proposed, net.layers)]))
+    states.commit(now)
+
+
 def train_in_situ(network, features, labels, event_config=None, config: InSituConfig | None = None,
-                  energy_model=None) -> TrainingResult:
+                  energy_model=None, writes=None) -> TrainingResult:
     """Fine-tune a trained network on the emulated chip (physics-aware training).
 
     Parameters
@@ -129,6 +155,12 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
         How the chip runs (noise on, readout bandwidth, ...).
     config : InSituConfig
     energy_model : rfemu.study.energy.EnergyModel, optional
+    writes : rfemu.learning.local.WriteSettings or rfemu.learning.local.JunctionStates, optional
+        Write every Adam step of the tuning states through the junctions' non-volatile frequency
+        states (:class:`rfemu.learning.local.JunctionStates`: volatile accumulators, writes past
+        the threshold, quantisation, write noise, window, endurance, energy; every write logged,
+        timed on the chips' simulated clock). Pass a JunctionStates built on the same network to
+        read its log afterwards. None: the tuning arrays take Adam's values directly (ideal writes).
 
     Returns
     -------
@@ -143,6 +175,7 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
     x, y = _samples(net, features, labels)
     rng = as_generator(config.seed)
     model = CompiledEngine(net, n_threads=1)
+    states = _junction_states(net, writes, rng)
     opt_f = _Adam([layer.tuning.shape for layer in net.layers], config.frequency_learning_rate, config.beta1,
                   config.beta2, config.adam_epsilon,
                   bounds=([layer.tuning_min for layer in net.layers], [layer.tuning_max for layer in net.layers]))
@@ -157,6 +190,7 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
         bar = tqdm(total=total, desc="in-situ training", unit="batch", leave=False)
     t_start = time.perf_counter()
     step = 0
+    chip_time = 0.0            # s, simulated: the chips' runs one after the other
     try:
         for _ in range(config.epochs):
             t0 = time.perf_counter()
@@ -171,7 +205,11 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
                 loss, grad = softmax_cross_entropy(config.score_scale * outputs, y[idx])
                 g_tuning, g_bias = backward(model, static, config.score_scale * grad)
                 factor = 1.0 - (1.0 - config.final_learning_rate_fraction) * step / max(total - 1, 1)
-                opt_f.step([layer.tuning for layer in net.layers], g_tuning, factor)
+                if states is None:
+                    opt_f.step([layer.tuning for layer in net.layers], g_tuning, factor)
+                else:
+                    chip_time += chip.env.now
+                    _write_step(states, opt_f, net, g_tuning, factor, chip_time)
                 opt_b.step([layer.bias_voltage for layer in net.layers], g_bias, factor)
                 losses.append(loss * len(idx))
                 correct += int(np.sum(np.argmax(outputs, axis=1) == y[idx]))

@@ -8,6 +8,10 @@ non-volatile frequency states.
 - :mod:`~rfemu.learning.local.rules`  perturbative learning (multiplexed gradient descent) and
   direct feedback alignment
 - :mod:`~rfemu.learning.local.train`  the learning loop on a simulated clock
+- :mod:`~rfemu.learning.local.agents` the same learning in the event engine: junction agents whose
+  processes wake only to write, writes as events with the device's latency and energy
+- :mod:`~rfemu.learning.local.config`, :mod:`~rfemu.learning.local.entries`  the settings
+  (``training.on_chip``) and the training-rule registry entries
 """
 from rfemu.learning.local.chip import LearningChip, cross_entropy_per_copy
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule

@@ -1,0 +1,75 @@
+"""Junctions as learning agents in the event engine: the same writes as the batched loop, writes
+as events with the device's latency, processes that wake only to write, at most 1 kB an agent."""
+import numpy as np
+import pytest
+
+from rfemu.engines.event import EventConfig, EventEngine
+from rfemu.learning.local import (FeedbackAlignmentRule, OnChipConfig, PerturbativeRule, WriteSettings,
+                                  train_on_chip)
+from rfemu.learning.local.agents import EventLearning, learning_circuit
+from rfemu.network import build_graph, compile_graph, spin_mlp
+from rfemu.tasks import digits
+
+
+@pytest.fixture(scope="module")
+def task():
+    return digits(seed=0)
+
+
+def _net():
+    return compile_graph(build_graph(spin_mlp((64, 10), input_band=(100e6, 1e9)), seed=1))
+
+
+@pytest.mark.parametrize("make_rule", [lambda: FeedbackAlignmentRule(0.3),
+                                       lambda: PerturbativeRule(0.3, steps=16, code="random")])
+def test_event_learning_makes_the_batched_loops_writes(task, make_rule):
+    """Write noise and drift on: the same junctions write the same requested and obtained
+    frequencies at the same simulated times, and the chips end equal."""
+    writes = WriteSettings(step=10e3, write_noise=2e3, write_latency=50e-9, drift_rate=1e3)
+    config = OnChipConfig(windows=8, batch_size=8, evaluate_every=4, seed=3)
+    batched = train_on_chip(_net(), task.x_train, task.y_train, make_rule(), config, writes)
+    engine = EventEngine(_net(), EventConfig(), seed=0)
+    events = EventLearning(engine, task.x_train, task.y_train, make_rule(), config, writes).run()
+    a, b = batched.states.log.arrays(), events.log.arrays()
+    assert a["junction"].size > 100
+    for key in ("junction", "requested", "obtained", "energy"):
+        assert np.array_equal(a[key], b[key])
+    assert np.allclose(a["time"], b["time"], rtol=1e-9, atol=1e-15)
+    assert np.array_equal(batched.states.frequency, events.frequency)
+    assert events.curve.accuracy == batched.curve.accuracy
+    assert events.simulated_time == pytest.approx(batched.simulated_time, rel=1e-9)
+    # the line's resonances (what the event chip runs on) are the written ones
+    for line in engine.lines:
+        assert np.array_equal(line.medium.resonance_frequency.ravel(), line.frequency_state.frequency)
+
+
+def test_a_write_lands_after_the_write_latency_and_processes_wake_only_to_write(task):
+    latency = 1e-3                                         # long enough to look inside
+    writes = WriteSettings(step=10e3, write_latency=latency, write_threshold=100e3)
+    config = OnChipConfig(windows=1, batch_size=8, sample_time=1e-6, seed=0)
+    engine = EventEngine(_net(), EventConfig(), seed=0)
+    learning = EventLearning(engine, task.x_train, task.y_train, FeedbackAlignmentRule(1.0), config, writes)
+    env = engine.env
+    t0 = env.now
+    learning.t_start = t0
+    circuit = env.process(learning_circuit(env, learning))
+    line = engine.lines[0]
+    before = line.medium.resonance_frequency.copy()
+    t_write = t0 + 8 * 1e-6                                # the batch's presentation
+    env.run(until=t_write + latency / 2)
+    log = learning.log.arrays()
+    assert log["junction"].size > 0 and np.allclose(log["time"], t_write - t0)
+    written = log["junction"]
+    state = line.frequency_state.frequency
+    assert not np.array_equal(state[written], before.ravel()[written])          # the state is written
+    assert np.array_equal(line.medium.resonance_frequency, before)              # not yet on the line
+    env.run(until=circuit)
+    assert np.array_equal(line.medium.resonance_frequency.ravel()[written], state[written])
+    # only the junctions that wrote woke, once each
+    wakes = learning.wakes
+    assert np.array_equal(np.flatnonzero(wakes), np.unique(written)) and wakes.max() == 1
+    assert engine.ledger is not None
+
+
+def test_a_junction_agent_takes_at_most_1_kB():
+    assert EventLearning.bytes_per_agent() <= 1024
