@@ -23,6 +23,7 @@ from typing import Optional
 
 import numpy as np
 import xarray as xr
+from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from rfemu import plots, tasks
@@ -41,7 +42,7 @@ from rfemu.results import (Result, default_run_dir, run_folder_files, static_ene
                            write_run_folder)
 from rfemu.scenario import (IMAGE_SHAPES, Problem, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
-from rfemu.scenario.build import scenario_problem, to_description
+from rfemu.scenario.build import from_sections, scenario_problem, to_description
 from rfemu.study.energy import EnergyModel, per_operation
 
 __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
@@ -72,10 +73,29 @@ def load_task(s: Scenario, seed: int):
         raise _problem(s, key, str(exc)) from None
 
 
+def _sections(model, prefix="") -> dict:
+    """Every section of a scenario by its dotted path (``{"training.in_situ": ...}``)."""
+    out = {prefix: model} if prefix else {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out.update(_sections(value, f"{prefix}.{name}" if prefix else name))
+    return out
+
+
+def _configure(s: Scenario):
+    """A rule's config from the scenario's sections by the fields' metadata
+    (:func:`rfemu.scenario.build.from_sections`): the :class:`TrainingContext`'s ``configure``."""
+    sections = _sections(s)
+    return lambda cls, home, **given: from_sections(cls, sections, home, **given)
+
+
 def _training_config(s: Scenario, seed: int, progress: bool):
     """The backprop rule's :class:`~rfemu.learning.backprop.TrainingConfig` of a scenario
     (:func:`rfemu.learning.rules.backprop_config`)."""
-    return backprop_config(s.training, seed=seed, progress=progress, n_threads=s.engine.n_threads,
+    context = TrainingContext(network=None, features=None, labels=None, settings=s.training,
+                              configure=_configure(s))
+    return backprop_config(context, seed=seed, progress=progress, n_threads=s.engine.n_threads,
                            image_shape=IMAGE_SHAPES.get(s.task.dataset),
                            snapshot_junctions=s.record.snapshot_junctions)
 
@@ -178,7 +198,7 @@ def _training(r: _Run) -> None:
         streams=r.streams, progress=r.progress, n_threads=s.engine.n_threads,
         image_shape=IMAGE_SHAPES.get(s.task.dataset), snapshot_junctions=s.record.snapshot_junctions,
         ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s),
-        frequency_state=s.devices.frequency_state)
+        frequency_state=s.devices.frequency_state, configure=_configure(s))
     try:
         outcome = r.rule.train(context)
     except SettingError as exc:

@@ -10,9 +10,12 @@ in place, the training samples, the scenario's ``training`` settings, the run's 
 what a chip-in-the-loop rule needs) and returns a :class:`TrainingOutcome` (the learning curve, the
 metrics named in the entry's ``reports``, timings).
 
-The config mapping is by name: every field of the entry's ``config`` dataclass that the settings
-section holds under the same name is taken from it (:meth:`TrainingRule.make_config`); the rest
-(seed, progress, threads, data-dependent settings) the train function supplies.
+The config mapping is the entry's ``config`` dataclass and its home section (``training``,
+``training.in_situ``, ...): :meth:`TrainingRule.make_config` fills the dataclass from the scenario
+through the context's ``configure`` (the scenario layer's field metadata,
+:func:`rfemu.scenario.build.from_sections`), or, without one, takes every field the settings
+section holds under the same name; the train function supplies the rest (seed, progress, threads,
+data-dependent settings).
 
 Examples
 --------
@@ -80,6 +83,10 @@ class TrainingContext:
         The junctions' write physics for rules that write the chip (the scenario's
         ``devices.frequency_state``: step, write_noise, write_latency, write_energy, endurance,
         drift_rate).
+    configure : callable or None
+        ``configure(config_class, home, **given)``: a rule's config from the scenario (the run
+        passes :func:`rfemu.scenario.build.from_sections` over its sections); None: by name from
+        ``settings``.
     """
 
     network: object
@@ -95,6 +102,7 @@ class TrainingContext:
     event_config: object = None
     energy_model: object = None
     frequency_state: object = None
+    configure: Callable | None = None
 
     def seed(self, stream: str) -> int:
         """An integer seed drawn from the named stream (the same for the same run seed)."""
@@ -149,12 +157,22 @@ class TrainingRule:
             node = node[key] if isinstance(node, Mapping) else getattr(node, key)
         return node
 
-    def make_config(self, training, **runtime):
-        """The rule's config from its settings section: every field of :attr:`config` found in
-        the section under the same name, then ``runtime`` (seed, progress, ...) on top."""
+    @property
+    def home(self) -> str:
+        """The scenario path of its settings section (``training``, ``training.in_situ``, ...)."""
+        return ".".join(("training",) + tuple(self.section))
+
+    def make_config(self, source, **runtime):
+        """The rule's config: from a :class:`TrainingContext` through its ``configure`` (the
+        scenario's field metadata), else from the settings section (``source``, or the context's
+        ``settings``) by field name; ``runtime`` (seed, progress, ...) on top."""
         if self.config is None:
             raise TypeError(f"training rule {self.name!r} has no settings")
-        section = self.settings_of(training)
+        if isinstance(source, TrainingContext):
+            if source.configure is not None:
+                return source.configure(self.config, self.home, **runtime)
+            source = source.settings
+        section = self.settings_of(source)
 
         def has(name):
             return name in section if isinstance(section, Mapping) else hasattr(section, name)
@@ -214,18 +232,20 @@ def _train_nothing(context: TrainingContext) -> TrainingOutcome:
     return TrainingOutcome()
 
 
-def backprop_config(training, *, seed=0, progress=False, n_threads=None, image_shape=None,
+def backprop_config(source, *, seed=0, progress=False, n_threads=None, image_shape=None,
                     snapshot_junctions=64) -> TrainingConfig:
-    """The :class:`~rfemu.learning.backprop.TrainingConfig` of a scenario's ``training`` section:
-    its fields by name (:meth:`TrainingRule.make_config`), the shift augmentation of
-    ``shift_augmentation`` pixels on images of ``image_shape``, and the run's settings."""
+    """The :class:`~rfemu.learning.backprop.TrainingConfig` of a run (a :class:`TrainingContext`)
+    or of a scenario's ``training`` section (:meth:`TrainingRule.make_config`), with the shift
+    augmentation of ``shift_augmentation`` pixels on images of ``image_shape`` and the run's
+    settings."""
+    training = source.settings if isinstance(source, TrainingContext) else source
     shift = training["shift_augmentation"] if isinstance(training, Mapping) else training.shift_augmentation
     augmentation = None
     if shift > 0:
         if image_shape is None:
             raise SettingError(("shift_augmentation",), "shift augmentation needs image data")
         augmentation = image_shift_augmentation(image_shape, shift)
-    return BACKPROP.make_config(training, augmentation=augmentation, snapshot_junctions=snapshot_junctions,
+    return BACKPROP.make_config(source, augmentation=augmentation, snapshot_junctions=snapshot_junctions,
                                 seed=seed, progress=progress, n_threads=n_threads)
 
 
@@ -235,7 +255,7 @@ def _train_backprop(context: TrainingContext) -> TrainingOutcome:
     (:func:`rfemu.learning.restarts.train_restarts`), then in-situ fine-tuning on the chip when
     ``in_situ.epochs`` > 0."""
     t = context.settings
-    config = backprop_config(t, seed=context.seed("training"), progress=context.progress,
+    config = backprop_config(context, seed=context.seed("training"), progress=context.progress,
                              n_threads=context.n_threads, image_shape=context.image_shape,
                              snapshot_junctions=context.snapshot_junctions)
     ideal = None
@@ -271,7 +291,7 @@ def _train_in_situ(context: TrainingContext) -> TrainingOutcome:
     settings = IN_SITU.settings_of(context.settings)
     n_total = len(context.labels)
     n = n_total if settings.samples is None else min(settings.samples, n_total)
-    config = IN_SITU.make_config(context.settings, seed=context.seed("in_situ"), progress=context.progress)
+    config = IN_SITU.make_config(context, seed=context.seed("in_situ"), progress=context.progress)
     t0 = time.perf_counter()
     tuned = train_in_situ(context.network, context.features[:n], context.labels[:n],
                           context.event_config, config, energy_model=context.energy_model)
