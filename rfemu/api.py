@@ -27,20 +27,16 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from rfemu import plots, tasks
-from rfemu.devices.oscillator import OscillatorParameters
-from rfemu.devices.resonator import FrequencyState, ResonatorParameters
+from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventConfig, EventEngine, TraceConfig
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
 from rfemu.network import build_graph, compile_graph, write_back
-from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
-                                       VariabilityDescription)
 from rfemu.network.chip_state import ChipStateError, apply_chip_state, read_chip_state
 from rfemu.network.chip_state import resolve_path as chip_state_path
-from rfemu.network.frequency import FrequencyPlan
 from rfemu.results import (Result, default_run_dir, run_folder_files, static_energy_and_latency,
                            write_run_folder)
-from rfemu.scenario import (IMAGE_SHAPES, Problem, Scenario, ScenarioError, dump_resolved,
+from rfemu.scenario import (IMAGE_SHAPES, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
 from rfemu.scenario.build import from_sections, scenario_problem, to_description
 from rfemu.study.energy import EnergyModel, per_operation

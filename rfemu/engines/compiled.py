@@ -36,7 +36,7 @@ import numpy as np
 from rfemu.devices import oscillator as osc
 from rfemu.medium import LineResponse
 from rfemu.network import schema as S
-from rfemu.network.compile import CompiledLayer, CompiledNetwork, compile_graph
+from rfemu.network.compile import CompiledNetwork, compile_graph
 
 
 _BLAS_CONTROLLER = None
