@@ -6,6 +6,7 @@ import difflib
 from typing import Optional
 
 from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
+from rfemu.network.chip_state import resolve_path as resolve_chip_state_path
 from rfemu.results import layout_problem
 from rfemu.devices.llgs import MacrospinParameters
 from rfemu.learning.rules import rule_names
@@ -110,20 +111,21 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
                                               f"the tuning window [{low:g}, {high:g}] Hz must "
                                               "contain 0 (the as-fabricated state)"))
         n_tones = layer.size
+    # the chip-state file exists (rfemu.network.chip_state)
+    if s.network.chip_state is not None and \
+            not resolve_chip_state_path(s.network.chip_state, scenario_dir).is_file():
+        problems.append(positions.problem(("network", "chip_state"),
+                                          f"chip-state file {s.network.chip_state!r} does not exist "
+                                          "(expected a run folder's chip_state.nc or an .npz; "
+                                          "relative paths are beside the scenario)"))
     # the data file exists
     if s.task.dataset in STANDARD_DATA:
         path = resolve_data_path(s.task, scenario_dir)
         key = ("task", "path") if s.task.path is not None else ("task", "dataset")
-        if path is None:
-            problems.append(positions.problem(key, f"the {s.task.dataset} data set is not found: "
-                                                   f"set ${DATA_ENV} to the folder holding "
-                                                   f"{STANDARD_DATA[s.task.dataset]} or give "
-                                                   f"task.path (get it from "
-                                                   f"{WHERE_TO_GET[s.task.dataset]})"))
-        elif not path.exists():
+        if not path.exists():
             problems.append(positions.problem(key, f"data file {str(path)!r} does not exist "
-                                                   f"(expected {STANDARD_DATA[s.task.dataset]}, "
-                                                   f"from {WHERE_TO_GET[s.task.dataset]})"))
+                                                   f"(expected {STANDARD_DATA[s.task.dataset]}; "
+                                                   f"{WHERE_TO_GET[s.task.dataset]})"))
     # a tuning step larger than the window is meaningless
     fs = s.devices.frequency_state
     if fs.step > fs.window_high - fs.window_low:

@@ -23,6 +23,7 @@ from rfemu.network.description import (InputDescription, LayerDescription, Netwo
 from rfemu.scenario.derive import derive_section
 from rfemu.scenario.errors import Positions
 from rfemu.scenario.units import Q, Current, Fraction, Frequency, Power, Time  # noqa: F401
+from rfemu.study.sweep import SweepSection
 
 __all__ = ["OscillatorSection", "ResonatorSection", "FrequencyStateSection", "LlgsSection", "DevicesSection", "FrequencyPlan", "InputSection", "LayerSection", "NetworkSection", "MediumSection", "VariabilitySection", "TaskSection", "EventSection", "EngineSection", "InSituSection", "TrainingSection", "RecordSection", "Scenario",
            "TASK_SHAPES", "DATASETS", "IMAGE_SHAPES", "SignPattern", "Vector3"]
@@ -151,6 +152,11 @@ class NetworkSection(_Section):
     inputs: InputSection = Field(default_factory=InputSection)
     layers: list[LayerSection] = Field(min_length=1)
     """Hidden layers first; the last layer's chains are the class scores."""
+    chip_state: Optional[str] = None
+    """Start from a chip state (rfemu.network.chip_state): the chip_state.nc of a run folder
+    (every device's parameters, tuning states, biases) or an .npz made elsewhere with arrays
+    layer<l>_resonance_frequency (C, J) Hz and layer<l>_bias_voltage (C,) V; relative paths are
+    beside the scenario. Applied to the network built from these keys, before training."""
 
 
 class _MediumKeys(_Section):
@@ -359,6 +365,8 @@ class Scenario(_Section):
     engine: EngineSection = Field(default_factory=EngineSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
     record: RecordSection = Field(default_factory=RecordSection)
+    sweep: Optional[SweepSection] = None
+    """Axes, sampling and repeats of ``rfemu sweep`` (``rfemu run`` ignores it)."""
 
     # not part of the schema: where the scenario came from (set by the loader)
     _source: Optional[str] = None

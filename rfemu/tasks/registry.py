@@ -198,13 +198,18 @@ def is_present(name, root=None) -> bool:
     return not missing_files(name, root)
 
 
+def how_to_get(name) -> str:
+    """How to get a data set's files: the command, the download's size, source and licence."""
+    d = get(name)
+    return (f"run `{d.fetch_command}` (downloads {sum(f.size for f in d.files) / 1e6:.1f} MB from "
+            f"{d.source}, {d.licence}) or set ${DATA_ENV} to a folder holding {d.folder}/")
+
+
 def missing_message(name, path=None) -> str:
     """One sentence: the data set is missing, where it was looked for, how to get it."""
     d = get(name)
     where = path if path is not None else default_path(d)
-    return (f"the {d.name} data set is not at {where}: run `{d.fetch_command}` (downloads "
-            f"{sum(f.size for f in d.files) / 1e6:.1f} MB from {d.source}, {d.licence}) or set "
-            f"${DATA_ENV} to a folder holding {d.folder}/")
+    return f"the {d.name} data set is not at {where}: {how_to_get(d)}"
 
 
 def load(name, settings: Optional[Mapping] = None, *, seed=0, path=None, base_dir=None) -> Task:
