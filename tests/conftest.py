@@ -16,6 +16,34 @@ _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "RFEMU_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["RFEMU_DATA"] = str(_SHARED)
 
+# Hypothesis draws its examples at random; under CI (CI=true) the same examples every run
+# (derandomised, no example database), so that a failure is reproducible and no run is lucky.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+    _hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Every test leaves the environment and the working directory as it found them (a test
+    that changes them uses ``monkeypatch``): no order effects through the process state.
+    Variables a library adds on first use are removed again without complaint."""
+    environ, cwd = dict(os.environ), os.getcwd()
+    yield
+    changed = sorted(k for k in environ if os.environ.get(k) != environ[k] and k != "PYTEST_CURRENT_TEST")
+    moved = os.getcwd()
+    current = os.environ.get("PYTEST_CURRENT_TEST")
+    os.environ.clear()
+    os.environ.update(environ)
+    if current is not None:
+        os.environ["PYTEST_CURRENT_TEST"] = current
+    os.chdir(cwd)
+    assert not changed and moved == cwd, (
+        "the test changed the environment without restoring it: "
+        + (f"variables {changed} " if changed else "") + (f"working directory {moved!r}" if moved != cwd else ""))
+
 
 def require_data_set(name):
     """The path of the real data set ``name`` (:func:`rfemu.tasks.default_path`), or skip the
