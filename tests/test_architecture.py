@@ -43,9 +43,6 @@ LAYER_NAMES = ("kernel and devices", "medium", "network", "engines", "learning a
 
 #: (importer prefix, imported prefix) -> who removes them: upward edges being fixed by the owner
 PENDING = {
-    # the event engine records energy through study.energy, which imports the engine back:
-    # the energy model becomes a leaf module below the engines
-    ("rfemu.engines.event", "rfemu.study"): "H1",
     # the sweep runner runs scenarios through api.run: it sits above the api, not among the studies
     ("rfemu.study", "rfemu.api"): "H6",
     ("rfemu.study", "rfemu.scenario"): "H6",
