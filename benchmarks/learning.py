@@ -12,8 +12,12 @@ The digits network is the one of scenarios/digits_single_layer.yaml (64 tones on
 - writes_per_s: non-volatile writes per second of wall time in those runs;
 - chip_100k_window_s: one perturbative window (16 dither steps, 8 samples) and one
   feedback-alignment window (32 samples) on a 512 -> 192 -> 10 chip (100,224 junctions);
-- bytes_per_junction_agent: learning state per junction (accumulator, frequency state, write
-  count, stuck flag), target <= 1024.
+- learning_events_per_s, learning_steps_per_s_event: an event-engine learning run on the digits
+  chip (rfemu.learning.local.agents: feedback alignment, 10 kHz steps, 50 ns writes): learning
+  events (window steps, junction wake-ups, writes landing) and windows per second of wall time;
+- bytes_per_junction_agent: a junction agent in that run (its record and process, measured with
+  tracemalloc, and its slots in the line arrays), target <= 1024; bytes_per_junction_state: the
+  batched loop's learning state alone.
 
 The last line printed is one JSON object.
 
@@ -71,7 +75,19 @@ def main():
     dfa = run(FeedbackAlignmentRule(0.3), 10 * args.windows, 32, task=task)
     figures["learning_steps_per_s_feedback_alignment"] = 10 * args.windows / dfa.seconds
     figures["writes_per_s_feedback_alignment"] = dfa.states.log.count / dfa.seconds
-    figures["bytes_per_junction_agent"] = mgd.states.bytes_per_junction()
+    figures["bytes_per_junction_state"] = mgd.states.bytes_per_junction()
+
+    from rfemu.engines.event import EventConfig, EventEngine
+    from rfemu.learning.local.agents import EventLearning
+    engine = EventEngine(digits_network(), EventConfig(), seed=0)
+    windows = 5 * args.windows
+    ev = EventLearning(engine, task.x_train, task.y_train, FeedbackAlignmentRule(0.3),
+                       OnChipConfig(windows=windows, batch_size=32, evaluate_every=10 ** 9, seed=0),
+                       WriteSettings(step=10e3, write_latency=50e-9)).run()
+    figures["learning_events_per_s"] = ev.events / ev.seconds
+    figures["learning_steps_per_s_event"] = windows / ev.seconds
+    figures["event_run_writes"] = ev.log.count
+    figures["bytes_per_junction_agent"] = EventLearning.bytes_per_agent()
 
     big = compile_graph(build_graph(spin_mlp((512, 192, 10)), seed=0))
     rng = np.random.default_rng(0)
