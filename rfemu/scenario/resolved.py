@@ -6,6 +6,7 @@ from typing import Optional
 import yaml
 
 from rfemu.scenario.schema import Scenario, TaskSection, _TASK_KEYS
+from rfemu.tasks.registry import DATASETS as _DATA_SETS
 
 __all__ = ["task_settings", "resolved_dict", "dump_resolved"]
 
@@ -13,11 +14,9 @@ __all__ = ["task_settings", "resolved_dict", "dump_resolved"]
 _SI_UNITS: dict[tuple, str] = {}
 
 
-_TASK_DEFAULTS = {
-    "xor": {"n_train": 400, "n_test": 200},
-    "circles": {"n_train": 400, "n_test": 200, "noise": 0.05},
-    "moons": {"n_train": 400, "n_test": 200, "noise": 0.1},
-}
+#: the defaults of the keys that are null in the schema, from the data-set registry
+_TASK_DEFAULTS = {name: {k: v for k, v in d.defaults.items() if v is not None}
+                  for name, d in _DATA_SETS.items()}
 
 
 def task_settings(task: TaskSection) -> dict:

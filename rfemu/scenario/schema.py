@@ -24,6 +24,7 @@ from rfemu.scenario.derive import derive_section
 from rfemu.scenario.errors import Positions
 from rfemu.scenario.units import Q, Current, Fraction, Frequency, Power, Time  # noqa: F401
 from rfemu.study.sweep import SweepSection
+from rfemu.tasks.registry import DATASETS as _DATA_SETS
 
 __all__ = ["OscillatorSection", "ResonatorSection", "FrequencyStateSection", "LlgsSection", "DevicesSection", "FrequencyPlan", "InputSection", "LayerSection", "NetworkSection", "MediumSection", "VariabilitySection", "TaskSection", "EventSection", "EngineSection", "InSituSection", "TrainingSection", "RecordSection", "Scenario",
            "TASK_SHAPES", "DATASETS", "IMAGE_SHAPES", "SignPattern", "Vector3"]
@@ -199,28 +200,21 @@ VariabilitySection = derive_section(
 
 
 #: (features, classes) of each data set: input tones and output chains of its network
-TASK_SHAPES = {"digits": (64, 10), "mnist": (784, 10), "drone": (256, 10), "xor": (2, 2),
-               "circles": (2, 2), "moons": (2, 2)}
+# the data sets by name come from their registry (rfemu.tasks.registry: one entry each)
+TASK_SHAPES = {name: (d.n_features, d.n_classes) for name, d in _DATA_SETS.items()}
 DATASETS = tuple(TASK_SHAPES)
-IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
+IMAGE_SHAPES = {name: d.image_shape for name, d in _DATA_SETS.items() if d.image_shape}
 """(rows, columns) of the image tasks (features are the pixels in row-major order)."""
 
 
-_TASK_KEYS = {
-    "drone": {"path", "normalize"},
-    "mnist": {"path", "n_train", "n_test"},
-    "digits": {"test_fraction"},
-    "xor": {"n_train", "n_test", "margin"},
-    "circles": {"n_train", "n_test", "noise", "factor"},
-    "moons": {"n_train", "n_test", "noise"},
-}
+_TASK_KEYS = {name: set(d.keys) for name, d in _DATA_SETS.items()}
 
 
 class TaskSection(_Section):
     """The data set (:mod:`rfemu.tasks`); its features in [0, 1] are the powers of the input
     tones (times ``network.inputs.max_power``)."""
 
-    dataset: Literal["digits", "mnist", "drone", "xor", "circles", "moons"]
+    dataset: Literal[DATASETS]
     """drone (RF fingerprints, 256 bins, 10 classes), mnist (784 pixels), digits (8x8,
     scikit-learn), xor, circles, moons (2 features, generated)."""
     path: Optional[str] = None
