@@ -55,8 +55,8 @@ def as_learning_curve(result, score_scale) -> LearningCurve:
 
 def _train(name):
     def train(context: TrainingContext) -> TrainingOutcome:
-        config = ON_CHIP_ENTRIES[name].make_config(context.settings, seed=context.seed("training"))
-        writes = write_settings(getattr(context, "frequency_state", None))
+        config = ON_CHIP_ENTRIES[name].make_config(context, seed=context.seed("training"))
+        writes = write_settings(context.frequency_state)
         result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
                                config.loop(), writes, n_threads=context.n_threads or 1)
         log = result.states.log.arrays()
