@@ -548,9 +548,11 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
                               energy_model=None, min_relaxation_fraction: float = 0.02) -> dict:
     """Energy per inference and latency of a batch run by the compiled engine.
 
-    The event engine integrates its energy over physical time (:mod:`rfemu.study.energy`); this
-    is the static counterpart with the same kinds and the same :class:`EnergyModel`, every
-    formula from :mod:`rfemu.devices.oscillator` and :mod:`rfemu.devices.resonator`:
+    The event engine integrates its energy over physical time (its
+    :class:`~rfemu.devices.energy.EnergyLedger`); this is the static counterpart with the same
+    kinds, the same :class:`~rfemu.devices.energy.EnergyModel` and the same power formulas
+    (:mod:`rfemu.devices.energy`), the times from :mod:`rfemu.devices.oscillator` and
+    :mod:`rfemu.devices.resonator`:
 
     - latency of a sample, as the event engine times it: for each layer, the spin-diode
       response time of its slowest junction, ``1 / (2 pi D_r)`` with the half width
@@ -572,7 +574,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
     forward : ForwardResult
         From ``CompiledEngine.forward(..., keep=True)``.
     tolerance : float
-    energy_model : rfemu.study.energy.EnergyModel, optional
+    energy_model : rfemu.devices.energy.EnergyModel, optional
 
     Returns
     -------
@@ -584,7 +586,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
     """
     from rfemu.devices import oscillator as osc
     from rfemu.devices import resonator as res
-    from rfemu.study.energy import EnergyModel
+    from rfemu.devices.energy import EnergyModel, joule_power
     model = energy_model or EnergyModel()
     states = forward.layers
     if not states:
@@ -599,8 +601,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
         # time 1 / (2 pi D_r), D_r = alpha f_r (the resonator's half width)
         half_width = np.asarray(res.half_width(layer.resonance_frequency, layer.damping))
         latency += 1.0 / (2.0 * math.pi * float(half_width.min()))
-        absorbed += model.junction_absorption * float(np.sum(layer.power_gain)) * \
-            state.tone_power.sum(axis=1)
+        absorbed += model.junction_power(state.tone_power.sum(axis=1), layer.power_gain)
         if not layer.is_hidden:
             continue
         params = layer.oscillator
@@ -608,8 +609,8 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
         floor = min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate, dtype=float)
         rate = np.maximum(np.asarray(osc.relaxation_rate(current, params), dtype=float), floor)
         latency += (log_tol / rate).max(axis=1)
-        joule += (np.asarray(params.resistance, dtype=float) * current ** 2).sum(axis=1)
-    amplifier = absorbed / model.amplifier_efficiency
+        joule += joule_power(current, params.resistance, params.max_current).sum(axis=1)
+    amplifier = model.amplifier_power(absorbed)
     energy = {"oscillator_J": joule * latency, "junction_J": absorbed * latency,
               "amplifier_J": amplifier * latency}
     total = sum(energy.values())

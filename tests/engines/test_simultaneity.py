@@ -55,7 +55,7 @@ def test_a_write_landing_as_the_line_delivers_is_seen_by_that_delivery():
     for r, expected in zip(engine.readouts, final):
         records = [(tr, v) for tr, v in r.history if tr > t]
         assert len(records) == 1, records
-        assert records[0][0] == t + latency
+        assert records[0][0] == pytest.approx(t + latency, rel=0, abs=1e-18)     # within a tick
         assert records[0][1] == pytest.approx(expected, rel=1e-9)
     assert res.latency == pytest.approx(latency, rel=1e-12)
     np.testing.assert_allclose(res.outputs, final, rtol=1e-9)

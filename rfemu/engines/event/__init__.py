@@ -4,6 +4,9 @@ Modules of the package (one concern each):
 
 - :mod:`~rfemu.engines.event.config`  settings (:class:`EventConfig`) and results
   (:class:`InferenceResult`, :class:`EventRunResult`);
+- :mod:`~rfemu.engines.event.clock`  the clock: integer ticks of one attosecond (a run of any
+  length keeps full time resolution), and :class:`~rfemu.engines.event.clock.PriorityTimeout`,
+  the one event type the agents schedule;
 - :mod:`~rfemu.engines.event.agents`  the agents' state records and their plain generator
   functions, and :class:`Priority` (the order of simultaneous events);
 - :mod:`~rfemu.engines.event.engine`  :class:`EventEngine`, which builds the agents from a network

@@ -1,6 +1,12 @@
 """The agents of the event engine: small state records (``__slots__``) and the plain generator
 functions simpy runs over them, one process per device; :class:`Priority` orders simultaneous
-events."""
+events.
+
+Times held by agents (``t0``, ``t_current``, ``stop_time``, readout records) are the clock's
+integer ticks (:mod:`rfemu.engines.event.clock`); every physics computation uses their
+differences in seconds. An agent sleeps on a :class:`~rfemu.engines.event.clock.PriorityTimeout`,
+created pending and armed by whoever wakes it.
+"""
 from __future__ import annotations
 
 import math
@@ -8,7 +14,8 @@ from enum import IntEnum
 
 import numpy as np
 import simpy
-from simpy.events import Event
+
+from rfemu.engines.event.clock import TICK, PriorityTimeout, to_seconds
 
 __all__ = ["Priority", "SourceAgent", "source_process", "JunctionAgent", "write_process", "NeuronAgent",
            "neuron_process", "ReadoutAgent", "readout_process", "LineAgent", "line_process"]
@@ -22,9 +29,6 @@ class Priority(IntEnum):
     LINE_DELIVERY = 2    #: a line answers every tone change of the instant at once
     NEURON_UPDATE = 3    #: oscillators react to their chains' new voltages
     READOUT = 4          #: readouts record the output chains
-
-
-_NEURON_UPDATE = int(Priority.NEURON_UPDATE)
 
 
 class SourceAgent:
@@ -44,7 +48,7 @@ def source_process(env, agent, engine):
     """A source: wait to be told a new power, put the tone on the line."""
     while True:
         yield agent.kick
-        agent.kick = env.event()
+        agent.kick = PriorityTimeout(env, Priority.SOURCE)
         line = agent.line
         line.free_frequency[agent.slot] = agent.frequency
         line.medium.update_tone(agent.slot, agent.frequency, agent.power, agent.linewidth)
@@ -65,8 +69,7 @@ def write_process(env, line, flat_index, target, engine):
     """Junctions of one line are written (in parallel): the new resonances land after the latency."""
     report = line.frequency_state.write(target, index=flat_index)
     engine.ledger.add("write", report.energy)
-    ev = engine.schedule(report.latency, Priority.WRITE)
-    yield ev
+    yield PriorityTimeout(env, Priority.WRITE, report.latency, who=f"a write on line {line.layer}")
     applied = line.frequency_state.frequency[flat_index]
     C, J = line.medium.resonance_frequency.shape
     line.medium.set_resonance(flat_index // J, flat_index % J, applied)
@@ -88,7 +91,7 @@ class NeuronAgent:
         self.line_out, self.slot, self.params = line_out, slot, params
         self.kick = self.timer = self.process = None
         self.busy = self.interrupted = False
-        self.t0 = 0.0
+        self.t0 = 0
         self.p0 = self.p_target = self.p_emit = 0.0
         self.f0 = self.f_target = self.f_emit = self.f_natural = f_channel
         self.g_target = self.g_emit = linewidth
@@ -97,13 +100,13 @@ class NeuronAgent:
         self.p_scale = float(params.max_output_power)
         self.amplitude = 0j
         self.stop_time = math.inf
-        self.t_current = 0.0
+        self.t_current = 0
         self.steady = 0.0
         self.tolerances = (0.0, 0.0, 1e-300, 1e-300)
 
     def state_at(self, t):
-        """Output power and frequency at time t >= t0 (noise off: exponential relaxation)."""
-        decay = math.exp(-self.rate * (t - self.t0))
+        """Output power and frequency at time t >= t0, ticks (noise off: exponential relaxation)."""
+        decay = math.exp(-self.rate * ((t - self.t0) * TICK))
         return (self.p_target + (self.p0 - self.p_target) * decay,
                 self.f_target + (self.f0 - self.f_target) * decay)
 
@@ -117,54 +120,61 @@ def neuron_process(env, n, engine):
             pass
         n.interrupted = False
         if not n.busy:
-            n.kick = env.event()
-        delay = engine.neuron_step(n, env.now)
-        if delay is None:
+            n.kick = PriorityTimeout(env, Priority.NEURON_UPDATE)
+        ticks = engine.neuron_step(n, env.ticks)
+        if ticks is None:
             n.busy = False
             n.timer = None
         else:
             n.busy = True
-            n.timer = ev = Event(env)
-            ev._ok = True
-            ev._value = None
-            env.schedule(ev, _NEURON_UPDATE, delay)
+            n.timer = PriorityTimeout(env, Priority.NEURON_UPDATE, ticks=ticks)
 
 
 class ReadoutAgent:
-    """A readout: the class score it last recorded and when."""
+    """A readout: the class score it last recorded and when (``records``: (ticks, V) pairs of the
+    present inference; ``history``: the same in seconds)."""
 
-    __slots__ = ("node", "layer", "chain", "value", "recorded", "history", "kick", "kicked", "process")
+    __slots__ = ("node", "layer", "chain", "value", "recorded", "records", "kick", "kicked", "process")
 
     def __init__(self, node, layer, chain):
         self.node, self.layer, self.chain = node, layer, chain
         self.value = 0.0
         self.recorded = 0.0
-        self.history = []
+        self.records = []
         self.kick = None
         self.kicked = False
         self.process = None
+
+    @property
+    def history(self):
+        """(t, V) of every record of the present inference, t in seconds."""
+        return [(to_seconds(t), v) for t, v in self.records]
 
 
 def readout_process(env, r, engine):
     """A readout: record the output chain's value (voltage + bias) whenever it moved."""
     while True:
         yield r.kick
-        r.kick = env.event()
+        r.kick = PriorityTimeout(env, Priority.READOUT)
         r.kicked = False
         r.recorded = r.value
-        r.history.append((env.now, r.value))
+        r.records.append((env.ticks, r.value))
 
 
 class LineAgent:
-    """An RF line: the medium (tones x junctions), its consumers, its pending delivery."""
+    """An RF line: the medium (tones x junctions), its consumers, its pending delivery.
 
-    def __init__(self, engine, layer, medium, frequency_state, compiled_layer):
+    ``delay`` (s) is the line's delay (``medium.delay``), ``delay_ticks`` the same on the clock
+    (rounded up to whole ticks)."""
+
+    def __init__(self, engine, layer, medium, frequency_state, compiled_layer, delay_ticks):
         self.engine = engine
         self.layer = layer
         self.medium = medium
         self.frequency_state = frequency_state
         self.cl = compiled_layer
         self.delay = medium.delay
+        self.delay_ticks = delay_ticks
         self.armed = False
         self.kick = None
         self.process = None
@@ -173,7 +183,6 @@ class LineAgent:
         self.hidden = compiled_layer.is_hidden
         self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
         self.free_frequency = None   # free-running tone frequencies (the medium holds the pulled ones)
-        self.power_log = []          # (t, total tone power) for the energy account
 
     def tone_changed(self, slot, frequency, power, linewidth):
         """An emitter changed its tone: update the medium, deliver after the line's delay."""
@@ -182,18 +191,16 @@ class LineAgent:
         self.changed()
 
     def changed(self):
+        """Something on the line changed: deliver after the line's delay (once per instant)."""
         if not self.armed:
             self.armed = True
-            ev = self.kick
-            ev._ok = True
-            ev._value = None
-            self.engine.env.schedule(ev, Priority.LINE_DELIVERY, self.delay)
+            self.kick.arm(ticks=self.delay_ticks)
 
 
 def line_process(env, line, engine):
     """A line: answer every tone change of an instant with one update over all its junctions."""
     while True:
         yield line.kick
-        line.kick = env.event()
+        line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
         line.armed = False
-        engine.deliver(line, env.now)
+        engine.deliver(line, env.ticks)

@@ -4,7 +4,10 @@ Every source (input tone), oscillator (neuron), RF line and readout of the graph
 small state record and a plain generator function run as a simpy process over it. Junctions
 (synapses) are agents whose state lives in their line's arrays; a junction runs a process only
 when its own state changes (a write of its non-volatile frequency state). Time is physical
-(seconds) and advances from event to event: there is no clock tick, and a quiet chip costs nothing.
+and advances from event to event: nothing happens periodically, and a quiet chip costs nothing.
+The clock counts whole attoseconds in Python integers (:mod:`rfemu.engines.event.clock`), so it
+keeps its resolution over any run length and every computation depends only on time differences;
+the agents' energy goes into an :class:`~rfemu.devices.energy.EnergyLedger`.
 
 What happens, in physical order::
 
@@ -21,9 +24,10 @@ What happens, in physical order::
 
 Simultaneous events run in the order of :class:`Priority` (a write lands before the line reads
 it, the line delivers before neurons update, neurons before readouts record). The engine holds no
-device formula: the line's response is :func:`rfemu.devices.resonator.chain_matrix` (through
-:class:`rfemu.medium.Line`), the neuron's transfer and relaxation come from
-:mod:`rfemu.devices.oscillator`, writes from :class:`rfemu.devices.resonator.FrequencyState`.
+device formula: the line's response is :class:`rfemu.medium.LineResponse` (through
+:class:`rfemu.medium.Line`), the neuron's target (:func:`rfemu.devices.oscillator.neuron_target`)
+and relaxation come from :mod:`rfemu.devices.oscillator`, writes from
+:class:`rfemu.devices.resonator.FrequencyState`, energy from :mod:`rfemu.devices.energy`.
 
 Examples
 --------
@@ -41,21 +45,21 @@ import time as _time
 
 import networkx as nx
 import numpy as np
-import simpy
-from simpy.events import Event
 
 from rfemu.devices import oscillator as osc
+from rfemu.devices import resonator as res
+from rfemu.devices.energy import EnergyLedger, EnergyModel, integrate_steps, joule_power
 from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, Priority, ReadoutAgent,
                                         SourceAgent, line_process, neuron_process, readout_process,
                                         source_process, write_process)
+from rfemu.engines.event.clock import TICK, Clock, PriorityTimeout, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
 from rfemu.engines.event.tracer import Tracer
 from rfemu.medium import Line, PhaseLocking
 from rfemu.network import schema as S
 from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.rng import as_generator
-from rfemu.study.energy import EnergyLedger, EnergyModel, _integrate_steps
 
 __all__ = ["EventEngine"]
 
@@ -72,16 +76,22 @@ class EventEngine:
         Noise source (junction noise floor, neuron noise, write noise).
     trace : TraceConfig, optional
         What to record (see :class:`Tracer`; :meth:`traces` returns the xarray Dataset).
-    energy_model : rfemu.study.energy.EnergyModel, optional
+    energy_model : rfemu.devices.energy.EnergyModel, optional
+    start_time : float
+        s, the clock's time at power-up (the physics depends only on time differences: a run
+        started at any time gives the same results).
 
     Attributes
     ----------
-    env : simpy.Environment
-        One environment for the engine's whole life (a run of many inferences).
+    env : rfemu.engines.event.clock.Clock
+        One simpy environment for the engine's whole life (a run of many inferences); its time is
+        an integer count of ticks (``env.ticks``), ``env.now`` the same in seconds.
+    ledger : rfemu.devices.energy.EnergyLedger
+        The energy account the agents record into.
     lines, sources, neurons, readouts, junctions : lists of agents
     """
 
-    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None):
+    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None, start_time=0.0):
         if isinstance(network, nx.DiGraph):
             network = compile_graph(network)
         if not isinstance(network, CompiledNetwork):
@@ -90,9 +100,9 @@ class EventEngine:
         self.noise = self.config.noise
         self.network = network
         self.rng = as_generator(seed)
-        self.env = simpy.Environment()
+        self.env = Clock(start_time)
         self.energy_model = energy_model or EnergyModel()
-        self.ledger = EnergyLedger()
+        self.ledger = EnergyLedger(self.energy_model, time_unit=TICK)
         self.n_events = 0
         self.tracer = Tracer(trace, network) if trace is not None else None
         cfg = self.config
@@ -101,13 +111,11 @@ class EventEngine:
         self._node = {}
         self._junction_index = None
         for l, cl in enumerate(network.layers):
-            medium = Line(cl.resonance_frequency, cl.damping, cl.sign, cl.sensitivity,
-                          cl.antisymmetric, cl.symmetric, power_gain=cl.power_gain,
-                          resistance=np.full(cl.sign.shape, cfg.junction_resistance),
-                          temperature=cfg.temperature if cfg.noise else 0.0,
-                          bandwidth=cfg.readout_bandwidth,
-                          delay=cfg.line_delay + (self._diode_response(cl) if cfg.diode_response else 0.0),
-                          n_threads=cfg.n_threads, name=S.line_node(l))
+            medium = Line.from_layer(cl, resistance=np.full(cl.sign.shape, cfg.junction_resistance),
+                                     temperature=cfg.temperature if cfg.noise else 0.0,
+                                     bandwidth=cfg.readout_bandwidth,
+                                     delay=cfg.line_delay + (self._diode_response(cl) if cfg.diode_response else 0.0),
+                                     n_threads=cfg.n_threads, name=S.line_node(l))
             for t, node in enumerate(cl.tone_nodes):
                 medium.add_slot(node, cl.tone_frequency[t], cl.tone_linewidth[t])
             lo, hi = float(cl.tuning_min.min()), float(cl.tuning_max.max())
@@ -115,9 +123,10 @@ class EventEngine:
                 raise ValueError(f"layer {l}: the event engine needs one tuning window per line")
             state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
                                    shift=cl.tuning.ravel(), seed=self.rng)
-            line = LineAgent(self, l, medium, state, cl)
+            line = LineAgent(self, l, medium, state, cl, to_ticks(medium.delay, S.line_node(l)))
             line.free_frequency = medium.tone_frequency.copy()
-            line.kick = env.event()
+            line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
+            self.ledger.register_line(l, cl.power_gain, env.ticks, float(medium.tone_power.sum()))
             line.process = env.process(line_process(env, line, self))
             self.lines.append(line)
             self._node[S.line_node(l)] = line
@@ -131,7 +140,7 @@ class EventEngine:
         for t, node in enumerate(network.source_nodes):
             s = SourceAgent(node, line0, t, float(network.layers[0].tone_frequency[t]),
                             float(network.layers[0].tone_linewidth[t]))
-            s.kick = env.event()
+            s.kick = PriorityTimeout(env, Priority.SOURCE)
             s.process = env.process(source_process(env, s, self))
             self.sources.append(s)
             self._node[node] = s
@@ -144,14 +153,16 @@ class EventEngine:
                     out_line = self.lines[l + 1]
                     n = NeuronAgent(node, l, c, out_line, out_line.medium.slot(node), params,
                                     float(cl.channel_frequency[c]), float(out_line.medium.tone_linewidth[out_line.medium.slot(node)]))
-                    n.kick = env.event()
+                    n.kick = PriorityTimeout(env, Priority.NEURON_UPDATE)
                     n.process = env.process(neuron_process(env, n, self))
+                    n.t0 = n.t_current = env.ticks
+                    self.ledger.register_oscillator(node, env.ticks)
                     self.neurons.append(n)
                     line.consumers.append(n)
                     out_line.oscillator_slots.append(n.slot)
                 else:
                     r = ReadoutAgent(node, l, c)
-                    r.kick = env.event()
+                    r.kick = PriorityTimeout(env, Priority.READOUT)
                     r.process = env.process(readout_process(env, r, self))
                     r.value = float(cl.bias_voltage[c])
                     r.recorded = r.value
@@ -165,7 +176,7 @@ class EventEngine:
         # power-up: every line delivers once (chains at 0 V drive their neurons through their
         # bias), and the idle chip settles before the first input
         self.env.run()
-        self._stop_time = self.default_noise_duration() if cfg.noise else math.inf
+        self._stop_time = env.ticks + to_ticks(self.default_noise_duration()) if cfg.noise else math.inf
         for n in self.neurons:
             n.stop_time = self._stop_time
         for line in self.lines:
@@ -177,15 +188,17 @@ class EventEngine:
     @staticmethod
     def _diode_response(cl):
         """Spin-diode response time of a line's junctions: 1 / (2 pi * smallest half width)."""
-        return 1.0 / (2.0 * math.pi * float(np.min(cl.damping * cl.resonance_frequency)))
+        return 1.0 / (2.0 * math.pi * float(np.min(res.half_width(cl.resonance_frequency, cl.damping))))
 
     def schedule(self, delay, priority):
-        """A triggered event processed after ``delay`` s with ``priority`` (a :class:`Priority`)."""
-        ev = Event(self.env)
-        ev._ok = True
-        ev._value = None
-        self.env.schedule(ev, priority, delay)
-        return ev
+        """An event processed ``delay`` s from now with ``priority`` (a :class:`Priority`), for a
+        process to yield (a :class:`~rfemu.engines.event.clock.PriorityTimeout`)."""
+        return PriorityTimeout(self.env, priority, delay)
+
+    @property
+    def now(self) -> float:
+        """The present time, s."""
+        return self.env.now
 
     def agent(self, node):
         """The agent of a graph node (source, line, neuron or readout)."""
@@ -197,7 +210,8 @@ class EventEngine:
 
     # -- the line's batched update ---------------------------------------------------------------
     def deliver(self, line, now):
-        """All tone changes of the instant at once: new chain voltages, wake the moved chains."""
+        """All tone changes of the instant at once: new chain voltages, wake the moved chains
+        (``now`` in ticks)."""
         cfg = self.config
         medium = line.medium
         if cfg.locking_coupling is not None and len(line.oscillator_slots) > 1:
@@ -206,9 +220,9 @@ class EventEngine:
         if cfg.noise:
             v = v + medium.sample_noise(self.rng)
         moved = np.flatnonzero(~(np.abs(v - line.delivered) <= cfg.voltage_tolerance))
-        line.power_log.append((now, float(medium.tone_power.sum())))
+        self.ledger.tones(line.layer, now, float(medium.tone_power.sum()))
         if self.tracer is not None:
-            self.tracer.line(now, line.layer, medium, v)
+            self.tracer.line(to_seconds(now), line.layer, medium, v)
         if moved.size == 0:
             return
         line.delivered[moved] = v[moved]
@@ -216,35 +230,28 @@ class EventEngine:
         if line.hidden:
             current = (v + cl.bias_voltage) * cl.transconductance
             params = self._osc_batch[line.layer]
-            p_target = osc.output_power(current, params)
+            # with noise on the emitted frequency follows the fluctuating power (f(p(t))), which
+            # is the (1 + nu^2) part of the static line: the tone carries only the phase part
+            target = osc.neuron_target(current, params, follows_current=cl.emission == S.EMISSION_CURRENT,
+                                       channel_frequency=cl.channel_frequency,
+                                       channel_linewidth=cl.neuron_linewidth, linewidths=cl.linewidths,
+                                       phase_only=self.noise)
+            p_target, f_target, g_target = (np.broadcast_to(a, current.shape) for a in target)
             device_current = np.minimum(current, params.max_current)
             rate = np.maximum(osc.relaxation_rate(device_current, params),
                               cfg.min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate))
-            if cl.emission == S.EMISSION_CURRENT:
-                clamped = osc.clamp_current(current, params)
-                f_target = osc.frequency(clamped, params)
-                # the graph's linewidths switch: off, the neurons emit pure tones. With noise on
-                # the emitted frequency follows the fluctuating power (f(p(t))), which is the
-                # (1 + nu^2) part of the static line: the tone carries only the rest
-                width = osc.phase_linewidth if self.noise else osc.linewidth
-                g_target = width(clamped, params) if cl.linewidths else np.zeros_like(f_target)
-            else:
-                f_target = cl.channel_frequency
-                g_target = cl.neuron_linewidth
+            joule = joule_power(current, params.resistance, params.max_current)
             for c in moved.tolist():
                 n = line.consumers[c]
                 self._retarget(n, now, float(current[c]), float(p_target[c]), float(f_target[c]),
-                               float(g_target[c]), float(rate[c]))
+                               float(g_target[c]), float(rate[c]), float(joule[c]))
         else:
             for c in moved.tolist():
                 r = line.consumers[c]
                 r.value = float(v[c] + cl.bias_voltage[c])
                 if not r.kicked:
                     r.kicked = True
-                    ev = r.kick
-                    ev._ok = True
-                    ev._value = None
-                    self.env.schedule(ev, Priority.READOUT, 0.0)
+                    r.kick.arm()
 
     def _lock(self, line):
         """Replace the oscillators' tone frequencies by their pulled (Adler) mean frequencies."""
@@ -269,8 +276,9 @@ class EventEngine:
                 medium._dirty_tones.add(t)
 
     # -- neurons ---------------------------------------------------------------------------------
-    def _retarget(self, n, now, current, p_target, f_target, g_target, rate):
-        """The neuron's chain moved: freeze its state at ``now``, aim at the new static values."""
+    def _retarget(self, n, now, current, p_target, f_target, g_target, rate, joule=0.0):
+        """The neuron's chain moved: freeze its state at ``now`` (ticks), aim at the new static
+        values; a new drive ``current`` (A) draws ``joule`` (W) from now on."""
         if self.config.noise:
             self._advance_noisy(n, now)
             p_now, f_now = n.p_now, n.f_now
@@ -283,31 +291,29 @@ class EventEngine:
                         max(cfg.settle_tolerance * n.p_scale, 1e-300), max(cfg.settle_tolerance * f_target, 1e-300))
         if current != n.current:
             n.current = current
-            self.ledger.neuron_current(n, now, current)
+            self.ledger.power(n.node, now, joule)
         if self.config.noise:
             n.stop_time = self._stop_time
         if n.busy:
             if not n.interrupted:
                 n.interrupted = True
                 n.process.interrupt()
-        else:
-            ev = n.kick
-            if not ev.triggered:
-                ev._ok = True
-                ev._value = None
-                self.env.schedule(ev, Priority.NEURON_UPDATE, 0.0)
+        elif not n.kick.triggered:
+            n.kick.arm()
 
     def neuron_step(self, n, now):
-        """Advance a neuron to ``now``, emit if it moved enough; the delay to its next step or None.
+        """Advance a neuron to ``now`` (ticks), emit if it moved enough; the number of ticks to
+        its next step (at least one: the clock always advances) or None (asleep).
 
         Noise off the output relaxes exponentially at the device's rate, so the times at which
         it will have moved by the emission tolerance, and at which it is settled, are known: the
-        neuron sleeps until the first of them.
+        neuron sleeps until the first of them (rounded up to a whole tick, so a planned crossing
+        is never woken early).
         """
         if self.noise:
             return self._noisy_step(n, now)
         rate = n.rate
-        decay = math.exp(-rate * (now - n.t0))
+        decay = math.exp(-rate * ((now - n.t0) * TICK))
         pt, ft = n.p_target, n.f_target
         dp0 = (n.p0 - pt) * decay
         df0 = (n.f0 - ft) * decay
@@ -338,7 +344,7 @@ class EventEngine:
                 delay = min(delay, math.log(abs(df0) / need) / rate)
         # re-anchor the relaxation at now (the same trajectory)
         n.t0, n.p0, n.f0 = now, p, f
-        return delay if delay > 0.0 else 0.0
+        return max(to_ticks(delay, n.node, up=True), 1)
 
     def _emit(self, n, now, p, f, g):
         n.p_emit, n.f_emit, n.g_emit = p, f, g
@@ -348,11 +354,11 @@ class EventEngine:
         if not line.armed:
             line.changed()
         if self.tracer is not None:
-            self.tracer.neuron(now, n, p, f)
+            self.tracer.neuron(to_seconds(now), n, p, f)
 
     # noise on: the oscillator kernel integrates each neuron between its events
     def _advance_noisy(self, n, now):
-        dt_total = now - n.t_current
+        dt_total = (now - n.t_current) * TICK
         if dt_total > 0:
             params = n.params
             cur = min(n.current, float(params.max_current))
@@ -383,7 +389,7 @@ class EventEngine:
             return None
         # faster fluctuations are low-passed by the next line's junctions (their response time
         # is in the line's delay): sample the neuron no faster than that
-        step = max(cfg.noise_step_fraction / n.rate, n.line_out.delay)
+        step = max(to_ticks(cfg.noise_step_fraction / n.rate, n.node), n.line_out.delay_ticks, 1)
         return min(step, n.stop_time - now)
 
     def default_noise_duration(self):
@@ -410,11 +416,8 @@ class EventEngine:
         for s, value in zip(self.sources, p.tolist()):
             if value != s.power:
                 s.power = value
-                ev = s.kick
-                if not ev.triggered:
-                    ev._ok = True
-                    ev._value = None
-                    self.env.schedule(ev, Priority.SOURCE, 0.0)
+                if not s.kick.triggered:
+                    s.kick.arm()
 
     def write_frequencies(self, nodes, target_frequency):
         """Request writes of junctions' non-volatile frequency states (Hz); they land after the
@@ -436,24 +439,15 @@ class EventEngine:
             self.env.process(write_process(self.env, self.lines[l], np.asarray(flat), np.asarray(f), self))
 
     def _run_env(self, until=None):
-        env = self.env
-        step = env.step
-        n = 0
-        try:
-            if until is None:
-                while True:
-                    step()
-                    n += 1
-            else:
-                while env.peek() <= until:
-                    step()
-                    n += 1
-        except simpy.core.EmptySchedule:
-            pass
-        if until is not None and env.now < until:
-            env.run(until=until)
+        """Process events until none is left, or up to time ``until`` (ticks); how many."""
+        n = self.env.run_all() if until is None else self.env.run_until_ticks(until)
         self.n_events += n
         return n
+
+    def idle(self, duration):
+        """Let the chip run with its input held for ``duration`` s (noise on: it keeps
+        fluctuating; noise off: whatever is still settling settles, then nothing happens)."""
+        self._run_env(self.env.ticks + to_ticks(duration, "EventEngine.idle"))
 
     def infer(self, features=None, *, power=None, duration=None) -> InferenceResult:
         """Apply one input at the present time and run until the outputs settle.
@@ -462,14 +456,14 @@ class EventEngine:
         (default ``config.noise_duration``). Returns an :class:`InferenceResult`.
         """
         cfg = self.config
-        t_start = self.env.now
+        t_start = self.env.ticks
         for r in self.readouts:
-            r.history = [(t_start, r.value)]
-        self.ledger.start(self, t_start)
+            r.records = [(t_start, r.value)]
+        self.ledger.start(t_start)
         if cfg.noise:
             if duration is None:
                 duration = cfg.noise_duration if cfg.noise_duration is not None else self.default_noise_duration()
-            self._stop_time = t_start + duration
+            self._stop_time = t_start + to_ticks(duration, "the inference's duration")
             for n in self.neurons:
                 n.stop_time = self._stop_time
                 if not n.busy:
@@ -478,26 +472,26 @@ class EventEngine:
         self.apply(features, power=power)
         n_events = self._run_env(self._stop_time if cfg.noise else None)
         wall = _time.perf_counter() - wall
-        t_end = self.env.now
+        t_end = self.env.ticks
         outputs = np.array([r.value for r in self.readouts])
         latency = self._latency(outputs, t_start)
         if cfg.noise:
             # the readout reads through its bandwidth B: the mean over the last 1 / B
-            window = min(1.0 / cfg.readout_bandwidth, t_end - t_start) if cfg.readout_bandwidth > 0 else 0.0
+            window = min(to_ticks(1.0 / cfg.readout_bandwidth), t_end - t_start) if cfg.readout_bandwidth > 0 else 0
             if window > 0:
-                outputs = np.array([_step_mean(r.history, t_end - window, t_end) for r in self.readouts])
-        energy = self.ledger.finish(self, t_start, t_start + latency)
-        return InferenceResult(outputs=outputs, latency=latency, energy=energy, n_events=n_events,
-                               wall_time=wall, t_start=t_start, t_end=t_end)
+                outputs = np.array([_step_mean(r.records, t_end - window, t_end) for r in self.readouts])
+        energy = self.ledger.finish(t_start, t_start + latency)
+        return InferenceResult(outputs=outputs, latency=to_seconds(latency), energy=energy, n_events=n_events,
+                               wall_time=wall, t_start=to_seconds(t_start), t_end=to_seconds(t_end))
 
     def _latency(self, outputs, t_start):
-        """Time from the input to the last moment any output was farther than the tolerance from
+        """Ticks from the input to the last moment any output was farther than the tolerance from
         its final value (relative to the largest final output magnitude)."""
         scale = max(float(np.max(np.abs(outputs))) if outputs.size else 0.0, 1e-300)
         tol = self.config.latency_tolerance * scale
         last = t_start
         for r, final in zip(self.readouts, outputs.tolist()):
-            hist = r.history
+            hist = r.records
             # the output holds each value until the next record; it is settled from the first
             # record after which every later value is within tol of the final one
             settled_from = None
@@ -506,7 +500,7 @@ class EventEngine:
                     break
                 settled_from = t
             if settled_from is None:
-                settled_from = self.env.now
+                settled_from = self.env.ticks
             last = max(last, settled_from)
         return last - t_start
 
@@ -566,7 +560,7 @@ class EventEngine:
 
 def _step_mean(history, t0, t1):
     """Mean over [t0, t1] of a piecewise-constant signal given by its (t, value) changes."""
-    return _integrate_steps(history, t0, t1) / (t1 - t0)
+    return integrate_steps(history, t0, t1) / (t1 - t0)
 
 
 def _single(params, index):
