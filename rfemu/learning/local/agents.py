@@ -30,7 +30,7 @@ import numpy as np
 from rfemu.engines.event import Priority
 from rfemu.learning.local.chip import LearningChip
 from rfemu.learning.local.state import WriteLog, WriteSettings
-from rfemu.learning.local.train import OnChipConfig, OnChipCurve, sense
+from rfemu.learning.local.train import OnChipConfig, OnChipCurve, followed_junctions, sense
 from rfemu.rng import as_generator
 
 __all__ = ["LearningJunction", "junction_process", "write_driver", "learning_circuit", "EventLearning"]
@@ -140,7 +140,7 @@ class EventLearning:
         self.pending = [[] for _ in engine.lines]       # junctions asking a write, per line
         self.landing = [None for _ in engine.lines]     # the landing event of this instant's writes
         self.log = WriteLog()
-        self.curve = OnChipCurve()
+        self.curve = OnChipCurve(followed=followed_junctions(int(self.offsets[-1])))
         self.costs = []
         self.junctions = []
         env = engine.env
@@ -256,6 +256,7 @@ class EventLearning:
         c.energy.append(self.log.energy)
         c.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
         c.accuracy.append(self.chip.engine.accuracy(self.x_eval, self.y_eval))
+        c.frequency.append(self.frequency[c.followed])
         self.costs.clear()
 
     # -- the run -------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from rfemu.learning.local.state import JunctionStates, WriteSettings
 from rfemu.learning.local.view import LocalView
 from rfemu.rng import as_generator
 
-__all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient"]
+__all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient",
+           "followed_junctions"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,13 @@ class OnChipConfig:
 @dataclass
 class OnChipCurve:
     """The learning curve: per evaluation point the window, simulated time (s), writes so far,
-    write energy so far (J), the mean cost of the windows since the last point and the accuracy
-    on the evaluation set."""
+    write energy so far (J), the mean cost of the windows since the last point, the accuracy on
+    the evaluation set, and the resonance frequencies (Hz) of the followed junctions
+    (``followed``: global indices, up to 64 spread over the chip)."""
 
     window: list = field(default_factory=list)
+    followed: np.ndarray | None = None
+    frequency: list = field(default_factory=list)
     time: list = field(default_factory=list)
     writes: list = field(default_factory=list)
     energy: list = field(default_factory=list)
@@ -96,6 +100,11 @@ class OnChipResult:
     simulated_time: float
     seconds: float
     junction_updates: int
+
+
+def followed_junctions(n, count=64):
+    """Global indices of up to ``count`` junctions spread evenly over ``n``."""
+    return np.unique(np.linspace(0, n - 1, min(count, n)).astype(np.int64))
 
 
 def _half_widths(network):
@@ -201,7 +210,7 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     if hasattr(rule, "prepare"):
         rule.prepare(net, rule_rng)
     states = JunctionStates(net, writes, seed=write_rng)
-    curve = OnChipCurve()
+    curve = OnChipCurve(followed=followed_junctions(states.n_junctions))
     clock = [0.0, 0]
     t0 = time.perf_counter()
 
@@ -212,6 +221,7 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         curve.energy.append(states.log.energy)
         curve.cost.append(float(np.mean(record.costs)) if record.costs else float("nan"))
         curve.accuracy.append(chip.engine.accuracy(x_eval, y_eval))
+        curve.frequency.append(states.frequency[curve.followed])
         record.costs.clear()
 
     record.costs = []
