@@ -208,9 +208,14 @@ class LineResponse:
                             self.linewidths)
 
     # -- the medium's effects ---------------------------------------------------------------------
+    def junction_power_gain(self) -> np.ndarray:
+        """Fraction of a tone's power at the line's input that reaches each junction (C, J): the
+        line's loss per tap and per length (:func:`tap_power_gain`)."""
+        return self.power_gain
+
     def junction_sensitivity(self) -> np.ndarray:
         """V/W of each junction per watt of a tone at the line's input: ``K * power_gain``."""
-        return self.sensitivity * self.power_gain
+        return self.sensitivity * self.junction_power_gain()
 
     def seen_linewidth(self, tone_frequency, tone_linewidth):
         """The tones' linewidths as the junctions see them (Hz): zero with the linewidths off."""
@@ -487,7 +492,7 @@ class Line:
         Every junction is driven by every tone (the whole line); the fraction it dissipates is a
         device property the caller applies.
         """
-        return self.power_gain.sum(axis=1) * float(self.tone_power.sum())
+        return self.response.junction_power_gain().sum(axis=1) * float(self.tone_power.sum())
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,12 +41,12 @@ def _agree(event, compiled):
 def _reflecting(reflection):
     """A new medium effect: each tap reflects a fraction of the power, so junction j of a chain
     gets (1 - reflection)^j of it on top of the line's loss."""
-    plain = LineResponse.junction_sensitivity
+    plain = LineResponse.junction_power_gain
 
-    def junction_sensitivity(self):
+    def junction_power_gain(self):
         taps = np.arange(self.shape[1])
         return plain(self) * (1.0 - reflection) ** taps[None, :]
-    return junction_sensitivity
+    return junction_power_gain
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,7 +70,7 @@ def test_a_new_medium_effect_written_once_is_seen_by_both_engines(seed, reflecti
     x = np.random.default_rng(seed).random((3, 4))
     before, _ = _both(G, x)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(LineResponse, "junction_sensitivity", _reflecting(reflection))
+        mp.setattr(LineResponse, "junction_power_gain", _reflecting(reflection))
         compiled, event = _both(G, x)
     assert np.max(np.abs(compiled - before)) > 1e-3 * np.max(np.abs(before))
     _agree(event, compiled)
