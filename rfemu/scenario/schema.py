@@ -30,8 +30,23 @@ __all__ = ["OscillatorSection", "ResonatorSection", "FrequencyStateSection", "Ll
            "TASK_SHAPES", "DATASETS", "IMAGE_SHAPES", "SignPattern", "Vector3"]
 
 
+def _takes(annotation, kinds) -> bool:
+    """Whether a field's type is or holds one of ``kinds`` (unions, Optional, Annotated)."""
+    return annotation in kinds or any(_takes(a, kinds) for a in getattr(annotation, "__args__", ()))
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value, info):
+        # pydantic reads true as 1 where a number is expected: a typo the user should hear of
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and _takes(annotation, (int, float)) \
+                and not _takes(annotation, (bool,)):
+            raise ValueError(f"got {value!r} (expected a number, not true/false)")
+        return value
 
 
 class _OscillatorChecks(_Section):

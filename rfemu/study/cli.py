@@ -37,6 +37,7 @@ def add_sweep_parser(sub) -> None:
 def cmd_sweep(args) -> int:
     """Run ``rfemu sweep``; returns the exit status."""
     from rfemu.scenario import ScenarioError
+    from rfemu.study.executor import BackendUnavailable
     from rfemu.study.runner import run_sweep
     from rfemu.study.store import SweepFolderError
     try:
@@ -47,7 +48,7 @@ def cmd_sweep(args) -> int:
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
         return 2
-    except SweepFolderError as exc:
+    except (SweepFolderError, BackendUnavailable) as exc:
         print(f"rfemu sweep: {exc}", file=sys.stderr)
         return 2
     ds = result.dataset

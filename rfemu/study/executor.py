@@ -22,7 +22,8 @@ from collections import deque
 
 from rfemu.study.plan import run_batch
 
-__all__ = ["PoolBackend", "DaskBackend", "execute", "TASK_SECONDS", "MAX_ATTEMPTS"]
+__all__ = ["PoolBackend", "DaskBackend", "BackendUnavailable", "execute", "TASK_SECONDS",
+           "MAX_ATTEMPTS"]
 
 #: a batch of short points is sized to last about this long (s)
 TASK_SECONDS = 0.5
@@ -39,6 +40,10 @@ def _warm(*_):
     for name in WARM_MODULES:
         importlib.import_module(name)
     return True
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend asked for cannot start (Dask not installed)."""
 
 
 class PoolBackend:
@@ -96,7 +101,12 @@ class DaskBackend:
     """
 
     def __init__(self, scheduler=None, workers: int = 1):
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise BackendUnavailable("Dask distributed is not installed: pip install "
+                                     "'rfemu[distributed]' (or run without --dask/--scheduler "
+                                     "on the local process pool)") from None
         self._cluster = None
         if scheduler is None:
             self._cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,

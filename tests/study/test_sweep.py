@@ -117,7 +117,8 @@ def test_repeat_zero_of_a_point_is_rfemu_run_with_the_axis_values(tmp_path, writ
     from rfemu.study.plan import flatten_metrics
     from rfemu.study.runner import run_sweep
     path = write_scenario(tmp_path, GRID)
-    ds = run_sweep(path, out=tmp_path / "out", workers=0, progress=False, figures=False).dataset
+    result = run_sweep(path, out=tmp_path / "out", workers=0, progress=False)
+    ds = result.dataset
     s = api.load_scenario(path, overrides=["training.epochs=20",
                                            "network.inputs.frequency_plan.max=120 MHz"])
     expected = flatten_metrics(api.run(s, write=False, progress=False).metrics)
@@ -131,3 +132,15 @@ def test_repeat_zero_of_a_point_is_rfemu_run_with_the_axis_values(tmp_path, writ
     assert int(ds["seed"][1]) != 3
     assert ds["train_accuracy"].sel(repeat=0).values.tolist() != \
         ds["train_accuracy"].sel(repeat=1).values.tolist()
+
+    # figures: the metric against each of the two axes, and the heat map of the pair; `rfemu
+    # plot` on the folder redraws the same files from sweep.nc
+    from rfemu.cli import main
+    names = sorted(p.name for p in result.figures)
+    assert names == ["test_accuracy_heatmap.png",
+                     "test_accuracy_vs_network.inputs.frequency_plan.max.png",
+                     "test_accuracy_vs_training.epochs.png"]
+    for p in result.figures:
+        p.unlink()
+    assert main(["plot", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "figures").iterdir()) == names
