@@ -12,6 +12,8 @@ non-volatile frequency states.
   processes wake only to write, writes as events with the device's latency and energy
 - :mod:`~rfemu.learning.local.config`, :mod:`~rfemu.learning.local.entries`  the settings
   (``training.on_chip``) and the training-rule registry entries
+- :mod:`~rfemu.learning.local.report`  a run as a Dataset (netCDF) and figures
+- :mod:`~rfemu.learning.local.equilibrium`  why equilibrium propagation does not apply (measured)
 """
 from rfemu.learning.local.chip import LearningChip, cross_entropy_per_copy
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
