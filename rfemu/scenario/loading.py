@@ -47,10 +47,18 @@ def _copy_positions(src: Positions, dst: Positions, path: tuple):
             dst.where[key] = value
 
 
+#: longest chain of scenarios that extend each other
+MAX_EXTENDS = 32
+
+
 def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
     label = str(path)
     if path.resolve() in chain:
         raise ScenarioError([Problem(label, None, "extends", "`extends` loops back to this file")])
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError([Problem(label, None, "extends", f"a chain of more than {MAX_EXTENDS} "
+                                                             "files that extend each other "
+                                                             "(expected a short chain)")])
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -53,7 +53,8 @@ def parse_quantity(value, unit: str) -> float:
     Raises
     ------
     UnitProblem
-        When the string is not a quantity or has the wrong dimension.
+        When the string is not a quantity, has the wrong dimension, or is not finite
+        (``.inf``, ``.nan``, ``1e400 Hz``).
 
     Examples
     --------
@@ -62,8 +63,24 @@ def parse_quantity(value, unit: str) -> float:
     >>> parse_quantity("-30 dBm", "W")
     1e-06
     """
-    kind = _KIND.get(unit, unit)
-    expected = f"expected {kind} in {unit or 'plain numbers'}, e.g. {_EXAMPLE.get(unit, unit)}"
+    number = _convert(value, unit)
+    if not math.isfinite(number):
+        raise UnitProblem(f"{value!r} is not a finite number ({_expected(unit)})")
+    return number
+
+
+def _expected(unit: str) -> str:
+    kind, example = _KIND.get(unit, unit), _EXAMPLE.get(unit, unit)
+    return f"expected {kind} in {unit or 'plain numbers'}, e.g. {example}"
+
+
+#: what a quantity string may hold: digits, signs, a decimal point, unit names, /, *, ^, %, ()
+_QUANTITY_CHARS = re.compile(r"^[0-9A-Za-z\u00b5\u03bc\u03a9%/*^.+\-\s()]+$")
+
+
+def _convert(value, unit: str) -> float:
+    """:func:`parse_quantity` before the finiteness check."""
+    kind, expected = _KIND.get(unit, unit), _expected(unit)
     if isinstance(value, bool) or value is None:
         raise UnitProblem(f"got {value!r} ({expected})")
     if isinstance(value, (int, float)):
@@ -71,6 +88,9 @@ def parse_quantity(value, unit: str) -> float:
     if not isinstance(value, str):
         raise UnitProblem(f"got a {type(value).__name__} ({expected})")
     text = value.strip()
+    if not _QUANTITY_CHARS.match(text):
+        raise UnitProblem(f"{value!r} holds characters that are not part of a number with a unit "
+                          f"({expected})")
     m = _DB_RE.match(text)
     if m is not None:
         number, is_dbm, per = float(m.group(1)), m.group(2), m.group(3)

@@ -1,6 +1,7 @@
 """Safe YAML with line marks: plain data and the file and line of every key."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -22,7 +23,28 @@ class PositionLoader(yaml.SafeLoader):
 
     Construction of anything but standard scalars, sequences and mappings is refused with the
     line of the offending node (no ``!!python/...``, no custom tags, no merge keys).
+
+    Numbers in exponent notation without a decimal point (``1e-6``), which YAML 1.1 reads as
+    strings, are read as numbers, as the README promises for plain numbers.
     """
+
+
+PositionLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+#: deepest nesting of mappings and lists a scenario may have (the schema needs 6)
+MAX_DEPTH = 50
+#: most values a scenario may expand to (aliases repeat their anchor's values)
+MAX_VALUES = 100_000
+
+
+class _TooLarge(Exception):
+    """The document nests too deep or expands to too many values (aliases of aliases)."""
+
+    def __init__(self, line, message):
+        super().__init__(message)
+        self.line, self.message = line, message
 
 
 def _short_tag(tag: str) -> str:
@@ -30,8 +52,16 @@ def _short_tag(tag: str) -> str:
 
 
 def _to_data(node, loader: PositionLoader, file: str, path: tuple, positions: Positions,
-             problems: list[Problem]):
+             problems: list[Problem], count: list = None):
     line = node.start_mark.line + 1
+    count = [0] if count is None else count
+    count[0] += 1
+    if count[0] > MAX_VALUES:
+        raise _TooLarge(line, f"the document expands to more than {MAX_VALUES} values (aliases "
+                              "that repeat aliases?) (expected a scenario of plain keys)")
+    if len(path) > MAX_DEPTH:
+        raise _TooLarge(line, f"nested more than {MAX_DEPTH} levels deep (expected the sections "
+                              "of a scenario, a few levels)")
     positions.where.setdefault(path, (file, line))
     if node.tag not in _STANDARD_TAGS:
         problems.append(Problem(file, line, _dotted(path),
@@ -61,10 +91,11 @@ def _to_data(node, loader: PositionLoader, file: str, path: tuple, positions: Po
                                         f"duplicate key (first given on line {first})"))
                 continue
             positions.where[path + (key,)] = (file, key_line)
-            out[key] = _to_data(value_node, loader, file, path + (key,), positions, problems)
+            out[key] = _to_data(value_node, loader, file, path + (key,), positions, problems,
+                                count)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_data(item, loader, file, path + (i,), positions, problems)
+        return [_to_data(item, loader, file, path + (i,), positions, problems, count)
                 for i, item in enumerate(node.value)]
     if node.tag == "tag:yaml.org,2002:timestamp":
         return str(node.value)
@@ -77,11 +108,13 @@ def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
     Raises
     ------
     ScenarioError
-        On a syntax error, a refused tag, a duplicate key.
+        On a syntax error, a refused tag, a duplicate key, a control character, nesting deeper
+        than :data:`MAX_DEPTH` or more than :data:`MAX_VALUES` values (an alias bomb).
     """
     positions = Positions(default_file=file)
-    loader = PositionLoader(text)
+    loader = None
     try:
+        loader = PositionLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -95,15 +128,28 @@ def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
         raise ScenarioError([Problem(file, line, "", f"YAML syntax error: {what} "
                                                      "(expected valid YAML: `key: value` lines, "
                                                      "consistent indentation)")]) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
-        raise ScenarioError([Problem(file, None, "", f"YAML error: {exc}")]) from None
+    except yaml.reader.ReaderError as exc:      # a control character such as NUL
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ScenarioError([Problem(file, line, "", f"character #x{exc.character:04x} is not "
+                                                     "allowed (expected printable text)")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(file, None, "", "YAML error: " + " ".join(str(exc).split()))]) \
+            from None
+    except RecursionError:
+        raise ScenarioError([Problem(file, None, "", f"nested too deep to read (expected the "
+                                                     f"sections of a scenario, at most {MAX_DEPTH} "
+                                                     "levels)")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return {}, positions
     problems: list[Problem] = []
     try:
         data = _to_data(node, loader, file, (), positions, problems)
+    except _TooLarge as exc:
+        problems.append(Problem(file, exc.line, "", exc.message))
+        data = None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         problems.append(Problem(file, mark.line + 1 if mark else None, "",
