@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rfemu.devices.energy import EnergyModel
 from rfemu.devices.llgs import MacrospinParameters
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import FrequencyState, ResonatorParameters
+from rfemu.engines.event.config import EventConfig
 from rfemu.learning.backprop import TrainingConfig
 from rfemu.learning.in_situ import InSituConfig
 from rfemu.network import frequency as network_frequency
@@ -178,33 +180,14 @@ class NetworkSection(_Section):
 class _MediumKeys(_Section):
     loss_per_tap: Q("dB", ge=0) = 0.0
     """Default of every layer's tap_loss (0: amplifiers preserve the power, as in the seed)."""
-    noise: bool = False
-    """Event engine: the junctions' Johnson noise on the chain voltages and the neurons'
-    thermal dynamics."""
-    temperature: Q("K", ge=0) = 300.0
-    """Noise temperature of the junctions' Johnson noise."""
-    readout_bandwidth: Q("Hz", gt=0) = 1e6
-    """Bandwidth B over which chain voltages are read (noise floor sqrt(4 k_B T R B))."""
-    junction_resistance: Q("Ohm", gt=0) = 1e3
-    """Resistance of each junction (noise floor)."""
-    line_delay: Q("s", ge=0) = 1e-10
-    """Propagation delay from an emitter to the junctions of its line."""
     injection_locking: bool = False
     """Event engine: frequency pulling and injection locking between tones of a line (Adler)."""
-    locking_coupling: Q("Hz", ge=0) = 1e6
-    """Locking range ~ locking_coupling * sqrt(P_inj / P)."""
-    locking_window: Q("s", gt=0) = 2e-6
-    """Integration window of the phase model whose mean frequencies become the tones."""
-    junction_absorption: Q("", ge=0, le=1) = 0.01
-    """Energy account: fraction of the RF power passing a junction that it dissipates."""
-    amplifier_efficiency: Q("", gt=0, le=1) = 0.1
-    """Energy account: efficiency of the amplifiers that restore the absorbed RF power."""
 
 
 MediumSection = derive_section(
     "MediumSection", """The RF lines as shared media (:mod:`rfemu.medium`) and their noise.""",
-    [(LayerDescription, "network.layers"), (NetworkDescription, "network")], "medium",
-    base=_MediumKeys)
+    [(EventConfig, "engine.event"), (EnergyModel, "medium"), (LayerDescription, "network.layers"),
+     (NetworkDescription, "network")], "medium", base=_MediumKeys)
 
 
 VariabilitySection = derive_section(
@@ -251,29 +234,14 @@ class TaskSection(_Section):
     """drone: divide the spectra by the largest training value."""
 
 
-class EventSection(_Section):
-    """Settings of the event engine (:class:`rfemu.engines.event.EventConfig`)."""
-
+class _EventKeys(_Section):
     samples: int = Field(default=20, gt=0)
     """Test samples run through the emulated chip (one after the other)."""
-    diode_response: bool = True
-    """Add each line's spin-diode response time 1 / (2 pi min half width) to its delay."""
-    emission_tolerance: Q("", gt=0) = 0.05
-    """A neuron re-emits when its power moved by more than this fraction of max_output_power."""
-    frequency_tolerance: Q("", gt=0) = 1e-4
-    """... or its frequency by more than this fraction of itself."""
-    settle_tolerance: Q("", gt=0) = 1e-10
-    """A neuron within this fraction of its steady state emits its exact value and sleeps."""
-    voltage_tolerance: Q("V", ge=0) = 1e-12
-    """A chain wakes its consumer only if its voltage moved by more than this."""
-    latency_tolerance: Q("", gt=0) = 1e-3
-    """Output settled: within this fraction of the largest output of its final value."""
-    min_relaxation_fraction: Q("", gt=0) = 0.02
-    """Floor of a neuron's relaxation rate, as a fraction of 2 G_G (critical slowing down)."""
-    noise_duration: Q("s", gt=0) = 2e-6
-    """With medium.noise: how long each inference runs (noise never settles)."""
-    noise_step_fraction: Q("", gt=0) = 0.25
-    """With noise, a neuron integrates in steps of this fraction of its relaxation time."""
+
+
+EventSection = derive_section(
+    "EventSection", """Settings of the event engine (:class:`rfemu.engines.event.EventConfig`).""",
+    [(EventConfig, "engine.event")], "engine.event", base=_EventKeys)
 
 
 class _EngineKeys(_Section):
@@ -289,7 +257,7 @@ class _EngineKeys(_Section):
 EngineSection = derive_section(
     "EngineSection",
     """Which engine tests the trained network (training always runs on the compiled one).""",
-    [(TrainingConfig, "training")], "engine", base=_EngineKeys)
+    [(TrainingConfig, "training"), (EventConfig, "engine.event")], "engine", base=_EngineKeys)
 
 
 class _InSituKeys(_Section):
