@@ -36,10 +36,20 @@ WARM_MODULES = ("rfemu.api", "rfemu.study.plan", "rfemu.tasks", "sklearn.dataset
 
 
 def _warm(*_):
+    """Import what a point needs and hold BLAS and OpenMP to one thread per worker process
+    (each worker is one of the parallel tasks: more threads only fight for the cores; a
+    scenario's engine.n_threads still sets the kernel's threads inside a run)."""
     import importlib
+
+    from threadpoolctl import threadpool_limits
     for name in WARM_MODULES:
         importlib.import_module(name)
+    global _LIMITS
+    _LIMITS = threadpool_limits(1)
     return True
+
+
+_LIMITS = None
 
 
 class BackendUnavailable(RuntimeError):
