@@ -45,6 +45,7 @@ __all__ = [
     "NeuronTarget",
     "neuron_target",
     "relaxation_rate",
+    "settling_rate",
     "OscillatorTrajectory",
     "integrate",
 ]
@@ -367,6 +368,29 @@ def relaxation_rate(current, params=None):
     params = _params(params)
     xi = normalized_current(current, params)
     return 2.0 * params.damping_rate * np.abs(xi - 1.0)
+
+
+def settling_rate(current, params=None, min_fraction=0.02):
+    """Rate at which a neuron's power settles to its target, 1/s: :func:`relaxation_rate` at the
+    device's current (capped at ``max_current``, where the compact model holds the power), floored
+    at ``min_fraction * 2 G_G``.
+
+    At threshold the relaxation rate vanishes (critical slowing down: the linear estimate of the
+    approach fails within about sqrt(eta) of it); the floor keeps a settling time finite there.
+    The event engine moves a neuron's power at this rate (docs/physics.md#relaxation-rate).
+
+    Examples
+    --------
+    >>> p = OscillatorParameters()
+    >>> float(settling_rate(10e-6, p) / (2 * p.damping_rate))   # at threshold: the floor
+    0.02
+    >>> bool(settling_rate(1.0, p) == settling_rate(p.max_current, p))
+    True
+    """
+    params = _params(params)
+    device_current = np.minimum(current, params.max_current)
+    floor = min_fraction * 2.0 * np.asarray(params.damping_rate)
+    return np.maximum(relaxation_rate(device_current, params), floor)
 
 
 def linewidth(current, params=None):

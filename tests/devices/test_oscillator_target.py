@@ -50,3 +50,13 @@ def test_a_fixed_channel_neuron_keeps_its_channel_and_an_f_of_i_neuron_moves():
     assert np.all(np.diff(moving.frequency[0]) > 0)
     with pytest.raises(ValueError, match="channel_frequency"):
         osc.neuron_target(current, PARAMS, follows_current=False)
+
+
+def test_settling_rate_relaxes_at_2_gamma_xi_minus_1_with_a_floor_at_threshold_and_a_cap_at_i_max():
+    g = PARAMS.damping_rate
+    xi = np.array([0.5, 1.0, 1.005, 2.0, 4.0, 6.0])
+    rate = osc.settling_rate(xi * I_TH, PARAMS, min_fraction=0.02)
+    expected = 2 * g * np.abs(np.minimum(xi, I_MAX / I_TH) - 1)
+    np.testing.assert_allclose(rate[[0, 3, 4]], expected[[0, 3, 4]], rtol=1e-14)
+    assert rate[1] == rate[2] == pytest.approx(0.02 * 2 * g)      # critical slowing down: the floor
+    assert rate[5] == rate[4]                                      # the device current stops at I_max
