@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventConfig, EventEngine, Priority, TraceConfig, save_traces
+from rfemu.devices.energy import EnergyModel
 from rfemu.network import VariabilityDescription, build_graph, spin_mlp
+from rfemu.results import static_energy_and_latency
 
 
 def _graph(sizes, seed, *, emission="fixed", shift=0.0, linewidth=0.0, tap_loss_db=0.0, spread=0.0):
@@ -177,3 +179,29 @@ def test_injection_locking_between_neurons_on_a_line():
             assert abs(f[1] - f[0]) < 1e-3 * 0.2e6
         else:
             assert abs(abs(f[1] - f[0]) - 20e6) < 0.01 * 20e6
+
+
+def test_event_ledger_and_static_model_account_the_same_powers():
+    # hold an input on a settled chip: the event engine's ledger over a quiet interval and the
+    # compiled engine's static estimate give the same power of each kind
+    G = build_graph(spin_mlp((5, 4, 3)), seed=4)
+    model = EnergyModel(junction_absorption=0.03, amplifier_efficiency=0.2)
+    x = np.random.default_rng(4).random((1, 5))
+    engine = EventEngine(G, energy_model=model)
+    engine.infer(x[0])
+    t0 = engine.env.ticks
+    hold = 1e-6
+    engine.idle(hold)
+    assert engine.env.ticks == t0 + 10 ** 12
+    event = engine.ledger.finish(t0, engine.env.ticks)
+    forward = CompiledEngine(G, n_threads=1).forward(x, keep=True)
+    static = static_energy_and_latency(engine.network, forward, energy_model=model)
+    for kind in ("oscillator", "junction", "amplifier"):
+        static_power = static[f"{kind}_J"] / static["latency_s"]
+        assert static_power > 0
+        assert event[kind] / hold == pytest.approx(static_power, rel=1e-9), kind
+    # and by hand: the neurons' Joule power at their static currents
+    layer = engine.network.layers[0]
+    current = forward.layers[0].current[0]
+    by_hand = float(np.sum(layer.oscillator.resistance * np.clip(current, 0, layer.oscillator.max_current) ** 2))
+    assert event["oscillator"] / hold == pytest.approx(by_hand, rel=1e-9)
