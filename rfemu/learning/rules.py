@@ -289,6 +289,9 @@ def _train_in_situ(context: TrainingContext) -> TrainingOutcome:
     """Chip-in-the-loop fine-tuning (:func:`rfemu.learning.in_situ.train_in_situ`) on the first
     ``in_situ.samples`` training samples."""
     settings = IN_SITU.settings_of(context.settings)
+    if settings.epochs < 1:
+        raise SettingError(("in_situ", "epochs"), "training.rule: in_situ trains on the chip for "
+                           "in_situ.epochs passes: give at least 1")
     n_total = len(context.labels)
     n = n_total if settings.samples is None else min(settings.samples, n_total)
     config = IN_SITU.make_config(context, seed=context.seed("in_situ"), progress=context.progress)

@@ -125,3 +125,10 @@ def test_a_rule_refusing_its_settings_names_the_key(settings):
     with pytest.raises(rules.SettingError) as info:
         rules.get_rule("backprop").train(_context(settings))
     assert info.value.key == ("shift_augmentation",)
+
+
+def test_the_in_situ_rule_alone_needs_epochs(settings):
+    settings = settings.model_copy(update={"in_situ": settings.in_situ.model_copy(update={"epochs": 0})})
+    with pytest.raises(rules.SettingError) as info:
+        rules.get_rule("in_situ").train(_context(settings))
+    assert info.value.key == ("in_situ", "epochs")
