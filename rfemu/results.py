@@ -558,10 +558,11 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
       response time of its slowest junction, ``1 / (2 pi D_r)`` with the half width
       D_r = alpha f_r of :func:`rfemu.devices.resonator.half_width`; then, for each hidden layer,
       the time its slowest oscillator takes for its power to settle within ``tolerance``
-      (relative) of the steady state, ``ln(1 / tolerance) / rate`` with the device's
-      ``relaxation_rate(I)`` (docs/physics.md#relaxation-rate: a deviation of p decays as exp(-2 G_G |xi - 1| t)),
-      floored at ``min_relaxation_fraction * 2 G_G`` like the event engine's (critical slowing
-      down at threshold is cut there); layers settle one after the other, so the times add;
+      (relative) of the steady state, ``ln(1 / tolerance) / rate`` with the rate at which the
+      event engine moves it, :func:`rfemu.devices.oscillator.settling_rate`
+      (docs/physics.md#relaxation-rate: a deviation of p decays as exp(-2 G_G |xi - 1| t),
+      floored at ``min_relaxation_fraction * 2 G_G``: critical slowing down at threshold is cut
+      there); layers settle one after the other, so the times add;
     - powers of a sample, held for that latency: ``oscillator``, the neurons' Joule power
       ``R I^2`` (current clipped to [0, max_current]); ``junction``, the fraction
       ``junction_absorption`` of the power of every tone passing each junction (times its power
@@ -587,6 +588,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
     from rfemu.devices import oscillator as osc
     from rfemu.devices import resonator as res
     from rfemu.devices.energy import EnergyModel, joule_power
+    from rfemu.medium import LineResponse
     model = energy_model or EnergyModel()
     states = forward.layers
     if not states:
@@ -601,15 +603,14 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
         # time 1 / (2 pi D_r), D_r = alpha f_r (the resonator's half width)
         half_width = np.asarray(res.half_width(layer.resonance_frequency, layer.damping))
         latency += 1.0 / (2.0 * math.pi * float(half_width.min()))
-        absorbed += model.junction_power(state.tone_power.sum(axis=1), layer.power_gain)
+        absorbed += model.junction_power(state.tone_power.sum(axis=1),
+                                         LineResponse.of_layer(layer).junction_power_gain())
         if not layer.is_hidden:
             continue
         params = layer.oscillator
-        current = np.clip(state.current, 0.0, np.asarray(params.max_current, dtype=float))
-        floor = min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate, dtype=float)
-        rate = np.maximum(np.asarray(osc.relaxation_rate(current, params), dtype=float), floor)
+        rate = np.asarray(osc.settling_rate(state.current, params, min_relaxation_fraction), dtype=float)
         latency += (log_tol / rate).max(axis=1)
-        joule += joule_power(current, params.resistance, params.max_current).sum(axis=1)
+        joule += joule_power(state.current, params.resistance, params.max_current).sum(axis=1)
     amplifier = model.amplifier_power(absorbed)
     energy = {"oscillator_J": joule * latency, "junction_J": absorbed * latency,
               "amplifier_J": amplifier * latency}

@@ -126,7 +126,8 @@ class EventEngine:
             line = LineAgent(self, l, medium, state, cl, to_ticks(medium.delay, S.line_node(l)))
             line.free_frequency = medium.tone_frequency.copy()
             line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
-            self.ledger.register_line(l, cl.power_gain, env.ticks, float(medium.tone_power.sum()))
+            self.ledger.register_line(l, medium.response.junction_power_gain(), env.ticks,
+                                      float(medium.tone_power.sum()))
             line.process = env.process(line_process(env, line, self))
             self.lines.append(line)
             self._node[S.line_node(l)] = line
@@ -237,9 +238,7 @@ class EventEngine:
                                        channel_linewidth=cl.neuron_linewidth, linewidths=cl.linewidths,
                                        phase_only=self.noise)
             p_target, f_target, g_target = (np.broadcast_to(a, current.shape) for a in target)
-            device_current = np.minimum(current, params.max_current)
-            rate = np.maximum(osc.relaxation_rate(device_current, params),
-                              cfg.min_relaxation_fraction * 2.0 * np.asarray(params.damping_rate))
+            rate = osc.settling_rate(current, params, cfg.min_relaxation_fraction)
             joule = joule_power(current, params.resistance, params.max_current)
             for c in moved.tolist():
                 n = line.consumers[c]
