@@ -42,9 +42,13 @@ def write_settings(frequency_state) -> WriteSettings:
 
 def as_learning_curve(result, score_scale) -> LearningCurve:
     """The on-chip curve as a :class:`~rfemu.learning.backprop.LearningCurve` (one 'epoch' per
-    evaluation point: the cost of the windows since the last one, the accuracy then)."""
+    evaluation point: the cost of the windows since the last one, the accuracy then; the
+    followed junctions' frequencies as its snapshots)."""
     curve = LearningCurve()
     c = result.curve
+    nodes = [node for layer in result.network.layers for row in layer.resonator_nodes for node in row]
+    curve.snapshot_nodes = [nodes[i] for i in c.followed]
+    curve.snapshot_frequency = [np.asarray(f) for f in c.frequency]
     curve.train_loss = list(c.cost[1:])
     curve.train_accuracy = list(c.accuracy[1:])
     curve.validation_loss = [float("nan")] * len(curve.train_loss)
