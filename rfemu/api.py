@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from rfemu import plots, tasks
 from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.compiled import CompiledEngine
-from rfemu.engines.event import EventConfig, EventEngine, TraceConfig
+from rfemu.engines.event import EventEngine, TraceConfig
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
 from rfemu.network import build_graph, compile_graph, write_back
 from rfemu.network.chip_state import ChipStateError, apply_chip_state, read_chip_state
@@ -38,8 +38,9 @@ from rfemu.results import (Result, default_run_dir, run_folder_files, static_ene
                            write_run_folder)
 from rfemu.scenario import (IMAGE_SHAPES, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
-from rfemu.scenario.build import from_sections, scenario_problem, to_description
-from rfemu.study.energy import EnergyModel, per_operation
+from rfemu.scenario.build import (energy_model, event_config, from_sections, scenario_problem,
+                                  to_description)
+from rfemu.study.energy import per_operation
 
 __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
            "SEED_STREAMS"]
@@ -99,23 +100,8 @@ def _training_config(s: Scenario, seed: int, progress: bool):
 _int_seed = int_seed
 
 
-def _event_config(s: Scenario) -> EventConfig:
-    e, m = s.engine.event, s.medium
-    return EventConfig(
-        noise=m.noise, temperature=m.temperature, readout_bandwidth=m.readout_bandwidth,
-        junction_resistance=m.junction_resistance, line_delay=m.line_delay,
-        diode_response=e.diode_response, emission_tolerance=e.emission_tolerance,
-        frequency_tolerance=e.frequency_tolerance, settle_tolerance=e.settle_tolerance,
-        voltage_tolerance=e.voltage_tolerance, latency_tolerance=e.latency_tolerance,
-        min_relaxation_fraction=e.min_relaxation_fraction, noise_duration=e.noise_duration,
-        noise_step_fraction=e.noise_step_fraction,
-        locking_coupling=m.locking_coupling if m.injection_locking else None,
-        locking_window=m.locking_window, n_threads=s.engine.n_threads or 1)
-
-
-def _energy_model(s: Scenario) -> EnergyModel:
-    return EnergyModel(junction_absorption=s.medium.junction_absorption,
-                       amplifier_efficiency=s.medium.amplifier_efficiency)
+_event_config = event_config
+_energy_model = energy_model
 
 
 # --------------------------------------------------------------------------------------------

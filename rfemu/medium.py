@@ -22,7 +22,7 @@ The medium also models
 A line's response to its tones (the chain matrix, its gradient, the tone sums) is
 :class:`LineResponse`, which both engines call: the compiled engine per layer, the event engine
 through :class:`Line`. A new medium effect on the response is written there once and both
-engines see it (docs/architecture.md).
+engines see it (docs/architecture.md#a-new-medium-effect).
 
 All quantities are SI (Hz, W, V, Ohm, K, s, m); loss figures are in dB.
 """

@@ -22,7 +22,7 @@ This module is a leaf: it imports numpy only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,8 +44,12 @@ class EnergyModel:
         Efficiency (0..1] of the amplifiers that restore the absorbed RF power.
     """
 
-    junction_absorption: float = 0.01
-    amplifier_efficiency: float = 0.1
+    junction_absorption: float = field(default=0.01, metadata={
+        "unit": "", "ge": 0, "le": 1,
+        "help": "Energy account: fraction of the RF power passing a junction that it dissipates."})
+    amplifier_efficiency: float = field(default=0.1, metadata={
+        "unit": "", "gt": 0, "le": 1,
+        "help": "Energy account: efficiency of the amplifiers that restore the absorbed RF power."})
 
     def __post_init__(self):
         if not (0.0 <= self.junction_absorption <= 1.0):

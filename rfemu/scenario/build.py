@@ -17,7 +17,7 @@ from rfemu.scenario.errors import Problem, ScenarioError
 from rfemu.scenario.schema import IMAGE_SHAPES, Scenario
 
 __all__ = ["from_sections", "to_description", "training_config", "in_situ_config",
-           "scenario_problem"]
+           "event_config", "energy_model", "scenario_problem"]
 
 
 def _plain(value, hint):
@@ -134,3 +134,17 @@ def in_situ_config(s: Scenario, seed: Optional[int], progress: bool):
     from rfemu.learning.in_situ import InSituConfig
     return from_sections(InSituConfig, {"training.in_situ": s.training.in_situ},
                          "training.in_situ", seed=seed, progress=progress)
+
+
+def event_config(s: Scenario):
+    """The :class:`rfemu.engines.event.EventConfig` of ``engine.event``, ``medium`` and
+    ``engine.n_threads`` (``locking_coupling`` only with ``medium.injection_locking``)."""
+    from rfemu.engines.event.config import EventConfig
+    return from_sections(EventConfig, {"engine.event": s.engine.event, "medium": s.medium,
+                                       "engine": s.engine}, "engine.event")
+
+
+def energy_model(s: Scenario):
+    """The energy account's :class:`rfemu.devices.energy.EnergyModel` of ``medium``."""
+    from rfemu.devices.energy import EnergyModel
+    return from_sections(EnergyModel, {"medium": s.medium}, "medium")

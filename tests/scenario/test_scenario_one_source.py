@@ -9,16 +9,19 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from rfemu.devices.energy import EnergyModel
 from rfemu.devices.llgs import MacrospinParameters
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import FrequencyState, ResonatorParameters
+from rfemu.engines.event.config import EventConfig
 from rfemu.learning.backprop import TrainingConfig
 from rfemu.learning.in_situ import InSituConfig
 from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
                                        VariabilityDescription)
 from rfemu.network.frequency import FrequencyPlan
 from rfemu.scenario import Scenario, load_scenario_text
-from rfemu.scenario.build import from_sections, in_situ_config, to_description, training_config
+from rfemu.scenario.build import (energy_model, event_config, from_sections, in_situ_config,
+                                  to_description, training_config)
 from rfemu.scenario.derive import field_key, is_scenario_key
 from rfemu.scenario.schema import _unwrap as _unwrap_model
 
@@ -31,7 +34,7 @@ SOURCES = [
     (FrequencyPlan, "frequency_plan"), (InputDescription, "network.inputs"),
     (LayerDescription, "network.layers"), (NetworkDescription, "network"),
     (VariabilityDescription, "variability"), (TrainingConfig, "training"),
-    (InSituConfig, "training.in_situ"),
+    (InSituConfig, "training.in_situ"), (EventConfig, "engine.event"), (EnergyModel, "medium"),
 ]
 #: where the README's table of a section is (the first frequency plan documents all of them)
 HEADING = {"": "(top level)", "network.layers": "network.layers[i]",
@@ -100,11 +103,13 @@ def _nudged(value):
     return value * (1 + 1e-3) if value != 0 else 1e-3
 
 
-def _nudge_keys(cls, home, prefix):
-    """--set overrides moving every numeric key of ``cls`` in ``home``, and the values expected."""
+def _nudge_keys(cls, section, prefix):
+    """--set overrides moving every numeric key of ``cls`` that lives in ``section``, and the
+    values expected."""
+    home = dict(SOURCES)[cls]
     sets, expected = [], {}
     for f in dataclasses.fields(cls):
-        if not is_scenario_key(f) or field_key(f, home)[0] != home:
+        if not is_scenario_key(f) or field_key(f, home)[0] != section:
             continue
         value = _nudged(f.metadata.get("scenario_default", f.default))
         if value is not None and f.name != "size":
@@ -123,10 +128,16 @@ def _nudge_keys(cls, home, prefix):
     (InSituConfig, "training.in_situ", "training.in_situ"),
     (MacrospinParameters, "devices.llgs", "devices.llgs"),
     (FrequencyState, "devices.frequency_state", "devices.frequency_state"),
+    (EventConfig, "engine.event", "engine.event"), (EventConfig, "medium", "medium"),
+    (EnergyModel, "medium", "medium"),
 ], ids=lambda v: v.__name__ if isinstance(v, type) else None)
 def test_a_value_given_in_a_scenario_reaches_the_dataclass(cls, home, prefix):
     sets, expected = _nudge_keys(cls, home, prefix)
     assert len(expected) >= 2
+    if cls is EventConfig and home == "medium":
+        # locking_coupling reaches the engine only with locking on (its enabled_by flag)
+        assert event_config(load_scenario_text(MINIMAL, sets)).locking_coupling is None
+        sets.append("medium.injection_locking=true")
     s = load_scenario_text(MINIMAL, sets)
     if cls in (OscillatorParameters, ResonatorParameters, LayerDescription, InputDescription,
                VariabilityDescription):
@@ -139,6 +150,10 @@ def test_a_value_given_in_a_scenario_reaches_the_dataclass(cls, home, prefix):
         built = training_config(s, seed=0, progress=False)
     elif cls is InSituConfig:
         built = in_situ_config(s, seed=0, progress=False)
+    elif cls is EventConfig:
+        built = event_config(s)
+    elif cls is EnergyModel:
+        built = energy_model(s)
     elif cls is FrequencyState:
         built = from_sections(FrequencyState, {home: s.devices.frequency_state}, home,
                               base_frequency=[1e8])

@@ -58,23 +58,60 @@ class EventConfig:
         Threads of the kernel calls.
     """
 
-    noise: bool = False
-    temperature: float = 300.0
-    readout_bandwidth: float = 1e6
-    junction_resistance: float = 1e3
-    line_delay: float = 1e-10
-    diode_response: bool = True
-    emission_tolerance: float = 0.05
-    frequency_tolerance: float = 1e-4
-    settle_tolerance: float = 1e-10
-    voltage_tolerance: float = 1e-12
-    latency_tolerance: float = 1e-3
-    min_relaxation_fraction: float = 0.02
-    noise_duration: float | None = None
-    noise_step_fraction: float = 0.25
-    locking_coupling: float | None = None
-    locking_window: float = 2e-6
-    n_threads: int = 1
+    noise: bool = field(default=False, metadata={
+        "section": "medium",
+        "help": "Event engine: the junctions' Johnson noise on the chain voltages and the neurons'"
+                " thermal dynamics."})
+    temperature: float = field(default=300.0, metadata={
+        "unit": "K", "ge": 0, "section": "medium",
+        "help": "Noise temperature of the junctions' Johnson noise."})
+    readout_bandwidth: float = field(default=1e6, metadata={
+        "unit": "Hz", "gt": 0, "section": "medium",
+        "help": "Bandwidth B over which chain voltages are read (noise floor sqrt(4 k_B T R B))."})
+    junction_resistance: float = field(default=1e3, metadata={
+        "unit": "Ohm", "gt": 0, "section": "medium",
+        "help": "Resistance of each junction (noise floor)."})
+    line_delay: float = field(default=1e-10, metadata={
+        "unit": "s", "ge": 0, "section": "medium",
+        "help": "Propagation delay from an emitter to the junctions of its line."})
+    diode_response: bool = field(default=True, metadata={
+        "help": "Add each line's spin-diode response time 1 / (2 pi min half width) to its delay."})
+    emission_tolerance: float = field(default=0.05, metadata={
+        "unit": "", "gt": 0,
+        "help": "A neuron re-emits when its power moved by more than this fraction of "
+                "max_output_power."})
+    frequency_tolerance: float = field(default=1e-4, metadata={
+        "unit": "", "gt": 0,
+        "help": "... or its frequency by more than this fraction of itself."})
+    settle_tolerance: float = field(default=1e-10, metadata={
+        "unit": "", "gt": 0,
+        "help": "A neuron within this fraction of its steady state emits its exact value and "
+                "sleeps."})
+    voltage_tolerance: float = field(default=1e-12, metadata={
+        "unit": "V", "ge": 0,
+        "help": "A chain wakes its consumer only if its voltage moved by more than this."})
+    latency_tolerance: float = field(default=1e-3, metadata={
+        "unit": "", "gt": 0,
+        "help": "Output settled: within this fraction of the largest output of its final value."})
+    min_relaxation_fraction: float = field(default=0.02, metadata={
+        "unit": "", "gt": 0,
+        "help": "Floor of a neuron's relaxation rate, as a fraction of 2 G_G (critical slowing "
+                "down)."})
+    noise_duration: float | None = field(default=None, metadata={
+        "unit": "s", "gt": 0, "scenario_default": 2e-06,
+        "help": "With medium.noise: how long each inference runs (noise never settles)."})
+    noise_step_fraction: float = field(default=0.25, metadata={
+        "unit": "", "gt": 0,
+        "help": "With noise, a neuron integrates in steps of this fraction of its relaxation time."})
+    locking_coupling: float | None = field(default=None, metadata={
+        "unit": "Hz", "ge": 0, "section": "medium", "scenario_default": 1000000.0, "enabled_by": "injection_locking",
+        "help": "Locking range ~ locking_coupling * sqrt(P_inj / P)."})
+    locking_window: float = field(default=2e-6, metadata={
+        "unit": "s", "gt": 0, "section": "medium",
+        "help": "Integration window of the phase model whose mean frequencies become the tones."})
+    n_threads: int = field(default=1, metadata={
+        "ge": 1, "section": "engine", "scenario_default": None,
+        "help": "Kernel threads (null: every core; results do not depend on it)."})
 
     def __post_init__(self):
         for name in ("temperature", "readout_bandwidth", "junction_resistance", "line_delay",
