@@ -136,7 +136,7 @@ class LineResponse:
     Both engines take a line's chain matrix ``W[C, T]`` (V/W), its gradient and the tone sums
     ``V = W P`` from here; this object hands the kernel
     (:class:`rfemu.devices.resonator.ChainSet`) per-junction arrays that carry every medium
-    effect on the response (docs/physics.md, the medium):
+    effect on the response (docs/physics.md#tones-and-crosstalk):
 
     - loss: the power factor reaching each junction (``power_gain``, from :func:`tap_power_gain`:
       ``n loss_per_tap + x loss_per_length`` dB) multiplies its sensitivity, so ``W`` is in volts

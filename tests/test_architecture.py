@@ -2,7 +2,7 @@
 
 Every ``import`` and ``from ... import`` of every module under rfemu/ counts, at any level
 (inside functions too: a lazy import is still a dependency). The layers, lowest first
-(docs/architecture.md):
+(docs/architecture.md#layers):
 
 0. kernel and devices: the Cython kernel, the device models, the random streams, and the data
    sets with their encoding onto tones (``rfemu.tasks``: leaves that need nothing above numpy);

@@ -461,7 +461,7 @@ def emitted_tone(current, params=None, *, linewidths=True, phase_only=False):
 
     The compact model's current, clamped to ``[I_th, I_max]`` like :func:`output_power`, sets the
     frequency (:func:`frequency`) and the half width (:func:`linewidth`). Both engines take an
-    f(I) neuron's tone from here (docs/physics.md, the oscillator).
+    f(I) neuron's tone from here (docs/physics.md#linewidth).
 
     Parameters
     ----------

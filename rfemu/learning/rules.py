@@ -3,7 +3,7 @@
 An entry (:class:`TrainingRule`) is the one place of a rule: its name, the function that trains,
 the dataclass of its settings and where they sit in a scenario (its config mapping), and the run
 metrics it reports. Adding a rule is one entry in :data:`RULES` (through :func:`register`) plus its
-test (docs/architecture.md, "a new learning rule").
+test (docs/architecture.md#a-new-learning-rule).
 
 The train function of an entry takes a :class:`TrainingContext` (the compiled network, trained
 in place, the training samples, the scenario's ``training`` settings, the run's random streams and

@@ -1,5 +1,5 @@
 """What simultaneity means in the event engine: events of one instant run in :class:`Priority`
-order (docs/architecture.md), and that order decides what the chip computes.
+order (docs/physics.md#event-engine-dynamics), and that order decides what the chip computes.
 
 - WRITE before LINE_DELIVERY: a frequency write landing at the instant a line delivers is seen
   by that delivery. The line answers the new input and the new resonance in one update: the

@@ -116,7 +116,7 @@ def dc_trajectories():
     gilbert, _ = rk4(gilbert_form_rate, m0[:, None], lambda t: np.array([DC_CURRENT]), n)
     field_like, _ = rk4(functools.partial(explicit_form_rate, field_like=FIELD_LIKE), m0[:, None],
                         lambda t: np.array([DC_CURRENT]), n)
-    # docs/physics.md: a = (a_LL - alpha b_LL) / (1 + alpha^2), beta = alpha + b_LL / a
+    # docs/physics.md#spin-transfer-torque-convention: a = (a_LL - alpha b_LL) / (1 + alpha^2), beta = alpha + b_LL / a
     a_general = A_EXPLICIT * (1.0 - ALPHA * FIELD_LIKE) / (1.0 + ALPHA ** 2)
     general = dataclasses.replace(BASE, spin_torque_per_ampere=a_general,
                                   field_like_ratio=ALPHA + FIELD_LIKE * A_EXPLICIT / a_general)

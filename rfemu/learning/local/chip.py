@@ -1,6 +1,6 @@
 """The learning chip's physics, batched per line: what the junctions sense while it runs.
 
-Two measurements feed the local rules (``docs/physics.md``, rectification; the rules in
+Two measurements feed the local rules (``docs/physics.md#what-a-junction-senses``; the rules in
 :mod:`rfemu.learning.local.rules`):
 
 - :meth:`LearningChip.scores` runs K copies of the chip at once, each with its own resonance

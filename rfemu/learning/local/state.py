@@ -6,7 +6,7 @@ Every junction of a learning chip keeps, as a learning agent,
 - its write counter and stuck flag, and its non-volatile resonance frequency: one
   :class:`rfemu.devices.resonator.FrequencyState` per layer (line), which quantises, adds write
   noise, keeps the tuning window, counts writes against the endurance (stuck afterwards) and
-  drifts between writes (``docs/physics.md``, non-volatile frequency state).
+  drifts between writes (``docs/physics.md#frequency-state``).
 
 A junction writes only when its accumulator reaches its write threshold (at least one
 quantisation step): it asks for a whole number of steps and keeps the remainder. Each write is

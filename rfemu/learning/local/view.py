@@ -5,8 +5,7 @@ Its per-junction fields are arrays whose last axis is the junction (N junctions,
 speed); a rule's update must be elementwise along that axis, junction ``i``'s update a function
 of column ``i`` and of the broadcast signals only. :func:`is_local` checks that for any rule: it
 perturbs every other junction's columns and compares, and compares the batched update with the
-update computed from a view of the one junction alone (``docs/architecture.md``, on-chip
-learning).
+update computed from a view of the one junction alone (``docs/architecture.md#on-chip-learning``).
 
 Fields (None when not sensed in a phase)
 ----------------------------------------
