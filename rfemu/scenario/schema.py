@@ -63,13 +63,13 @@ class _OscillatorChecks(_Section):
 OscillatorSection = derive_section(
     "OscillatorSection",
     """Defaults of every spin-torque oscillator (neuron): the fields of
-    :class:`rfemu.devices.oscillator.OscillatorParameters` (docs/physics.md)""",
+    :class:`rfemu.devices.oscillator.OscillatorParameters` (docs/physics.md#oscillator)""",
     [(OscillatorParameters, "devices.oscillator")], "devices.oscillator", base=_OscillatorChecks)
 
 ResonatorSection = derive_section(
     "ResonatorSection",
     """Defaults of every spin-diode junction (synapse): the fields of
-    :class:`rfemu.devices.resonator.ResonatorParameters` (docs/physics.md)""",
+    :class:`rfemu.devices.resonator.ResonatorParameters` (docs/physics.md#spin-diode-resonator)""",
     [(ResonatorParameters, "devices.resonator")], "devices.resonator", base=_Section)
 
 
@@ -137,7 +137,7 @@ class _PlanChecks(_Section):
 
 FrequencyPlan = derive_section(
     "FrequencyPlan",
-    """Channels between two bounds (docs/physics.md): the fields of
+    """Channels between two bounds (docs/physics.md#frequency-plans): the fields of
     :class:`rfemu.network.frequency.FrequencyPlan` (``min``/``max`` are its minimum/maximum).""",
     [(network_frequency.FrequencyPlan, "frequency_plan")], "frequency_plan", base=_PlanChecks)
 
