@@ -14,7 +14,6 @@ Examples
 """
 from __future__ import annotations
 
-import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from rfemu import plots, tasks
-from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventEngine, TraceConfig
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
@@ -38,8 +36,8 @@ from rfemu.results import (Result, default_run_dir, run_folder_files, static_ene
                            write_run_folder)
 from rfemu.scenario import (IMAGE_SHAPES, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
-from rfemu.scenario.build import (energy_model, event_config, from_sections, scenario_problem,
-                                  to_description)
+from rfemu.scenario.build import (energy_model, event_config, frequency_state, from_sections,
+                                  scenario_problem, to_description)
 from rfemu.study.energy import per_operation
 
 __all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
@@ -201,17 +199,13 @@ def _program(s: Scenario, network, initial_tuning, rng, keep=None) -> dict:
     """
     fs = s.devices.frequency_state
     hold_time = s.engine.hold_time
-    endurance = math.inf if fs.endurance is None else fs.endurance
     energy, latency, written, stuck = 0.0, 0.0, 0, 0
     imperfect = fs.step > 0 or fs.write_noise > 0 or (fs.drift_rate != 0 and hold_time > 0)
     for layer, start in zip(network.layers, initial_tuning):
-        state = FrequencyState(base_frequency=layer.base_frequency.ravel(),
-                               window_low=float(layer.tuning_min.min()),
-                               window_high=float(layer.tuning_max.max()),
-                               step=fs.step, write_noise=fs.write_noise,
-                               write_latency=fs.write_latency, write_energy=fs.write_energy,
-                               endurance=endurance, drift_rate=fs.drift_rate,
-                               seed=rng, shift=np.asarray(start).ravel())
+        state = frequency_state(s, base_frequency=layer.base_frequency.ravel(),
+                                window_low=float(layer.tuning_min.min()),
+                                window_high=float(layer.tuning_max.max()),
+                                seed=rng, shift=np.asarray(start).ravel())
         report = state.write((layer.base_frequency + layer.tuning).ravel())
         state.advance(hold_time)
         if keep is not None:

@@ -17,7 +17,7 @@ from rfemu.scenario.errors import Problem, ScenarioError
 from rfemu.scenario.schema import IMAGE_SHAPES, Scenario
 
 __all__ = ["from_sections", "to_description", "training_config", "in_situ_config",
-           "event_config", "energy_model", "scenario_problem"]
+           "event_config", "energy_model", "frequency_state", "scenario_problem"]
 
 
 def _plain(value, hint):
@@ -148,3 +148,12 @@ def energy_model(s: Scenario):
     """The energy account's :class:`rfemu.devices.energy.EnergyModel` of ``medium``."""
     from rfemu.devices.energy import EnergyModel
     return from_sections(EnergyModel, {"medium": s.medium}, "medium")
+
+
+def frequency_state(s: Scenario, **given):
+    """A :class:`rfemu.devices.resonator.FrequencyState` with ``devices.frequency_state``'s write
+    physics (a null endurance: unlimited); ``given`` holds the junctions' base frequencies, the
+    window of their line, the random stream and the starting shifts."""
+    from rfemu.devices.resonator import FrequencyState
+    return from_sections(FrequencyState, {"devices.frequency_state": s.devices.frequency_state},
+                         "devices.frequency_state", **given)
