@@ -10,6 +10,7 @@ created pending and armed by whoever wakes it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from enum import IntEnum
 
 import numpy as np
@@ -49,11 +50,7 @@ def source_process(env, agent, engine):
     while True:
         yield agent.kick
         agent.kick = PriorityTimeout(env, Priority.SOURCE)
-        line = agent.line
-        line.free_frequency[agent.slot] = agent.frequency
-        line.medium.update_tone(agent.slot, agent.frequency, agent.power, agent.linewidth)
-        if not line.armed:
-            line.changed()
+        agent.line.send(env.ticks, agent.slot, agent.frequency, agent.power, agent.linewidth)
 
 
 class JunctionAgent:
@@ -164,10 +161,17 @@ def readout_process(env, r, engine):
 class LineAgent:
     """An RF line: the medium (tones x junctions), its consumers, its pending delivery.
 
+    Causal (``causal``): each tone change travels on the line (``in_flight``: (arrival tick, slot,
+    Hz, W, Hz), in order of arrival) and reaches the junctions exactly one delay after it was
+    sent, the delivery armed for the first arrival. Otherwise a change is put on the medium when
+    sent and the one delivery armed at the first change after a delivery (one delay later) reads
+    every change made meanwhile: fewer deliveries, but a change sent while a delivery is pending
+    arrives early (by up to one delay).
+
     ``delay`` (s) is the line's delay (``medium.delay``), ``delay_ticks`` the same on the clock
     (rounded up to whole ticks)."""
 
-    def __init__(self, engine, layer, medium, frequency_state, compiled_layer, delay_ticks):
+    def __init__(self, engine, layer, medium, frequency_state, compiled_layer, delay_ticks, causal=False):
         self.engine = engine
         self.layer = layer
         self.medium = medium
@@ -183,24 +187,48 @@ class LineAgent:
         self.hidden = compiled_layer.is_hidden
         self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
         self.free_frequency = None   # free-running tone frequencies (the medium holds the pulled ones)
+        self.causal = causal
+        self.in_flight = deque()     # tone changes on their way to the junctions (causal)
 
-    def tone_changed(self, slot, frequency, power, linewidth):
-        """An emitter changed its tone: update the medium, deliver after the line's delay."""
-        self.free_frequency[slot] = frequency
-        self.medium.set_tone(self.medium.tone_source[slot], frequency, power, linewidth)
+    def send(self, now, slot, frequency, power, linewidth):
+        """An emitter changes its tone at ``now`` (ticks): the change reaches the junctions after
+        the line's delay (causal: a delivery at its arrival; changes arriving together, one
+        delivery)."""
+        if self.causal:
+            self.in_flight.append((now + self.delay_ticks, slot, frequency, power, linewidth))
+        else:
+            self.free_frequency[slot] = frequency
+            self.medium.update_tone(slot, frequency, power, linewidth)
         self.changed()
 
+    def arrive(self, now):
+        """Put every tone change that has arrived by ``now`` (ticks) on the medium."""
+        in_flight = self.in_flight
+        update = self.medium.update_tone
+        free = self.free_frequency
+        while in_flight and in_flight[0][0] <= now:
+            _, slot, frequency, power, linewidth = in_flight.popleft()
+            free[slot] = frequency
+            update(slot, frequency, power, linewidth)
+
     def changed(self):
-        """Something on the line changed: deliver after the line's delay (once per instant)."""
+        """Something on the line changed (a tone sent, a junction written): deliver after the
+        line's delay, unless a delivery is already armed (it comes no later)."""
         if not self.armed:
             self.armed = True
             self.kick.arm(ticks=self.delay_ticks)
 
 
 def line_process(env, line, engine):
-    """A line: answer every tone change of an instant with one update over all its junctions."""
+    """A line: when tone changes arrive at its junctions, one update over all of them; then wait
+    for the next arrival."""
     while True:
         yield line.kick
+        now = env.ticks
         line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
         line.armed = False
-        engine.deliver(line, env.ticks)
+        line.arrive(now)
+        engine.deliver(line, now)
+        if line.in_flight and not line.armed:
+            line.armed = True
+            line.kick.arm(ticks=line.in_flight[0][0] - now)

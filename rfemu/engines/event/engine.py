@@ -123,7 +123,8 @@ class EventEngine:
                 raise ValueError(f"layer {l}: the event engine needs one tuning window per line")
             state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
                                    shift=cl.tuning.ravel(), seed=self.rng)
-            line = LineAgent(self, l, medium, state, cl, to_ticks(medium.delay, S.line_node(l)))
+            line = LineAgent(self, l, medium, state, cl, to_ticks(medium.delay, S.line_node(l)),
+                             causal=cfg.causal_delivery)
             line.free_frequency = medium.tone_frequency.copy()
             line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
             self.ledger.register_line(l, medium.response.junction_power_gain(), env.ticks,
@@ -347,11 +348,7 @@ class EventEngine:
 
     def _emit(self, n, now, p, f, g):
         n.p_emit, n.f_emit, n.g_emit = p, f, g
-        line = n.line_out
-        line.free_frequency[n.slot] = f
-        line.medium.update_tone(n.slot, f, p, g)
-        if not line.armed:
-            line.changed()
+        n.line_out.send(now, n.slot, f, p, g)
         if self.tracer is not None:
             self.tracer.neuron(to_seconds(now), n, p, f)
 
