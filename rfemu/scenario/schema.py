@@ -19,6 +19,7 @@ from rfemu.devices.resonator import FrequencyState, ResonatorParameters
 from rfemu.engines.event.config import EventConfig
 from rfemu.learning.backprop import TrainingConfig
 from rfemu.learning.in_situ import InSituConfig
+from rfemu.learning.local.config import OnChipRuleConfig
 from rfemu.network import frequency as network_frequency
 from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
                                        VariabilityDescription)
@@ -276,6 +277,15 @@ InSituSection = derive_section(
     [(InSituConfig, "training.in_situ")], "training.in_situ", base=_InSituKeys)
 
 
+OnChipSection = derive_section(
+    "OnChipSection",
+    """On-chip learning with a local rule (training.rule: perturbative or feedback_alignment;
+    :mod:`rfemu.learning.local`): the junctions sense locally and write their own frequency
+    states (with devices.frequency_state's write physics). The fields of
+    :class:`rfemu.learning.local.config.OnChipRuleConfig`.""",
+    [(OnChipRuleConfig, "training.on_chip")], "training.on_chip", base=_Section)
+
+
 class _TrainingKeys(_Section):
     rule: str = "backprop"
     """The training rule, by name in the registry :mod:`rfemu.learning.rules` (backprop: offline
@@ -295,6 +305,8 @@ class _TrainingKeys(_Section):
     """Upper end of the hidden biases' range for initial_state: uniform (and restarts)."""
     in_situ: InSituSection = Field(default_factory=InSituSection)
     """Physics-aware fine-tuning on the emulated chip after the offline training."""
+    on_chip: OnChipSection = Field(default_factory=OnChipSection)
+    """On-chip learning with a local rule (training.rule: perturbative or feedback_alignment)."""
 
 
 TrainingSection = derive_section(
