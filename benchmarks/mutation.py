@@ -51,6 +51,10 @@ class Mutant:
 
 _SIMULTANEITY = "tests/engines/test_simultaneity.py::"
 _VARIABILITY = "tests/devices/test_variability_independence.py"
+_THEORY = "tests/engines/test_event_theory.py"
+_OSCILLATOR = "tests/physics/test_oscillator.py"
+_EVENT = "tests/engines/test_event.py::"
+_EVERY_KEY = "tests/scenario/test_every_key.py"
 
 
 def _swap(a, b):
@@ -61,16 +65,49 @@ def _swap(a, b):
 
 MUTANTS = (
     # ---------------------------------------------------------------- devices: oscillator
-    Mutant("relaxation_rate_doubled", "rfemu/engines/event/engine.py",
-           "rate = np.maximum(osc.relaxation_rate(device_current, params),",
-           "rate = np.maximum(2.0 * osc.relaxation_rate(device_current, params),",
-           ("tests/engines/test_event_theory.py",),
-           "the event engine's neurons relax twice as fast (issue 14, not caught before)"),
-    Mutant("noisy_tone_full_linewidth", "rfemu/engines/event/engine.py",
-           "width = osc.phase_linewidth if self.noise else osc.linewidth",
-           "width = osc.linewidth",
-           ("tests/engines/test_event_theory.py",),
-           "noisy tones carry the (1 + nu^2) linewidth too: 40x too wide here (issue 14)"),
+    Mutant("steady_power_nonlinear_damping_dropped", "rfemu/devices/oscillator.py",
+           "return np.where(xi > 1.0, (xi - 1.0) / (xi + q), 0.0)",
+           "return np.where(xi > 1.0, (xi - 1.0) / (xi + 1.0), 0.0)",
+           (_OSCILLATOR,), "p0 = (xi - 1) / (xi + Q) with Q forgotten"),
+    Mutant("linewidth_nu_factor_dropped", "rfemu/devices/oscillator.py",
+           "dw_above = diffusion / (2.0 * p0_safe) * (1.0 + nu ** 2)",
+           "dw_above = diffusion / (2.0 * p0_safe)",
+           (_OSCILLATOR,), "the (1 + nu^2) amplitude-phase factor of the linewidth dropped (issue 14)"),
+    Mutant("output_power_clamp_removed", "rfemu/devices/oscillator.py",
+           "    i = clamp_current(current, params)\n",
+           "    i = np.asarray(current, dtype=float)\n",
+           (_OSCILLATOR, "tests/physics/test_output_transfer.py"),
+           "the compact model's current clamp to [I_th, I_max] removed (issue 14)"),
+    Mutant("relaxation_rate_factor_two_dropped", "rfemu/devices/oscillator.py",
+           "return 2.0 * params.damping_rate * np.abs(xi - 1.0)",
+           "return params.damping_rate * np.abs(xi - 1.0)",
+           (_THEORY,), "the power relaxes at G_G (xi - 1), the amplitude's rate"),
+    Mutant("relaxation_rate_doubled", "rfemu/devices/oscillator.py",
+           "return np.maximum(relaxation_rate(device_current, params), floor)",
+           "return np.maximum(2.0 * relaxation_rate(device_current, params), floor)",
+           (_THEORY,), "the event engine's neurons relax twice as fast (issue 14: not caught before)"),
+    Mutant("noisy_tone_full_linewidth", "rfemu/devices/oscillator.py",
+           "width = phase_linewidth if phase_only else linewidth",
+           "width = linewidth",
+           (_THEORY,), "noisy tones carry the (1 + nu^2) linewidth too: 40x too wide here (issue 14)"),
+    Mutant("noisy_power_as_amplitude", "rfemu/engines/event/engine.py",
+           "n.p_now = n.p_target * p_norm / n.steady",
+           "n.p_now = n.p_target * math.sqrt(p_norm / n.steady)",
+           (_THEORY,), "the emitted power follows |c| instead of |c|^2: fluctuations halved"),
+    # ---------------------------------------------------------------- devices: resonator
+    Mutant("antisymmetric_sign_flipped", "rfemu/devices/resonator.py",
+           'coef_anti = per_junction("antisymmetric", 2.0 * np.multiply(antisymmetric, k_sign))',
+           'coef_anti = per_junction("antisymmetric", -2.0 * np.multiply(antisymmetric, k_sign))',
+           ("tests/physics/test_rectification.py",),
+           "the antisymmetric line shape's sign flipped (issue 14)"),
+    Mutant("tone_linewidth_does_not_widen", "rfemu/devices/resonator.py",
+           "    G = D + tone_linewidth\n    return (np.multiply(sensitivity, tone_power) * D",
+           "    G = D\n    return (np.multiply(sensitivity, tone_power) * D",
+           ("tests/physics/test_rectification.py",),
+           "a tone's own linewidth ignored by the rectification"),
+    Mutant("johnson_noise_half_power", "rfemu/devices/resonator.py",
+           "np.sqrt(4.0 * BOLTZMANN", "np.sqrt(2.0 * BOLTZMANN",
+           ("tests/test_medium.py",), "Johnson noise sqrt(2 k T R B) instead of sqrt(4 k T R B)"),
     # ---------------------------------------------------------------- devices: variability
     Mutant("variability_streams_share_one_seed", "rfemu/network/graph.py",
            "return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)))}",
@@ -85,6 +122,42 @@ MUTANTS = (
     Mutant("variability_sensitivity_takes_damping_spread", "rfemu/network/graph.py",
            "res.sensitivity), spread.sensitivity,", "res.sensitivity), spread.damping,",
            (_VARIABILITY,), "a spread read from the wrong field"),
+    # ---------------------------------------------------------------- medium and network
+    Mutant("tap_loss_read_as_field_db", "rfemu/medium.py",
+           "return 10.0 ** (-np.asarray(loss_db, dtype=float) / 10.0)",
+           "return 10.0 ** (-np.asarray(loss_db, dtype=float) / 20.0)",
+           ("tests/test_medium.py", "tests/engines/test_line_length_loss.py"),
+           "a power loss in dB converted as a field (amplitude) ratio"),
+    Mutant("adler_range_power_ratio_inverted", "rfemu/medium.py",
+           "return c * np.sqrt(pi / po)", "return c * np.sqrt(po / pi)",
+           ("tests/test_medium.py",), "locking range coupling sqrt(P/P_inj) instead of sqrt(P_inj/P)"),
+    Mutant("geometric_plan_off_by_one", "rfemu/network/frequency.py",
+           "ratio = (self.maximum / self.minimum) ** (1.0 / (n - 1))",
+           "ratio = (self.maximum / self.minimum) ** (1.0 / n)",
+           ("tests/network/test_frequency.py",), "the geometric frequency plan misses f_max (issue 14)"),
+    Mutant("series_signs_not_alternating", "rfemu/network/description.py",
+           '"alternate_minus_first": lambda k: -((-1.0) ** k),',
+           '"alternate_minus_first": lambda k: -np.ones_like(k, dtype=float),',
+           ("tests/network/test_graph.py",), "head-to-tail junctions all of one sign"),
+    # ---------------------------------------------------------------- engines
+    Mutant("compiled_bias_dropped", "rfemu/engines/compiled.py",
+           "current = v + layer.bias_voltage", "current = v + 0.0 * layer.bias_voltage",
+           (_EVENT + "test_event_outputs_equal_compiled_outputs_noise_off",),
+           "the compiled engine forgets the hidden chains' bias (the event engine holds it to it)"),
+    Mutant("event_readout_bias_dropped", "rfemu/engines/event/engine.py",
+           "r.value = float(v[c] + cl.bias_voltage[c])", "r.value = float(v[c])",
+           (_EVENT + "test_event_outputs_equal_compiled_outputs_noise_off",),
+           "the event engine's readout forgets the output chain's bias"),
+    Mutant("event_write_lands_at_once", "rfemu/engines/event/agents.py",
+           "yield PriorityTimeout(env, Priority.WRITE, report.latency,",
+           "yield PriorityTimeout(env, Priority.WRITE, 0.0 * report.latency,",
+           (_EVENT + "test_frequency_writes_land_after_their_latency_and_change_the_outputs",
+            _SIMULTANEITY + "test_a_write_landing_as_the_line_delivers_is_seen_by_that_delivery"),
+           "a frequency write lands without its latency"),
+    Mutant("joule_power_linear_in_current", "rfemu/devices/energy.py",
+           "return np.asarray(resistance, dtype=float) * i ** 2",
+           "return np.asarray(resistance, dtype=float) * i",
+           (_THEORY,), "the neurons' Joule power R I instead of R I^2"),
     # ---------------------------------------------------------------- event engine: simultaneity
     Mutant("priority_write_after_delivery", "rfemu/engines/event/agents.py",
            *_swap(("WRITE", 0), ("LINE_DELIVERY", 2)),
@@ -100,14 +173,32 @@ MUTANTS = (
            *_swap(("NEURON_UPDATE", 3), ("READOUT", 4)),
            (_SIMULTANEITY + "test_twin_neurons_emitting_at_one_instant_are_recorded_once_per_instant",),
            "readouts record before every neuron of the instant has emitted"),
-    Mutant("noisy_power_as_amplitude", "rfemu/engines/event/engine.py",
-           "n.p_now = n.p_target * p_norm / n.steady",
-           "n.p_now = n.p_target * math.sqrt(p_norm / n.steady)",
-           ("tests/engines/test_event_theory.py",),
-           "the emitted power follows |c| instead of |c|^2: fluctuations halved"),
+    # ---------------------------------------------------------------- scenario loading
+    Mutant("scenario_shift_read_in_hz", "rfemu/devices/oscillator.py",
+           '"unit": "rad/s",', '"unit": "Hz",', (_EVERY_KEY,),
+           "the non-linear frequency shift N read from a scenario in Hz, not rad/s (issue 14)"),
+    Mutant("scenario_angular_conversion_dropped", "rfemu/scenario/units.py",
+           "        magnitude *= 2.0 * math.pi\n", "        magnitude *= 1.0\n", (_EVERY_KEY,),
+           "a Hz quantity given to a rad/s key is not multiplied by 2 pi"),
+    Mutant("scenario_enabled_by_inverted", "rfemu/scenario/build.py",
+           "if flag is not None and not getattr(section, flag):",
+           "if flag is not None and getattr(section, flag):", (_EVERY_KEY,),
+           "a key switched on by a flag (locking_coupling by injection_locking) dropped when on"),
+    # ---------------------------------------------------------------- learning
+    Mutant("adam_bias_correction_dropped", "rfemu/learning/backprop.py",
+           "c1 = 1 - self.b1 ** self.t", "c1 = 1.0",
+           ("tests/learning/test_adam.py",), "Adam without its first-moment bias correction (issue 14)"),
+    Mutant("backprop_frequency_path_dropped", "rfemu/learning/backprop.py",
+           "np.where(inside, grad.tone_frequency * df_di + grad.tone_linewidth * dg_di, 0.0)",
+           "np.where(inside, grad.tone_linewidth * dg_di, 0.0)",
+           ("tests/learning/test_backprop.py",),
+           "the gradient ignores that a neuron's frequency moves with its current"),
+    Mutant("backprop_transconductance_dropped", "rfemu/learning/backprop.py",
+           "g_v = g_i * prev.transconductance[None, :]", "g_v = g_i",
+           ("tests/learning/test_backprop.py",), "the chain rule through I = (V + V_bias) g_m forgets g_m"),
 )
 
-QUICK = ("relaxation_rate_doubled", "noisy_tone_full_linewidth", "noisy_power_as_amplitude")
+QUICK = ("relaxation_rate_doubled", "antisymmetric_sign_flipped", "adam_bias_correction_dropped")
 
 _SKIP = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".pytest_cache",
                                ".hypothesis", "*.o", "runs", "results")
@@ -195,6 +286,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="only these mutants")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every mutant's old text is found once (no tests run)")
     ap.add_argument("--source", type=Path, default=ROOT, help="repository to copy (default: this one)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's tests")
     ap.add_argument("--keep", action="store_true", help="keep the mutated copies (printed folder)")
@@ -206,6 +299,20 @@ def main(argv=None):
         for m in MUTANTS:
             print(f"{m.name:36s} {m.path}: {m.why}")
         return 0
+    if args.check:
+        with tempfile.TemporaryDirectory(prefix="rfemu-mutation-check-") as tmp:
+            root = copy_repository(args.source.resolve(), Path(tmp) / "copy")
+            problems = []
+            for m in MUTANTS:
+                pristine = {p: (root / p).read_text() for p in [m.path] if (root / p).is_file()}
+                problem = apply(m, root)
+                for p, text in pristine.items():
+                    (root / p).write_text(text)
+                if problem:
+                    problems.append(m.name)
+                    print(f"ERROR     {m.name}: {problem}", file=sys.stderr)
+        print(json.dumps({"mutants": len(MUTANTS), "stale": problems}))
+        return 1 if problems else 0
     chosen = list(MUTANTS)
     wanted = QUICK if args.quick else args.only
     if wanted:

@@ -23,7 +23,7 @@ from rfemu import api
 from rfemu.network import build_graph
 from rfemu.network.compile import compile_graph
 from rfemu.scenario import Scenario, load_scenario_text
-from rfemu.scenario.build import to_description
+from rfemu.scenario.build import energy_model, event_config, to_description
 from rfemu.scenario.schema import _unwrap
 
 SCENARIO = """name: every-key
@@ -167,7 +167,7 @@ def _engine_objects(s):
     states = []
     api._program(s, network, [layer.tuning.copy() for layer in network.layers],
                  np.random.default_rng(0), keep=states)
-    return [G, network, api._event_config(s), api._energy_model(s), states]
+    return [G, network, event_config(s), energy_model(s), states]
 
 
 def _param(key, unit, default):
