@@ -9,6 +9,11 @@ runs headless (Agg).
 - :func:`learning_curve`     loss and accuracy per epoch
 - :func:`confusion_matrix`   test samples by true and predicted class
 - :func:`resonance_trajectories`  junctions' resonance frequencies during training
+
+Figures of a live event engine (for notebooks and examples, not drawn from a run folder):
+
+- :func:`plot_line_spectrum`    a line's tones and junction resonances, now or as traced
+- :func:`plot_neuron_settling`  neurons' emitted power against time, from the engine's traces
 """
 from __future__ import annotations
 
