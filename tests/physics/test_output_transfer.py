@@ -45,3 +45,23 @@ def test_shape_is_checked(case):
     params, i = case
     with pytest.raises(ValueError, match="current"):
         osc.OutputTransfer(params, i.shape[1])(i[:, :-1])
+
+
+def test_kernel_equals_the_compact_model_written_out(case):
+    """P = P_max [p0(xi) / p0(xi_max)] (I / I_max)^2 with I clamped to [I_th, I_max] and
+    p0 = (xi - 1) / (xi + Q) (docs/physics.md#output-power-and-the-clamp); its derivative
+    P_max / (p0(xi_max) I_max^2) [(Q + 1) / ((xi + Q)^2 I_th) I^2 + 2 p0 I] inside, 0 outside."""
+    params, i = case
+    p, dp = osc.OutputTransfer(params, i.shape[1])(i, derivative=True)
+    i_th, i_max = params.threshold_current, params.max_current
+    q, p_max = params.nonlinear_damping, params.max_output_power
+    clamped = np.clip(i, i_th, i_max)
+    xi = clamped / i_th
+    p0 = (xi - 1) / (xi + q)
+    p0_max = (i_max / i_th - 1) / (i_max / i_th + q)
+    np.testing.assert_allclose(p, p_max * p0 / p0_max * (clamped / i_max) ** 2, rtol=1e-12, atol=0)
+    inside = (i > i_th) & (i < i_max)
+    slope = p_max / (p0_max * i_max ** 2) * ((q + 1) / ((xi + q) ** 2 * i_th) * clamped ** 2 + 2 * p0 * clamped)
+    np.testing.assert_allclose(dp[inside], slope[inside], rtol=1e-12)
+    outside = (i < i_th) | (i > i_max)
+    assert np.all(dp[outside] == 0) and inside.sum() > 500 and outside.sum() > 100
