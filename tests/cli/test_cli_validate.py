@@ -34,6 +34,13 @@ BROKEN = [
     ("python_tag", GOOD.replace("name: broken", "name: !!python/object/apply:os.system ['touch pwned']"),
      1, ["not allowed"]),
     ("path_escape", GOOD + "record:\n  figures_dir: ../../outside\n", 10, ["leaves the run folder"]),
+    ("nul_byte", GOOD + "seed: 1\x00\n", 9, ["#x0000", "not allowed"]),
+    ("infinite", GOOD.replace("max: 120 MHz", "max: .inf"), 5, ["not a finite number"]),
+    ("bool_for_number", GOOD.replace("- size: 2\n      resonance", "- size: true\n      resonance"),
+     4, ["not true/false"]),
+    ("alias_bomb", GOOD + "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"x{i}: &a{i} [{', '.join(['*a' if i == 0 else f'*a{i - 1}'] * 10)}]\n" for i in range(8)),
+     9, ["more than"]),          # the anchor that the aliases repeat
 ]
 
 
