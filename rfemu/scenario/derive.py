@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 import typing
 from typing import Annotated, Any, Literal, Optional
 
@@ -85,8 +86,7 @@ def _default(f: dataclasses.Field):
 def _base_type(hint):
     """The type under ``X | None``."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
-            and len(args) == 1:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
         return args[0]
     return hint
 
