@@ -6,6 +6,7 @@ import difflib
 from typing import Optional
 
 from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
+from rfemu.devices import limits
 from rfemu.network.chip_state import resolve_path as resolve_chip_state_path
 from rfemu.results import layout_problem
 from rfemu.devices.llgs import MacrospinParameters
@@ -27,6 +28,30 @@ def _rule_problems(s: Scenario, positions: Positions) -> list[Problem]:
     hint = f"; did you mean '{near[0]}'?" if near else ""
     return [positions.problem(("training", "rule"), f"unknown training rule {rule!r}{hint} "
                                                     f"(expected one of: {', '.join(names)})")]
+
+
+def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
+    """Each value beyond a device model's numerical reach, at the line that set it."""
+    def where(section, *keys):      # the key the user set (the first of keys if none)
+        given = [k for k in keys if k in getattr(section, "model_fields_set", ())]
+        return (given or keys)[0]
+
+    problems = []
+    o, m = s.devices.oscillator, s.medium
+    message = limits.thermal_noise_problem(o.temperature, o.oscillation_energy)
+    if message:
+        problems.append(positions.problem(("devices", "oscillator", where(o, "oscillation_energy",
+                                                                          "temperature")), message))
+    message = limits.johnson_noise_problem(m.temperature, m.junction_resistance,
+                                           m.readout_bandwidth) if m.noise else None
+    if message:
+        problems.append(positions.problem(("medium", where(m, "temperature", "junction_resistance",
+                                                           "readout_bandwidth")), message))
+    message = limits.reciprocal_problem(m.amplifier_efficiency, "medium.amplifier_efficiency",
+                                        "the amplifiers' efficiency, a fraction in (0, 1] such as 0.1")
+    if message:
+        problems.append(positions.problem(("medium", "amplifier_efficiency"), message))
+    return problems
 
 
 def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> list[Problem]:
@@ -111,6 +136,8 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
                                               f"the tuning window [{low:g}, {high:g}] Hz must "
                                               "contain 0 (the as-fabricated state)"))
         n_tones = layer.size
+    # values that would make the simulation diverge or overflow (rfemu.devices.limits)
+    problems += _limit_problems(s, positions)
     # the chip-state file exists (rfemu.network.chip_state)
     if s.network.chip_state is not None and \
             not resolve_chip_state_path(s.network.chip_state, scenario_dir).is_file():

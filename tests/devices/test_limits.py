@@ -1,0 +1,64 @@
+"""Limits of the device models: the values that made runs diverge, overflow or hang are refused
+before the run, with one line naming the device, the cause and what is expected (exit 2)."""
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rfemu.devices import limits
+from rfemu.devices import oscillator as osc
+
+K_B = osc.BOLTZMANN_CONSTANT
+QUICKSTART = Path(__file__).resolve().parents[2] / "scenarios" / "quickstart.yaml"
+
+
+def test_the_thermal_noise_bound_is_k_b_t_over_e0_equal_to_one():
+    t = 300.0
+    assert limits.thermal_noise_problem(t, K_B * t / 0.99) is None
+    message = limits.thermal_noise_problem(t, K_B * t / 1.01)
+    assert "k_B T / E0 = 1.01" in message and f"oscillation_energy >= {K_B * t:.3g} J" in message
+    assert limits.thermal_noise_problem(0.0, 1e-40) is None          # no noise at 0 K
+
+
+def test_the_oscillator_stays_finite_up_to_the_bound():
+    """At eta = k_B T / E0 = 1 (the largest accepted) the stochastic integration stays finite."""
+    params = osc.OscillatorParameters(temperature=300.0, oscillation_energy=K_B * 300.0)
+    assert float(params.noise_ratio) == pytest.approx(1.0)
+    traj = osc.integrate(params, 25e-6, 2e-7, 1e-11, seed=0)
+    assert np.all(np.isfinite(traj.amplitude))
+
+
+def test_the_johnson_noise_bound_is_one_volt_across_the_junction():
+    r, b = 1e3, 1e6
+    t_max = 1.0 / (4 * K_B * r * b)                       # sqrt(4 k T R B) = 1 V
+    assert limits.johnson_noise_problem(0.999 * t_max, r, b) is None
+    message = limits.johnson_noise_problem(1.001 * t_max, r, b)
+    assert f"below {t_max:.3g} K" in message and "1 V" in message
+
+
+def test_a_reciprocal_that_overflows_is_caught_at_the_edge_of_the_floats():
+    tiny = 1.0 / sys.float_info.max
+    assert limits.reciprocal_problem(1.01 * tiny, "x", "y") is None and math.isfinite(1 / (1.01 * tiny))
+    assert limits.reciprocal_problem(1e-320, "x", "y") is not None
+    assert limits.reciprocal_problem(0.1, "x", "y") is None
+
+
+@pytest.mark.parametrize("override, key, words", [
+    ("devices.oscillator.oscillation_energy=1e-40", "devices.oscillator.oscillation_energy",
+     ["thermal noise", "4.14e+19"]),
+    ("devices.oscillator.temperature=1e30", "devices.oscillator.temperature", ["thermal noise"]),
+    ("medium.temperature=1e300", "medium.temperature", ["Johnson noise", "2.35e+143 V"]),
+    ("medium.amplifier_efficiency=1e-320", "medium.amplifier_efficiency", ["overflows"]),
+])
+def test_the_measured_runaway_cases_are_one_line_and_exit_2(tmp_path, override, key, words):
+    proc = subprocess.run([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--engine", "event",
+                           "--set", "medium.noise=true", "--set", override, "--out", str(tmp_path / "run"), "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"--set {override}: {key}: ")
+    assert all(w in lines[0] for w in words) and "expected" in lines[0]
+    assert not (tmp_path / "run").exists()
