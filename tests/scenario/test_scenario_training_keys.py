@@ -100,3 +100,19 @@ def test_accuracy_stopping_needs_a_validation_split():
     text = DIGITS.replace("validation_fraction: 0.2", "validation_fraction: 0")
     problems = _problems(text)
     assert [(p.line, p.path) for p in problems] == [(13, "training.early_stopping_metric")]
+
+
+def test_training_rule_is_a_name_of_the_rule_registry_with_did_you_mean():
+    from rfemu.learning.rules import rule_names
+    for name in rule_names():                       # every registered rule is accepted
+        if name == "none":
+            continue
+        text = DIGITS.replace("training:\n", f"training:\n  rule: {name}\n")
+        assert load_scenario_text(text).training.rule == name
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(DIGITS.replace("training:\n", "training:\n  rule: backpro\n"),
+                           file="s.yaml")
+    message = str(info.value)
+    assert message.startswith("s.yaml:11: training.rule: unknown training rule 'backpro'")
+    assert "did you mean 'backprop'?" in message
+    assert all(name in message for name in rule_names())
