@@ -601,8 +601,7 @@ def static_energy_and_latency(network, forward, tolerance: float = SETTLING_TOLE
     for layer, state in zip(network.layers, states):
         # the junctions' rectified voltage follows the drive as their resonance responds:
         # time 1 / (2 pi D_r), D_r = alpha f_r (the resonator's half width)
-        half_width = np.asarray(res.half_width(layer.resonance_frequency, layer.damping))
-        latency += 1.0 / (2.0 * math.pi * float(half_width.min()))
+        latency += float(np.max(res.response_time(layer.resonance_frequency, layer.damping)))
         absorbed += model.junction_power(state.tone_power.sum(axis=1),
                                          LineResponse.of_layer(layer).junction_power_gain())
         if not layer.is_hidden:

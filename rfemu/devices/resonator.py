@@ -34,7 +34,7 @@ import numpy as np
 from rfemu.rng import as_generator
 
 __all__ = [
-    "DEFAULT_SENSITIVITY", "spin_diode_sensitivity", "ResonatorParameters", "half_width",
+    "DEFAULT_SENSITIVITY", "spin_diode_sensitivity", "ResonatorParameters", "half_width", "response_time",
     "rectified_voltage", "d_rectified_voltage_d_resonance", "chain_matrix", "chain_matrix_grad",
     "chain_matrix_numpy", "chain_matrix_grad_numpy", "ChainGradient", "ChainSet", "Tones", "tones",
     "rectify", "rectify_grad", "rectify_numpy", "rectify_grad_numpy", "RectifyGradient", "FrequencyState",
@@ -108,6 +108,13 @@ class ResonatorParameters:
 def half_width(resonance_frequency, damping=0.01):
     """Half width at half maximum of the resonance, ``damping * f_r`` (Hz)."""
     return np.multiply(damping, resonance_frequency)
+
+
+def response_time(resonance_frequency, damping=0.01):
+    """Time constant of a spin diode's rectified voltage following its drive, ``1 / (2 pi D_r)``
+    with the half width D_r of :func:`half_width` (s). Both engines take a line's slowest
+    junction's as its spin-diode response (docs/physics.md#event-engine-dynamics)."""
+    return 1.0 / (2.0 * math.pi * np.asarray(half_width(resonance_frequency, damping), dtype=float))
 
 
 def rectified_voltage(tone_frequency, tone_power, resonance_frequency, half_width,

@@ -189,8 +189,8 @@ class EventEngine:
     # -- small helpers -------------------------------------------------------------------------
     @staticmethod
     def _diode_response(cl):
-        """Spin-diode response time of a line's junctions: 1 / (2 pi * smallest half width)."""
-        return 1.0 / (2.0 * math.pi * float(np.min(res.half_width(cl.resonance_frequency, cl.damping))))
+        """Spin-diode response time of a line's junctions: its slowest junction's, s."""
+        return float(np.max(res.response_time(cl.resonance_frequency, cl.damping)))
 
     def schedule(self, delay, priority):
         """An event processed ``delay`` s from now with ``priority`` (a :class:`Priority`), for a
