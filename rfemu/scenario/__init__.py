@@ -18,7 +18,10 @@ The package: :mod:`~rfemu.scenario.errors` (problems, positions), :mod:`~rfemu.s
 (safe YAML with line marks), :mod:`~rfemu.scenario.units` (pint), :mod:`~rfemu.scenario.schema`,
 :mod:`~rfemu.scenario.loading` (extends, --set, validation), :mod:`~rfemu.scenario.checks`,
 :mod:`~rfemu.scenario.data` (data paths), :mod:`~rfemu.scenario.resolved`,
-:mod:`~rfemu.scenario.reference` (the README's key reference).
+:mod:`~rfemu.scenario.reference` (the README's key reference: ``python -m rfemu.scenario.reference
+README.md``), :mod:`~rfemu.scenario.derive` (sections derived from the dataclass fields' metadata:
+one source for every parameter) and :mod:`~rfemu.scenario.build` (a validated scenario back to the
+network description, training, event-engine and energy settings).
 
 Every problem becomes one line ``FILE:LINE: key.path: what is wrong (what was expected)`` and all
 of them are raised together as a :class:`ScenarioError`.
