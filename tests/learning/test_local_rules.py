@@ -120,3 +120,26 @@ def test_a_junction_moves_to_a_larger_weight_on_either_side_of_its_line(offset):
     assert abs(voltage(f_j + step)) > abs(v)
     # outer side: towards the tone; inner side: away from it
     assert np.sign(step) == (np.sign(offset) if abs(offset) > 1 else -np.sign(offset))
+
+
+def test_perturbative_bias_estimate_points_along_the_bias_gradient(small):
+    """Chains dithering their biases with their own codes (after the junctions' codes) estimate
+    dC/dV_bias: cosine >= 0.9 with backprop's bias gradient; the junctions' estimate is still
+    the tuning gradient."""
+    from rfemu.engines.compiled import CompiledEngine
+    from rfemu.learning.backprop import backward, softmax_cross_entropy
+    net, x, y = small
+    chip = LearningChip(net)
+    rule = PerturbativeRule(steps=128, code="sinusoid", dither_fraction=0.01, bias_dither=1e-5,
+                            bias_learning_rate=1e-8)
+    rule.prepare(net, 0)
+    chains = []
+    view, _, _ = sense(chip, rule, chip.engine.input_power(x), y, 1e3, chains)
+    engine = CompiledEngine(net, n_threads=1)
+    fwd = engine.forward(x, keep=True)
+    _, g = softmax_cross_entropy(1e3 * fwd.scores, y)
+    g_tuning, g_bias = backward(engine, fwd, 1e3 * g)
+    assert _cosine(PerturbativeRule.estimate(chains[0]), np.concatenate(g_bias)) >= 0.9
+    assert _cosine(_estimate(rule, view), np.concatenate([a.ravel() for a in g_tuning])) >= 0.9
+    step = rule.update_bias(chains[0])
+    assert np.allclose(step, -1e-8 * PerturbativeRule.estimate(chains[0]))

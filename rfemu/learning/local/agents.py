@@ -121,6 +121,8 @@ class EventLearning:
 
     def __init__(self, engine, features, labels, rule, config: OnChipConfig | None = None,
                  writes: WriteSettings | None = None, evaluation=None):
+        if getattr(rule, "bias_dither", 0.0) > 0:
+            raise ValueError("bias learning (bias_dither > 0) is not available in the event engine yet")
         self.engine, self.rule = engine, rule
         self.config = config or OnChipConfig()
         self.settings = writes or WriteSettings()

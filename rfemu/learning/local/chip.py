@@ -115,9 +115,10 @@ class LearningChip:
             start += n
         return out
 
-    def scores(self, power, resonances):
+    def scores(self, power, resonances, bias_offset=None):
         """Class scores (K, B, classes), V, of input tone powers ``power`` (B, T0) W through K
-        copies of the chip with resonances ``resonances`` (per layer (K, C, J), Hz)."""
+        copies of the chip with resonances ``resonances`` (per layer (K, C, J), Hz) and, if
+        given, the chains' bias voltages offset by ``bias_offset`` (per layer (K, C), V)."""
         net = self.network
         p = np.asarray(power, dtype=float)
         k = resonances[0].shape[0]
@@ -141,9 +142,10 @@ class LearningChip:
                 for i in range(k):
                     w = single.matrix(tone_f[i], tone_g[i], fr[i], n_threads=self.n_threads)
                     v[i] = np.einsum("bct,bt->bc", w, p_copies[i])
+            bias = layer.bias_voltage if bias_offset is None else layer.bias_voltage + bias_offset[l][:, None, :]
             if not layer.is_hidden:
-                return v + layer.bias_voltage
-            current = (v + layer.bias_voltage) * layer.transconductance
+                return v + bias
+            current = (v + bias) * layer.transconductance
             p_next, _ = self._transfer(l)(current.reshape(k * b, C), n_threads=self.n_threads)
             p_copies = p_next.reshape(k, b, C)
             if layer.emission == S.EMISSION_CURRENT:

@@ -43,6 +43,12 @@ class OnChipRuleConfig:
                                   "frequency, random +-1, or one junction at a time)."})
     dither_fraction: float = field(default=0.02, metadata={
         "unit": "", "gt": 0, "help": "perturbative: dither amplitude in units of the junction's half width."})
+    bias_dither: float = field(default=0.0, metadata={
+        "unit": "V", "ge": 0, "help": "perturbative: > 0: every chain dithers its bias voltage too (this "
+                                      "amplitude, its own code) and learns it (volatile, no write)."})
+    bias_learning_rate: float = field(default=0.0, metadata={
+        "unit": "V^2", "ge": 0, "help": "perturbative: a chain's bias step is -bias_learning_rate x its "
+                                        "estimate of dC/dV_bias."})
     seed: int | None = field(default=0, metadata={
         "scenario": False, "help": "the run's training random stream"})
 
@@ -66,7 +72,8 @@ class OnChipRuleConfig:
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""
         if name == "perturbative":
-            return PerturbativeRule(self.learning_rate, self.steps, self.code, self.dither_fraction)
+            return PerturbativeRule(self.learning_rate, self.steps, self.code, self.dither_fraction,
+                                    self.bias_dither, self.bias_learning_rate)
         if name == "feedback_alignment":
             return FeedbackAlignmentRule(self.learning_rate)
         raise ValueError(f"unknown local rule {name!r} (known: perturbative, feedback_alignment)")

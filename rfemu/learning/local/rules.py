@@ -65,14 +65,24 @@ class PerturbativeRule:
     code : {"sinusoid", "random", "sequential"}
     dither_fraction : float
         Dither amplitude in units of the junction's own half width.
+    bias_dither : float
+        V: with > 0 every chain dithers its bias voltage too, with its own code, and learns it
+        (a volatile voltage, set at once: no write).
+    bias_learning_rate : float
+        V^2 per unit cost: a chain's bias step is ``-bias_learning_rate * dC/dV_bias``.
     """
 
     sensing = "dither"
     name = "perturbative"
 
-    def __init__(self, learning_rate=1.0, steps=64, code="sinusoid", dither_fraction=0.02):
+    def __init__(self, learning_rate=1.0, steps=64, code="sinusoid", dither_fraction=0.02,
+                 bias_dither=0.0, bias_learning_rate=0.0):
         _positive("learning_rate", learning_rate)
         _positive("dither_fraction", dither_fraction)
+        if not (bias_dither >= 0 and bias_learning_rate >= 0):
+            raise ValueError(f"bias_dither and bias_learning_rate must be >= 0, got {bias_dither!r}, "
+                             f"{bias_learning_rate!r}")
+        self.bias_dither, self.bias_learning_rate = float(bias_dither), float(bias_learning_rate)
         if int(steps) != steps or steps < 2:
             raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
         if code not in CODES:
@@ -109,12 +119,22 @@ class PerturbativeRule:
         self._window += 1
         return out
 
-    def update(self, view) -> np.ndarray:
+    @staticmethod
+    def estimate(view) -> np.ndarray:
+        """Each agent's integrated estimate of dC/d(its parameter) over the window."""
         change = view.cost - view.reference_cost                       # (K,) broadcast
         num = (view.dither * change[:, None]).sum(axis=0)
         den = (view.dither * view.dither).sum(axis=0) * view.dither_amplitude
-        gradient = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-        return -self.learning_rate * view.half_width ** 2 * gradient
+        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+    def update(self, view) -> np.ndarray:
+        return -self.learning_rate * view.half_width ** 2 * self.estimate(view)
+
+    def update_bias(self, view) -> np.ndarray:
+        """The chains' bias steps (V) from their own view (``bias_dither`` > 0): each chain
+        dithers its bias with its own code (columns after the junctions') and moves by
+        ``-bias_learning_rate * (its estimate of dC/dV_bias)``."""
+        return -self.bias_learning_rate * self.estimate(view)
 
 
 class FeedbackAlignmentRule:

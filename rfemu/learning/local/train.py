@@ -115,7 +115,7 @@ def _signs(network):
     return np.concatenate([layer.sign.ravel() for layer in network.layers])
 
 
-def sense(chip: LearningChip, rule, power, labels, score_scale):
+def sense(chip: LearningChip, rule, power, labels, score_scale, chain_views=None):
     """The local view of every junction for one window, and the number of samples measured.
 
     Parameters
@@ -126,6 +126,9 @@ def sense(chip: LearningChip, rule, power, labels, score_scale):
         W, the input tones of the batch.
     labels : array (B,)
     score_scale : float
+    chain_views : list, optional
+        With a perturbative rule that dithers the chains' biases too (``rule.bias_dither`` > 0),
+        the chains' own view (their codes and the broadcast cost) is appended to it.
     """
     net = chip.network
     n = net.n_junctions
@@ -133,12 +136,21 @@ def sense(chip: LearningChip, rule, power, labels, score_scale):
     common = dict(resonance_frequency=np.concatenate([l.resonance_frequency.ravel() for l in net.layers]),
                   half_width=half_width, series_sign=_signs(net))
     if rule.sensing == "dither":
-        codes = rule.codes(n)
+        chains = [layer.n_chains for layer in net.layers]
+        n_bias = sum(chains) if getattr(rule, "bias_dither", 0.0) > 0 else 0
+        codes = rule.codes(n + n_bias)
         amplitude = rule.dither_fraction * half_width
-        dither = np.vstack([np.zeros((1, n)), codes * amplitude[None, :]])
-        costs = cross_entropy_per_copy(chip.scores(power, chip.resonances(dither)), labels, score_scale)
-        view = LocalView("dither", dither=codes, dither_amplitude=amplitude, cost=costs[1:],
+        dither = np.vstack([np.zeros((1, n)), codes[:, :n] * amplitude[None, :]])
+        bias = None
+        if n_bias:
+            offsets = np.vstack([np.zeros((1, n_bias)), codes[:, n:] * rule.bias_dither])
+            bias = np.split(offsets, np.cumsum(chains)[:-1], axis=1)
+        costs = cross_entropy_per_copy(chip.scores(power, chip.resonances(dither), bias), labels, score_scale)
+        view = LocalView("dither", dither=codes[:, :n], dither_amplitude=amplitude, cost=costs[1:],
                          reference_cost=costs[0], **common)
+        if n_bias and chain_views is not None:
+            chain_views.append(LocalView("dither", dither=codes[:, n:], cost=costs[1:], reference_cost=costs[0],
+                                         dither_amplitude=np.full(n_bias, rule.bias_dither)))
         return view, dither.shape[0] * len(labels), float(costs[0])
     if rule.sensing == "feedback":
         fwd = chip.engine.forward(power=power, keep=True)
@@ -243,9 +255,15 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock):
         idx = order[pos:pos + config.batch_size]
         pos += config.batch_size
         power = chip.engine.input_power(x[idx])
-        view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale)
+        chain_views = []
+        view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale, chain_views)
         record.costs.append(cost)
         states.accumulate(rule.update(view))
+        if chain_views:                     # the chains' biases: volatile, set at once
+            step = np.split(rule.update_bias(chain_views[0]),
+                            np.cumsum([layer.n_chains for layer in chip.network.layers])[:-1])
+            for layer, d in zip(chip.network.layers, step):
+                layer.bias_voltage += d
         clock[1] += view.n_junctions * (view.dither.shape[0] if view.dither is not None else 1)
         duration = measured * config.sample_time
         states.advance(duration)
