@@ -273,7 +273,7 @@ def _event_metrics(r: _Run, engine: EventEngine, result, n_ev: int) -> dict:
         "latency_s": float(np.median(result.latency)),
         "energy_per_inference_J": float(np.median(ev_energy)),
         "energy": {f"{k}_J": float(np.median(v)) for k, v in result.energy.items()}
-        | {"energy_model": "rfemu.study.energy.EnergyLedger (event engine)",
+        | {"energy_model": "rfemu.devices.energy.EnergyLedger (event engine)",
            "compiled_estimate_J": r.energy["energy_per_inference_J"],
            "compiled_latency_estimate_s": r.energy["latency_s"]},
         "counters": {"events": int(np.sum(result.n_events)),

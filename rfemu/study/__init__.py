@@ -6,7 +6,8 @@
 - :mod:`rfemu.study.executor`: a local process pool or a Dask cluster, batching, retries;
 - :mod:`rfemu.study.store`: the sweep folder (a file per finished point, ``sweep.nc``);
 - :mod:`rfemu.study.figures`: the figures of a sweep;
-- :mod:`rfemu.study.energy`: energy per inference and per device kind.
+- :mod:`rfemu.study.energy`: energy per operation and the 20 nm projection (the energy model
+  itself is :mod:`rfemu.devices.energy`).
 
 Nothing heavy is imported here: the scenario schema imports :mod:`rfemu.study.sweep`.
 """

@@ -169,7 +169,7 @@ class LineAgent:
     arrives early (by up to one delay).
 
     ``delay`` (s) is the line's delay (``medium.delay``), ``delay_ticks`` the same on the clock
-    (rounded up to whole ticks)."""
+    (the nearest whole number of ticks)."""
 
     def __init__(self, engine, layer, medium, frequency_state, compiled_layer, delay_ticks, causal=False):
         self.engine = engine
