@@ -98,16 +98,53 @@ def _is_rfemu_folder(path: Path) -> bool:
                                                       PROVENANCE_FILE, "chip_state.nc"}
 
 
-def check_destination(run_dir, overwrite: bool = False) -> None:
-    """Refuse a destination that would cost the user a file (:class:`RunFolderError`).
+def _holds_cwd(dest: Path) -> bool:
+    """True when ``dest`` is the current folder or one of its parents (it cannot be renamed)."""
+    cwd = Path.cwd().resolve()
+    target = dest.resolve()
+    return target == cwd or target in cwd.parents
 
-    A path that is a file, or an existing non-empty folder that rfemu did not write, is refused
-    unless ``overwrite`` (then rfemu's files are written into it and nothing else there is
-    touched); an earlier run folder of rfemu's is replaced; a missing or empty folder is used.
+
+def _writable_place(dest: Path) -> Optional[str]:
+    """Why ``dest`` cannot be created (None when it can): a name too long, or no writable folder."""
+    name_max = 255
+    ancestor = dest.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:
+        name_max = os.pathconf(ancestor, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        pass
+    long = [part for part in dest.absolute().parts if len(part.encode()) > name_max - 32]
+    if long:
+        return (f"the name {long[0][:40]}... is {len(long[0].encode())} bytes; the file system takes "
+                f"{name_max} (and rfemu needs room for its temporary name): expected a shorter name")
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"{ancestor} is not a folder rfemu can write into"
+    return None
+
+
+def check_destination(run_dir, overwrite: bool = False) -> None:
+    """Refuse a destination that would cost the user a file or cannot be written (:class:`RunFolderError`).
+
+    A path that is a file, or an existing non-empty folder that rfemu did not write, or the
+    current folder (or one holding it), is refused unless ``overwrite`` (then rfemu's files are
+    written into it and nothing else there is touched); an earlier run folder of rfemu's is
+    replaced; a missing or empty folder is used. A name too long for the file system or a place
+    that cannot be written is refused too.
     """
     dest = Path(run_dir)
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-        raise RunFolderError(f"{dest} exists and is not a folder (expected a new or rfemu's run folder)")
+    problem = _writable_place(dest)
+    if problem:
+        raise RunFolderError(problem)
+    try:
+        if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+            raise RunFolderError(f"{dest} exists and is not a folder (expected a new or rfemu's run folder)")
+    except OSError as exc:
+        raise RunFolderError(f"{dest} cannot be used as a run folder ({exc.strerror})") from None
+    if dest.exists() and _holds_cwd(dest) and not overwrite:
+        raise RunFolderError(f"{dest} is the current folder (or holds it); rfemu does not replace it "
+                             "(choose a new --out, or give --overwrite to write the run's files into it)")
     if not dest.exists() or _is_rfemu_folder(dest) or not any(dest.iterdir()):
         return
     if not overwrite:
@@ -159,9 +196,15 @@ def _replace_dir(tmp: Path, dest: Path) -> None:
     old = None
     if dest.exists():
         old = dest.parent / f"{TMP_PREFIX}old-{dest.name}-{os.getpid()}"
-        if not (dest / MARKER_FILE).exists():    # so that a kill now leaves it to clean_stale
+        marked = not (dest / MARKER_FILE).exists()
+        if marked:                              # so that a kill now leaves it to clean_stale
             (dest / MARKER_FILE).write_text("{}\n", encoding="utf-8")
-        os.replace(dest, old)
+        try:
+            os.replace(dest, old)
+        except OSError:
+            if marked:
+                (dest / MARKER_FILE).unlink()
+            raise
     os.replace(tmp, dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
@@ -359,10 +402,14 @@ def write_run_folder(run_dir, resolved_yaml: str, metrics: dict, traces, figures
     run_dir = Path(run_dir)
     check_destination(run_dir, overwrite)
     parent = run_dir.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create {parent} ({exc.strerror})") from None
     clean_stale(parent)
     with _TerminateAsExit():
-        merge = run_dir.is_dir() and not _is_rfemu_folder(run_dir) and any(run_dir.iterdir())
+        merge = run_dir.is_dir() and ((not _is_rfemu_folder(run_dir) and any(run_dir.iterdir()))
+                                      or _holds_cwd(run_dir))
         if merge:
             clean_stale(run_dir)
         tmp = _temporary_folder(run_dir if merge else parent, run_dir.absolute().name)

@@ -215,3 +215,21 @@ def test_what_sigkill_leaves_is_obviously_rfemus_and_the_next_run_removes_it(tmp
     (alive / ".rfemu-run").write_text("{}")
     write_run_folder(runs / "next", "name: x\n", {"a": 1}, _dataset())
     assert sorted(p.name for p in runs.iterdir()) == sorted(["next", ".rfemu-partial-mine-1", alive.name])
+
+
+def test_the_current_folder_and_impossible_names_are_refused(tmp_path, monkeypatch):
+    from rfemu.results import RunFolderError, check_destination
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for out in (".", "", str(work), str(tmp_path)):         # the current folder or one holding it
+        with pytest.raises(RunFolderError, match="current folder"):
+            write_run_folder(out, "name: x\n", {"a": 1}, _dataset())
+    assert list(work.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["work"]
+    (work / "notes.txt").write_text("mine")
+    write_run_folder(".", "name: x\n", {"a": 1}, _dataset(), overwrite=True)   # asked for: beside them
+    assert (work / "notes.txt").read_text() == "mine" and (work / "metrics.json").is_file()
+    with pytest.raises(RunFolderError, match="bytes"):
+        check_destination(work / ("x" * 300))
+    with pytest.raises(RunFolderError, match="cannot create"):
+        write_run_folder("/proc/no-such-folder/run", "name: x\n", {"a": 1}, _dataset())
