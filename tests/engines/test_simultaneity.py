@@ -129,3 +129,27 @@ def test_twin_neurons_emitting_at_one_instant_are_recorded_once_per_instant():
     assert len(times) > 3                                    # the twins emitted several times
     assert len(set(times)) == len(times)
     assert res.outputs[0] == pytest.approx(_static(G, np.array([0.6, 0.2]))[0], rel=1e-9)
+
+
+def test_a_write_lands_after_its_latency_on_a_line_without_delay():
+    # the line answers at once, so the outputs show the instant the write lands: its latency
+    # after the request, not before
+    G = _graph(seed=13)
+    engine = EventEngine(G, config=EventConfig(line_delay=0.0, diode_response=False))
+    x = np.array([0.5, 0.6, 0.7])
+    engine.infer(x)
+    latency = engine.lines[0].frequency_state.write_latency
+    nodes = [a.node for a in engine.junctions if a.junction == a.chain]
+    targets = np.array([G.nodes[n]["base_frequency"] + G.nodes[n]["tuning"] + 90e3 for n in nodes])
+    t = engine.env.now
+    engine.write_frequencies(nodes, targets)
+    res = engine.infer(x)                         # the same input: only the write moves anything
+    written = G.copy()
+    for n, f in zip(nodes, targets):
+        written.nodes[n]["tuning"] = f - written.nodes[n]["base_frequency"]
+    for r, expected in zip(engine.readouts, _static(written, x)):
+        records = [(tr, v) for tr, v in r.history if tr > t]
+        assert len(records) == 1
+        assert records[0][0] == pytest.approx(t + latency, rel=1e-12)
+        assert records[0][1] == pytest.approx(expected, rel=1e-9)
+    assert res.latency == pytest.approx(latency, rel=1e-12)
