@@ -35,6 +35,18 @@ def _x(ds, label):
     return np.arange(len(values)), [str(v) for v in values]
 
 
+def _log_spaced(x) -> bool:
+    """Whether values are spaced more evenly on a log scale than on a linear one."""
+    x = np.sort(np.asarray(x, dtype=float))
+    if len(x) < 3 or np.any(x <= 0):
+        return False
+
+    def unevenness(v):
+        d = np.diff(v)
+        return np.std(d) / np.mean(d)
+    return unevenness(np.log(x)) < unevenness(x)
+
+
 def _vs_axis(plt, ds, metric, label, spec, others):
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     x, ticks = _x(ds, label)
@@ -55,8 +67,10 @@ def _vs_axis(plt, ds, metric, label, spec, others):
                 ax.plot(x, g[:, r], ".", color=line.get_color(), alpha=0.5, ms=4)
     if ticks is not None:
         ax.set_xticks(x, ticks)
-    elif spec.get("log") is not None:
+    elif spec.get("log") is not None or _log_spaced(x):
+        from matplotlib.ticker import NullFormatter
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"{label} ({spec['key']})" if label != spec["key"] else label)
     ax.set_ylabel(metric)
     n = ds.sizes["repeat"]
@@ -73,6 +87,10 @@ def _heatmap(plt, ds, metric, labels):
     mean = ds[metric].mean("repeat").transpose(*labels).values
     (x, xt), (y, yt) = _x(ds, labels[1]), _x(ds, labels[0])
     im = ax.imshow(mean, origin="lower", aspect="auto", cmap="viridis")
+    if mean.size <= 144:                        # the values written in the cells
+        for (i, j), v in np.ndenumerate(mean):
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                    color="w" if v < np.nanmean(mean) else "k")
     ax.set_xticks(range(len(x)), xt or [f"{v:.3g}" for v in x], rotation=45, fontsize=7)
     ax.set_yticks(range(len(y)), yt or [f"{v:.3g}" for v in y], fontsize=7)
     ax.set_xlabel(labels[1])
