@@ -51,3 +51,23 @@ def test_a_feedback_alignment_run_learns_digits_and_reports_its_writes():
     written = net.layers[0].tuning != before
     k = net.layers[0].tuning[written] / 10e3
     assert written.sum() > 100 and np.allclose(k, np.round(k))
+
+
+def test_restarts_keep_the_programming_whose_chip_validates_best():
+    from rfemu.engines.compiled import CompiledEngine
+    from rfemu.tasks import xor_quadrants
+    task = xor_quadrants(n_train=100, n_test=8, seed=0)
+    net = compile_graph(build_graph(spin_mlp((2, 3, 2)), seed=0))
+    settings = {"restarts": 3, "initial_state": "uniform", "initial_bias_max": 0.02,
+                "on_chip": {"windows": 10, "evaluate_every": 10, "steps": 16, "learning_rate": 0.01,
+                            "score_scale": 3e3}}
+    ctx = TrainingContext(net, task.x_train, task.y_train, settings,
+                          streams={"training": np.random.SeedSequence(0), "restarts": np.random.SeedSequence(1)},
+                          n_threads=1)
+    before = [layer.tuning.copy() for layer in net.layers]
+    out = get_rule("perturbative").train(ctx)
+    scores = out.metrics["on_chip_restart_validation_accuracy"]
+    assert len(scores) == 3
+    kept = CompiledEngine(net, n_threads=1).accuracy(task.x_train[:20], task.y_train[:20])
+    assert kept == max(scores)
+    assert not np.array_equal(before[0], net.layers[0].tuning)

@@ -8,7 +8,9 @@ it, else :class:`~rfemu.learning.local.state.WriteSettings`' defaults).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -16,12 +18,14 @@ from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.local.config import OnChipRuleConfig
 from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import train_on_chip
+from rfemu.learning.restarts import random_state
 from rfemu.learning.rules import TrainingContext, TrainingOutcome, TrainingRule, register
 
 __all__ = ["PERTURBATIVE", "FEEDBACK_ALIGNMENT", "write_settings", "as_learning_curve"]
 
 REPORTS = ("on_chip_writes", "on_chip_write_energy_J", "on_chip_simulated_time_s", "on_chip_stuck_junctions",
-           "on_chip_max_writes_per_junction", "on_chip_junction_updates", "on_chip_curve")
+           "on_chip_max_writes_per_junction", "on_chip_junction_updates", "on_chip_curve",
+           "on_chip_restart_validation_accuracy")
 
 
 def write_settings(frequency_state) -> WriteSettings:
@@ -57,16 +61,56 @@ def as_learning_curve(result, score_scale) -> LearningCurve:
     return curve
 
 
+def _setting(settings, key, default):
+    if isinstance(settings, Mapping):
+        return settings.get(key, default)
+    return getattr(settings, key, default)
+
+
+def _restarts(context, name, config, writes, restarts, initial_state, bias_max):
+    """Learn on chip from ``restarts`` programmings (the first from the network as it is unless
+    ``initial_state`` is "uniform", the others uniform in the windows, hidden biases uniform in
+    [0, bias_max]) on the last four fifths of the samples; keep the one whose chip classifies the
+    first fifth best. Returns (kept result, validation accuracies)."""
+    x, y = np.asarray(context.features, dtype=float), np.asarray(context.labels)
+    n_val = max(1, len(y) // 5)
+    rng = np.random.default_rng(context.streams["restarts"]) if "restarts" in context.streams else \
+        np.random.default_rng(config.seed)
+    best, scores = None, []
+    for r in range(int(restarts)):
+        net = context.network.copy()
+        if r > 0 or initial_state == "uniform":
+            random_state(net, rng, bias_range=(0.0, bias_max))
+        loop = dataclasses.replace(config.loop(), seed=None if config.seed is None else config.seed + r)
+        result = train_on_chip(net, x[n_val:], y[n_val:], config.rule(name), loop, writes,
+                               evaluation=(x[:n_val], y[:n_val]), n_threads=context.n_threads or 1)
+        scores.append(float(result.curve.accuracy[-1]))
+        if best is None or scores[-1] > max(scores[:-1]):
+            best = result
+    context.network.set_trainable_state(best.network.trainable_state())
+    best.network = context.network
+    return best, scores
+
+
 def _train(name):
     def train(context: TrainingContext) -> TrainingOutcome:
         config = ON_CHIP_ENTRIES[name].make_config(context, seed=context.seed("training"))
         writes = write_settings(context.frequency_state)
-        result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
-                               config.loop(), writes, n_threads=context.n_threads or 1)
+        t = context.settings
+        restarts = int(_setting(t, "restarts", 1))
+        initial_state = _setting(t, "initial_state", "plan")
+        metrics = {}
+        if restarts > 1 or initial_state == "uniform":
+            result, scores = _restarts(context, name, config, writes, restarts, initial_state,
+                                       float(_setting(t, "initial_bias_max", 0.02)))
+            metrics["on_chip_restart_validation_accuracy"] = scores
+        else:
+            result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
+                                   config.loop(), writes, n_threads=context.n_threads or 1)
         log = result.states.log.arrays()
         per_junction = np.bincount(log["junction"], minlength=result.states.n_junctions)
         c = result.curve
-        metrics = {
+        metrics.update({
             "on_chip_writes": int(result.states.log.count),
             "on_chip_write_energy_J": float(result.states.log.energy),
             "on_chip_simulated_time_s": float(result.simulated_time),
@@ -75,10 +119,11 @@ def _train(name):
             "on_chip_junction_updates": int(result.junction_updates),
             "on_chip_curve": {"window": c.window, "time_s": c.time, "writes": c.writes,
                               "energy_J": c.energy, "accuracy": c.accuracy},
-        }
+        })
         return TrainingOutcome(as_learning_curve(result, config.score_scale), metrics,
                                {"training_s": result.seconds})
-    train.__doc__ = f"On-chip learning with the {name} rule (:func:`rfemu.learning.local.train_on_chip`)."
+    train.__doc__ = (f"On-chip learning with the {name} rule (:func:`rfemu.learning.local.train_on_chip`), "
+                     "from several random programmings with training.restarts > 1 or initial_state: uniform.")
     return train
 
 
