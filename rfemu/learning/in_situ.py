@@ -154,7 +154,7 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
     event_config : rfemu.engines.event.EventConfig
         How the chip runs (noise on, readout bandwidth, ...).
     config : InSituConfig
-    energy_model : rfemu.study.energy.EnergyModel, optional
+    energy_model : rfemu.devices.energy.EnergyModel, optional
     writes : rfemu.learning.local.WriteSettings or rfemu.learning.local.JunctionStates, optional
         Write every Adam step of the tuning states through the junctions' non-volatile frequency
         states (:class:`rfemu.learning.local.JunctionStates`: volatile accumulators, writes past
