@@ -4,8 +4,8 @@ model's domain, each found before a run with a message naming the device and the
 Every function takes SI numbers and returns None (fine) or one sentence (the problem, the cause
 and what is expected); :mod:`rfemu.scenario` cites the scenario line with it.
 
-- :func:`thermal_noise_problem`: a neuron's thermal noise eta = k_B T / E0 (docs/physics.md,
-  the oscillator's stochastic model) above 1: its thermal energy exceeds its oscillation energy,
+- :func:`thermal_noise_problem`: a neuron's thermal noise eta = k_B T / E0 (docs/physics.md#model-limits)
+  above 1: its thermal energy exceeds its oscillation energy,
   the small-noise model does not hold and its integration diverges (measured on the quickstart
   chip: eta = 4 still runs, eta = 41 gives NaN amplitudes; eta = 1e20 at E0 = 1e-40 J);
 - :func:`johnson_noise_problem`: a junction's Johnson noise sqrt(4 k_B T R B) above 1 V, where a
