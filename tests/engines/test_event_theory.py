@@ -1,4 +1,5 @@
-"""The event engine's dynamics, energy and noise against theory (docs/physics.md, section 1).
+"""The event engine's dynamics, energy and noise against theory (docs/physics.md#event-engine-dynamics,
+#relaxation-rate, #linewidth, #energy).
 
 One neuron between two single-junction lines (sizes (1, 1, 1)), every device set by hand so that
 each expected figure is written out here from the device formulas, not taken from the engine:
@@ -264,3 +265,23 @@ def test_noisy_chain_offset_is_the_mean_of_p_w_over_the_stationary_distribution(
     se = batch_standard_error(v[keep])
     assert abs(mean - expected) < 4 * se + 1e-3 * abs(expected)
     assert abs(mean - static) > 20 * se
+
+
+def test_noisy_chain_voltages_carry_the_johnson_floor_of_their_junctions():
+    """Noise on, a line without neurons: each delivery adds to every chain the Johnson noise of
+    its J junctions in series, a normal deviate of standard deviation sqrt(J 4 k_B T R B)."""
+    from rfemu.engines.compiled import CompiledEngine
+
+    G = build_graph(spin_mlp((3, 2)), seed=4)
+    cfg = EventConfig(noise=True, temperature=300.0, junction_resistance=2e3, readout_bandwidth=4e6)
+    engine = EventEngine(G, config=cfg, seed=9)
+    rng = np.random.default_rng(2)
+    x = rng.random((300, 3))
+    noise = engine.run(x).outputs - CompiledEngine(G, n_threads=1).forward(x).scores
+    sigma = math.sqrt(3 * 4 * BOLTZMANN * 300.0 * 2e3 * 4e6)
+    n = noise.size
+    assert abs(noise.mean()) < 4.5 * sigma / math.sqrt(n)
+    assert abs(noise.std() / sigma - 1) < 4.5 / math.sqrt(2 * n)
+    # independent draws: no correlation between the two chains, nor from one input to the next
+    assert abs(np.corrcoef(noise[:, 0], noise[:, 1])[0, 1]) < 4.5 / math.sqrt(len(x))
+    assert abs(np.corrcoef(noise[:-1, 0], noise[1:, 0])[0, 1]) < 4.5 / math.sqrt(len(x))
