@@ -13,7 +13,8 @@ OLD_SHEET = "PHYSICS" + ".md"          # spelt so that this file does not cite i
 # the kernel's sources are owned by the build; their comments are fixed with the kernel
 KERNEL_SOURCES = {ROOT / "rfemu" / "_core.pyx", ROOT / "rfemu" / "_core.c"}
 CITING = [ROOT / "README.md", *sorted((ROOT / "rfemu").rglob("*.py")), *sorted((ROOT / "tests").rglob("*.py")),
-          *sorted((ROOT / "benchmarks").glob("*.py")), *sorted((ROOT / "examples").glob("*.py")), *DOCS]
+          *sorted((ROOT / "benchmarks").glob("*.py")), *sorted((ROOT / "examples").glob("*.py")),
+          *sorted((ROOT / "scenarios").glob("*.yaml")), *DOCS]
 
 PATH = re.compile(r"(?<![\w./-])((?:rfemu|tests|benchmarks|examples|scenarios|docs)/[\w./-]*[\w/])")
 TEST_REF = re.compile(r"((?:tests)/[\w./-]+\.py)::(\w+)")
