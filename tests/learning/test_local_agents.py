@@ -21,7 +21,9 @@ def _net():
 
 
 @pytest.mark.parametrize("make_rule", [lambda: FeedbackAlignmentRule(0.3),
-                                       lambda: PerturbativeRule(0.3, steps=16, code="random")])
+                                       lambda: PerturbativeRule(0.3, steps=16, code="random"),
+                                       lambda: PerturbativeRule(0.3, steps=32, bias_dither=1e-5,
+                                                                bias_learning_rate=1e-9)])
 def test_event_learning_makes_the_batched_loops_writes(task, make_rule):
     """Write noise and drift on: the same junctions write the same requested and obtained
     frequencies at the same simulated times, and the chips end equal."""
@@ -36,6 +38,10 @@ def test_event_learning_makes_the_batched_loops_writes(task, make_rule):
         assert np.array_equal(a[key], b[key])
     assert np.allclose(a["time"], b["time"], rtol=1e-9, atol=1e-15)
     assert np.array_equal(batched.states.frequency, events.frequency)
+    for a_layer, b_layer, start in zip(batched.network.layers, engine.network.layers, _net().layers):
+        assert np.array_equal(a_layer.bias_voltage, b_layer.bias_voltage)
+        if getattr(make_rule(), "bias_dither", 0.0) > 0:                 # the chains learned theirs
+            assert not np.array_equal(b_layer.bias_voltage, start.bias_voltage)
     assert events.curve.accuracy == batched.curve.accuracy
     assert events.simulated_time == pytest.approx(batched.simulated_time, rel=1e-9)
     # the line's resonances (what the event chip runs on) are the written ones

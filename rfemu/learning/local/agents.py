@@ -16,7 +16,9 @@ something to do. One learning-circuit process (:func:`learning_circuit`) runs th
    devices as the state has them); the new resonance lands on the line after the write latency
    (:attr:`Priority.WRITE`), the energy goes to the engine's ledger and the write to the
    :class:`~rfemu.learning.local.state.WriteLog`;
-4. the resonances drift between windows (``drift_rate``) and the circuit waits for the writes.
+4. the resonances drift between windows (``drift_rate``) and the circuit waits for the writes;
+   chains that learn their bias voltages (perturbative rule with ``bias_dither``) set them at
+   once (volatile voltages) and their lines deliver again.
 
 With the same seed and no write noise this makes the same writes at the same simulated times as
 the batched loop :func:`~rfemu.learning.local.train.train_on_chip` (tested).
@@ -85,13 +87,15 @@ def learning_circuit(env, learning):
     cfg = learning.config
     learning.record(0)
     for window in range(1, cfg.windows + 1):
-        view, measured, cost = learning.measure()
+        view, measured, cost, chains = learning.measure()
         learning.costs.append(cost)
         duration = measured * cfg.sample_time
         yield learning.engine.schedule(duration, Priority.WRITE)
         learning.events += 1
         learning.drift(duration)
         pending = learning.deliver(learning.rule.update(view))
+        if chains:
+            learning.set_biases(learning.rule.update_bias(chains[0]))
         if pending:
             latency = max(learning.engine.lines[a.line].frequency_state.write_latency for a in pending)
             yield learning.engine.schedule(latency, Priority.SOURCE)     # after the writes landed
@@ -121,8 +125,6 @@ class EventLearning:
 
     def __init__(self, engine, features, labels, rule, config: OnChipConfig | None = None,
                  writes: WriteSettings | None = None, evaluation=None):
-        if getattr(rule, "bias_dither", 0.0) > 0:
-            raise ValueError("bias learning (bias_dither > 0) is not available in the event engine yet")
         self.engine, self.rule = engine, rule
         self.config = config or OnChipConfig()
         self.settings = writes or WriteSettings()
@@ -177,9 +179,17 @@ class EventLearning:
         idx = self._order[self._pos:self._pos + cfg.batch_size]
         self._pos += cfg.batch_size
         power = self.chip.engine.input_power(self.x[idx])
-        view, measured, cost = sense(self.chip, self.rule, power, self.y[idx], cfg.score_scale)
+        chains = []
+        view, measured, cost = sense(self.chip, self.rule, power, self.y[idx], cfg.score_scale, chains)
         self.junction_updates += view.n_junctions * (view.dither.shape[0] if view.dither is not None else 1)
-        return view, measured, cost
+        return view, measured, cost, chains
+
+    def set_biases(self, step):
+        """The chains' bias steps (V; volatile voltages, set at once): every line re-delivers."""
+        splits = np.cumsum([layer.n_chains for layer in self.network.layers])[:-1]
+        for layer, d, line in zip(self.network.layers, np.split(step, splits), self.engine.lines):
+            layer.bias_voltage += d
+            line.changed()
 
     def deliver(self, update):
         """Add each junction's share to its accumulator (per line, batched); wake the junctions
