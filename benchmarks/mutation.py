@@ -72,11 +72,12 @@ MUTANTS = (
     Mutant("linewidth_nu_factor_dropped", "rfemu/devices/oscillator.py",
            "dw_above = diffusion / (2.0 * p0_safe) * (1.0 + nu ** 2)",
            "dw_above = diffusion / (2.0 * p0_safe)",
-           (_OSCILLATOR,), "the (1 + nu^2) amplitude-phase factor of the linewidth dropped (issue 14)"),
+           (_OSCILLATOR + "::test_phase_linewidth_is_the_linewidth_without_the_amplitude_phase_coupling",
+            _OSCILLATOR + "::test_phase_diffusion_linewidth_with_shift"), "the (1 + nu^2) amplitude-phase factor of the linewidth dropped (issue 14)"),
     Mutant("output_power_clamp_removed", "rfemu/devices/oscillator.py",
            "    i = clamp_current(current, params)\n",
            "    i = np.asarray(current, dtype=float)\n",
-           (_OSCILLATOR, "tests/physics/test_output_transfer.py"),
+           (_OSCILLATOR + "::test_output_power_clamp_and_scale", "tests/physics/test_output_transfer.py"),
            "the compact model's current clamp to [I_th, I_max] removed (issue 14)"),
     Mutant("relaxation_rate_factor_two_dropped", "rfemu/devices/oscillator.py",
            "return 2.0 * params.damping_rate * np.abs(xi - 1.0)",
@@ -349,4 +350,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    import signal
+    # a terminated run still removes its copies (the finally of check())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
