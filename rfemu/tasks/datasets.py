@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -114,21 +116,13 @@ def drone_rf(path=None, normalize=True) -> Task:
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"drone RF data set {file}: cannot be read as HDF5 ({exc}); expected {expected}; "
                         f"get it with {DRONE_SOURCE}") from None
+    problem = _drone_problem(arrays)
+    if problem:
+        raise DataError(f"drone RF data set {file}: {problem}; expected {expected}; get it with {DRONE_SOURCE}")
     x_tr = np.squeeze(arrays["X_train"]).astype(float)
     x_te = np.squeeze(arrays["X_test"]).astype(float)
     y_tr = np.asarray(arrays["Y_train"]).ravel()
     y_te = np.asarray(arrays["Y_test"]).ravel()
-    problems = []
-    if x_tr.ndim != 2 or x_te.ndim != 2 or x_tr.shape[1] != x_te.shape[1]:
-        problems.append(f"X_train {x_tr.shape} and X_test {x_te.shape} must be 2-D with the same bins")
-    elif len(y_tr) != len(x_tr) or len(y_te) != len(x_te):
-        problems.append(f"labels ({len(y_tr)}, {len(y_te)}) do not match samples ({len(x_tr)}, {len(x_te)})")
-    elif not (np.all(np.isfinite(x_tr)) and np.all(np.isfinite(x_te))) or x_tr.min() < 0 or x_te.min() < 0:
-        problems.append("spectra must be finite and >= 0 (powers)")
-    elif not (np.all(y_tr == np.round(y_tr)) and np.all(y_te == np.round(y_te))) or y_tr.min() < 0:
-        problems.append("labels must be integers >= 0")
-    if problems:
-        raise DataError(f"drone RF data set {file}: {problems[0]}; expected {expected}; get it with {DRONE_SOURCE}")
     y_tr, y_te = y_tr.astype(np.int64), y_te.astype(np.int64)
     scale = x_tr.max() if normalize and x_tr.max() > 0 else 1.0
     n_classes = int(max(y_tr.max(), y_te.max()) + 1)
@@ -137,14 +131,42 @@ def drone_rf(path=None, normalize=True) -> Task:
                 {"normalization": float(scale)})
 
 
+def _drone_problem(arrays) -> Optional[str]:
+    """What is wrong with the drone file's arrays (None if nothing): numbers, 2-D spectra with the
+    same bins, at least one sample in each split, finite powers >= 0, one label in 0-9 per sample."""
+    for key, kinds in (("X_train", "fiu"), ("X_test", "fiu"), ("Y_train", "fiub"), ("Y_test", "fiub")):
+        if arrays[key].dtype.kind not in kinds:
+            return f"{key} holds {arrays[key].dtype} values, not numbers"
+    x_tr, x_te = np.squeeze(arrays["X_train"]), np.squeeze(arrays["X_test"])
+    y_tr, y_te = np.ravel(arrays["Y_train"]), np.ravel(arrays["Y_test"])
+    if x_tr.ndim != 2 or x_te.ndim != 2 or x_tr.shape[1] != x_te.shape[1]:
+        return f"X_train {x_tr.shape} and X_test {x_te.shape} must be 2-D with the same bins"
+    if len(x_tr) == 0 or len(x_te) == 0:
+        return f"no samples ({len(x_tr)} train, {len(x_te)} test)"
+    if len(y_tr) != len(x_tr) or len(y_te) != len(x_te):
+        return f"labels ({len(y_tr)}, {len(y_te)}) do not match samples ({len(x_tr)}, {len(x_te)})"
+    if not (np.all(np.isfinite(x_tr)) and np.all(np.isfinite(x_te))) or x_tr.min() < 0 or x_te.min() < 0:
+        return "spectra must be finite and >= 0 (powers)"
+    for key, y in (("Y_train", y_tr), ("Y_test", y_te)):
+        bad = ~np.isfinite(y.astype(float)) | (y != np.round(y)) | (y < 0) | (y >= len(DRONE_CLASSES))
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            return (f"{key}[{i}] = {y[i].item()!r}: labels must be whole numbers 0-{len(DRONE_CLASSES) - 1} "
+                    f"(the {len(DRONE_CLASSES)} emitters)")
+    return None
+
+
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (gzip-compressed or not) into a numpy array."""
     p = Path(path)
     opener = gzip.open if p.suffix == ".gz" else open
+    if p.exists() and not p.is_file():
+        raise DataError(f"IDX file {p}: not a regular file; expected an IDX file (gzip or raw); "
+                        f"get it with {MNIST_SOURCE}")
     try:
         with opener(p, "rb") as fh:
             data = fh.read()
-    except OSError as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"IDX file {p}: cannot be read ({exc}); expected an IDX file (gzip or raw); "
                         f"get it with {MNIST_SOURCE}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
@@ -190,6 +212,9 @@ def mnist(path=None, n_train=None, n_test=None) -> Task:
             raise DataError(f"MNIST {files[k]}: images of shape {arrays[k].shape}, expected (N, 28, 28); "
                             f"get it with {MNIST_SOURCE}")
     for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
+        if len(arrays[xk]) == 0:
+            raise DataError(f"MNIST {files[xk]}: no images; expected (N, 28, 28) with N >= 1; "
+                            f"get it with {MNIST_SOURCE}")
         if arrays[yk].ndim != 1 or len(arrays[yk]) != len(arrays[xk]) or arrays[yk].max() > 9:
             raise DataError(f"MNIST {files[yk]}: {arrays[yk].shape} labels for {len(arrays[xk])} images, "
                             f"expected one label 0-9 per image; get it with {MNIST_SOURCE}")

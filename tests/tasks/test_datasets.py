@@ -125,3 +125,34 @@ def test_real_drone_file_matches_its_published_shape(require_data):
     task = drone_rf(require_data("drone"))
     assert task.x_train.shape == (702, 256) and task.x_test.shape == (298, 256)
     assert task.n_classes == 10 and np.bincount(task.y_train).min() >= 60
+
+
+@pytest.mark.parametrize("override, match", [
+    ({"Y_test": np.r_[-1, np.zeros(11, int)]}, r"Y_test\[0\] = -1: labels must be whole numbers 0-9"),
+    ({"Y_train": np.r_[10 ** 9, np.zeros(29, int)]}, r"Y_train\[0\] = 1000000000"),
+    ({"Y_train": np.array([b"a"] * 30)}, "not numbers"),
+    ({"Y_train": np.full(30, np.nan)}, r"Y_train\[0\] = nan"),
+    ({"X_train": np.zeros((0, 256)), "Y_train": np.zeros(0, int)}, "no samples"),
+])
+def test_a_corrupted_drone_file_is_one_data_error(tmp_path, override, match):
+    """Hostile files that used to train (label -1: 51 %) or exhaust memory (label 1e9)."""
+    f = tmp_path / "drone.h5"
+    write_drone(f, **override)
+    with pytest.raises(DataError, match=match):
+        drone_rf(f)
+
+
+def test_a_truncated_empty_or_endless_idx_file_is_one_data_error(tmp_path):
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    _idx(p, np.zeros((2, 28, 28)))
+    p.write_bytes(p.read_bytes()[:-30])                       # the gzip stream cut short
+    with pytest.raises(DataError, match="cannot be read"):
+        read_idx(p)
+    with pytest.raises(DataError, match="not a regular file"):
+        read_idx("/dev/zero")                               # would be read forever
+    (tmp_path / "empty").mkdir()
+    for name, array in (("train-images-idx3-ubyte", np.zeros((0, 28, 28))), ("train-labels-idx1-ubyte", np.zeros(0)),
+                        ("t10k-images-idx3-ubyte", np.zeros((1, 28, 28))), ("t10k-labels-idx1-ubyte", np.zeros(1))):
+        _idx(tmp_path / "empty" / name, array, compress=False)
+    with pytest.raises(DataError, match="no images"):
+        mnist(tmp_path / "empty")
