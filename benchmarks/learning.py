@@ -21,7 +21,11 @@ The digits network is the one of scenarios/digits_single_layer.yaml (64 tones on
 
 The last line printed is one JSON object.
 
-    python benchmarks/learning.py [--windows 20]
+With ``--event-100k``: the 100,224-junction chip in the event engine too
+(event_100k_build_s: building the engine; event_100k_agents_s: its 100,224 junction agents;
+event_100k_window_s: one feedback-alignment window of 8 samples; peak_rss_mb).
+
+    python benchmarks/learning.py [--windows 20] [--event-100k]
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ def run(rule, windows, batch_size, net=None, task=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--windows", type=int, default=20)
+    ap.add_argument("--event-100k", action="store_true", help="also the 100k-junction chip in the event engine")
     args = ap.parse_args()
     task = digits(seed=1)
     figures = {}
@@ -102,6 +107,20 @@ def main():
     r = run(FeedbackAlignmentRule(0.3), 1, 32, net=big, task=big_task)
     figures["chip_100k_window_s_feedback_alignment"] = r.seconds
     figures["chip_100k_wall_s"] = time.perf_counter() - t0
+    if args.event_100k:
+        from _timing import peak_rss_mb
+        t0 = time.perf_counter()
+        engine = EventEngine(big, EventConfig(), seed=0)
+        t1 = time.perf_counter()
+        learning = EventLearning(engine, x, y, FeedbackAlignmentRule(0.3),
+                                 OnChipConfig(windows=1, batch_size=8, evaluate_every=10 ** 9), WriteSettings(step=10e3),
+                                 evaluation=(x[:4], y[:4]))
+        t2 = time.perf_counter()
+        learning.run()
+        figures["event_100k_build_s"] = t1 - t0
+        figures["event_100k_agents_s"] = t2 - t1
+        figures["event_100k_window_s"] = learning.seconds
+        figures["peak_rss_mb"] = peak_rss_mb()
     figures["load_average_1min"] = os.getloadavg()[0]
     report(figures)
 
