@@ -119,7 +119,7 @@ class OscillatorParameters:
         "unit": "rad/s",
         "help": "N of w(p) = w0 + N p, in rad/s (\"50 MHz\" is read as 2 pi x 50 MHz)."})
     damping: float = field(default=0.01, metadata={
-        "unit": "", "gt": 0,
+        "unit": "", "gt": 0, "lt": 1,
         "help": "Gilbert damping alpha; the linear damping rate is G_G = alpha * 2 pi f0."})
     nonlinear_damping: float = field(default=2.0, metadata={
         "unit": "", "ge": 0,

@@ -82,7 +82,7 @@ class ResonatorParameters:
     """
 
     damping: float = field(default=0.01, metadata={
-        "unit": "", "gt": 0,
+        "unit": "", "gt": 0, "lt": 1,
         "help": "alpha: the resonance half width (linewidth) is D_r = alpha f_r."})
     sensitivity: float = field(default=DEFAULT_SENSITIVITY, metadata={
         "unit": "V/W", "gt": 0, "scenario_default": 8800.0,

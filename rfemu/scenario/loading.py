@@ -154,7 +154,8 @@ def apply_override(data: dict, positions: Positions, override: str) -> None:
 
 #: why a bound holds, by key name (for "physically impossible" messages)
 _REASONS = {
-    "damping": "a damping (and the linewidth alpha f it sets) cannot be negative or zero",
+    "damping": "a damping sets the half width alpha f: positive, and below 1 for a resonance "
+               "narrower than its frequency",
     "linewidth": "a linewidth cannot be negative",
     "tone_linewidth": "a linewidth cannot be negative",
     "temperature": "a temperature in kelvin cannot be negative",

@@ -92,3 +92,10 @@ def test_a_long_extends_chain_is_one_line(tmp_path):
     assert "\n" not in str(info.value) and "extends" in str(info.value)
     # a short chain still works
     assert load_scenario(tmp_path / "s3.yaml").name == "t"
+
+
+@pytest.mark.parametrize("device", ["resonator", "oscillator"])
+def test_a_damping_of_1e300_is_refused_before_it_breaks_a_run(device):
+    # it validated, then the programming step failed with a traceback (target frequency not finite)
+    message = _refused(MINIMAL + f"devices:\n  {device}:\n    damping: 1e300\n")
+    assert message.startswith(f"<scenario>:8: devices.{device}.damping:") and "below 1" in message
