@@ -68,12 +68,12 @@ def dask_backend():
     backend.close()
 
 
-#: 8 values x 2 repeats = 16 runs of about 0.15 s of CPU each
+#: 8 values x 2 repeats = 16 runs of about 0.1 s of CPU each
 SWEEP16 = """\
     sweep:
       axes:
         - key: training.epochs
-          values: [10, 20, 30, 40, 50, 60, 70, 80]
+          values: [5, 10, 15, 20, 25, 30, 35, 40]
       repeats: 2
     """
 
