@@ -144,3 +144,23 @@ def test_repeat_zero_of_a_point_is_rfemu_run_with_the_axis_values(tmp_path, writ
         p.unlink()
     assert main(["plot", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out" / "figures").iterdir()) == names
+
+
+def test_random_sampling_records_each_sample_s_values_in_si(tmp_path, write_scenario):
+    """sweep.nc's coordinate along ``sample`` is each drawn value converted to SI (kHz -> Hz)."""
+    from rfemu.study.runner import run_sweep
+    path = write_scenario(tmp_path, """\
+        sweep:
+          axes:
+            - key: training.frequency_learning_rate
+              name: rate
+              log: {start: 10 kHz, stop: 1000 kHz, num: 2}
+          sampling: random
+          samples: 3
+        """)
+    plan = load_plan(path)
+    drawn = [float(p.values[0].split()[0]) * 1e3 for p in plan.points]
+    ds = run_sweep(path, out=tmp_path / "out", workers=0, progress=False, figures=False).dataset
+    assert ds["test_accuracy"].dims == ("sample", "repeat")
+    np.testing.assert_allclose(ds["rate"].values, drawn, rtol=1e-12)
+    assert all(1e4 <= v <= 1e6 for v in drawn) and len(set(drawn)) == 3
