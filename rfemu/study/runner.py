@@ -54,9 +54,12 @@ class _Inline:
     def submit(self, payload, batch):
         import concurrent.futures as cf
 
+        from threadpoolctl import threadpool_limits
+
         from rfemu.study.plan import run_batch
         future = cf.Future()
-        future.set_result(run_batch(payload, batch))
+        with threadpool_limits(1):          # as in the pool's and Dask's workers
+            future.set_result(run_batch(payload, batch))
         return future
 
     def wait(self, futures):
