@@ -136,6 +136,7 @@ class EventLearning:
         rule_rng, write_rng = rng.spawn(2)
         self.rng = rng
         self.chip = LearningChip(self.network)
+        self.chip.readout_noise, self.chip.noise_rng = self.config.readout_noise, rng.spawn(1)[0]
         if hasattr(rule, "prepare"):
             rule.prepare(self.network, rule_rng)
         self._configure_lines(write_rng)

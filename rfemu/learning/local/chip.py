@@ -67,6 +67,17 @@ class LearningChip:
         self._stacked = {}
         self._transfers = {}
         self._tones = {}
+        #: V rms of the noise on every reading of a chain voltage (the learning circuit's readout:
+        #: Johnson noise over the readout bandwidth, amplifier), and its random stream
+        self.readout_noise = 0.0
+        self.noise_rng = None
+
+    def read(self, scores):
+        """Class scores as the learning circuit reads them: plus ``readout_noise`` (V rms), drawn
+        independently for every reading."""
+        if self.readout_noise <= 0:
+            return scores
+        return scores + self.noise_rng.normal(0.0, self.readout_noise, np.shape(scores))
 
     # -- K copies ---------------------------------------------------------------------------
     def _chains(self, l: int, copies: int) -> res.ChainSet:

@@ -35,6 +35,9 @@ class OnChipRuleConfig:
         "unit": "s", "gt": 0, "help": "Presentation of one sample on the simulated clock."})
     evaluate_every: int = field(default=25, metadata={
         "gt": 0, "help": "Windows between two points of the learning curve."})
+    readout_noise: float = field(default=0.0, metadata={
+        "unit": "V", "ge": 0, "help": "V rms on every reading of an output chain's voltage by the learning "
+                                      "circuit (the cost and errors the rules see are noisy)."})
     steps: int = field(default=1024, metadata={
         "gt": 1, "help": "perturbative: dither steps (cost measurements) per window; sinusoid codes "
                          "stay orthogonal for up to steps - 2 junctions."})
@@ -67,7 +70,8 @@ class OnChipRuleConfig:
     def loop(self) -> OnChipConfig:
         """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`."""
         return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
-                            sample_time=self.sample_time, evaluate_every=self.evaluate_every, seed=self.seed)
+                            sample_time=self.sample_time, evaluate_every=self.evaluate_every,
+                            readout_noise=self.readout_noise, seed=self.seed)
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""

@@ -49,6 +49,9 @@ class OnChipConfig:
         s, presentation of one sample (at least the readout's 1 / bandwidth).
     evaluate_every : int
         Windows between two points of the learning curve (accuracy on the evaluation set).
+    readout_noise : float
+        V rms added to every reading of an output chain's voltage by the learning circuit (the
+        cost and the errors are computed from noisy readings; the accuracy of the curve is not).
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     """
@@ -58,6 +61,7 @@ class OnChipConfig:
     score_scale: float = 1e3
     sample_time: float = 10e-6
     evaluate_every: int = 10
+    readout_noise: float = 0.0
     seed: int | None = 0
 
     def __post_init__(self):
@@ -69,6 +73,8 @@ class OnChipConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        if not (math.isfinite(self.readout_noise) and self.readout_noise >= 0):
+            raise ValueError(f"readout_noise must be finite and >= 0 V, got {self.readout_noise!r}")
 
 
 @dataclass
@@ -145,7 +151,8 @@ def sense(chip: LearningChip, rule, power, labels, score_scale, chain_views=None
         if n_bias:
             offsets = np.vstack([np.zeros((1, n_bias)), codes[:, n:] * rule.bias_dither])
             bias = np.split(offsets, np.cumsum(chains)[:-1], axis=1)
-        costs = cross_entropy_per_copy(chip.scores(power, chip.resonances(dither), bias), labels, score_scale)
+        costs = cross_entropy_per_copy(chip.read(chip.scores(power, chip.resonances(dither), bias)), labels,
+                                       score_scale)
         view = LocalView("dither", dither=codes[:, :n], dither_amplitude=amplitude, cost=costs[1:],
                          reference_cost=costs[0], **common)
         if n_bias and chain_views is not None:
@@ -154,7 +161,7 @@ def sense(chip: LearningChip, rule, power, labels, score_scale, chain_views=None
         return view, dither.shape[0] * len(labels), float(costs[0])
     if rule.sensing == "feedback":
         fwd = chip.engine.forward(power=power, keep=True)
-        loss, g = softmax_cross_entropy(score_scale * fwd.scores, labels)
+        loss, g = softmax_cross_entropy(score_scale * chip.read(fwd.scores), labels)
         errors = rule.chain_errors(net, fwd, score_scale * g)
         fields = {k: [] for k in ("rectified_voltage", "voltage_slope", "chain_voltage", "chain_current",
                                   "chain_error")}
@@ -219,6 +226,7 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     rng = as_generator(config.seed)
     rule_rng, write_rng = rng.spawn(2)
     chip = LearningChip(net, n_threads=n_threads)
+    chip.readout_noise, chip.noise_rng = config.readout_noise, rng.spawn(1)[0]
     if hasattr(rule, "prepare"):
         rule.prepare(net, rule_rng)
     states = JunctionStates(net, writes, seed=write_rng)
