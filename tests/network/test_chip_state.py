@@ -69,6 +69,23 @@ def test_an_npz_of_resonances_and_biases_sets_the_tuning_states(tmp_path):
     np.testing.assert_array_equal(new.damping, layer.damping)         # the rest as drawn
 
 
+def test_frequency_plans_come_from_a_file_too(tmp_path):
+    """Input tones, neuron channels and as-fabricated resonances as explicit lists from an .npz."""
+    G, net = _varied_network(seed=1)
+    tones = np.array([11e6, 23e6, 37e6, 52e6])
+    channels = np.array([210e6, 260e6, 330e6])
+    base = net.layers[1].base_frequency * 1.01
+    np.savez(tmp_path / "plans.npz", layer0_source_frequency=tones, layer0_channel_frequency=channels,
+             layer1_base_frequency=base)
+    apply_chip_state(G, read_chip_state(tmp_path / "plans.npz"))
+    new = compile_graph(G)
+    np.testing.assert_array_equal(new.layers[0].tone_frequency, tones)
+    np.testing.assert_array_equal(new.layers[0].channel_frequency, channels)
+    np.testing.assert_array_equal(new.layers[1].tone_frequency, channels)   # the next line's tones
+    np.testing.assert_array_equal(new.layers[1].base_frequency, base)
+    np.testing.assert_array_equal(new.layers[1].tuning, net.layers[1].tuning)
+
+
 @pytest.mark.parametrize("arrays, match", [
     ({"layer0_resonance_frequency": np.zeros((2, 2))}, r"shape \(2, 2\).*needs \(3, 4\)"),
     ({"layer0_resonance_frequency": "far"}, r"outside junction \(0, 0\)'s reach"),
