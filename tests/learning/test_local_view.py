@@ -36,10 +36,10 @@ class _PeekingRule:
 
 
 class _MeanCostRule:
-    """A rule that normalises by the mean of every junction's dither: not local either."""
+    """A rule that offsets by the mean of every junction's dither: not local either."""
 
     def update(self, view):
-        return view.dither.sum(axis=0) * np.abs(view.dither).mean()
+        return view.dither.sum(axis=0) + np.abs(view.dither).mean()
 
 
 def test_the_check_catches_a_rule_that_reads_another_junction(setup):
@@ -48,7 +48,9 @@ def test_the_check_catches_a_rule_that_reads_another_junction(setup):
     rule.prepare(net, 0)
     view, _, _ = sense(chip, rule, chip.engine.input_power(x), y, 1e3)
     assert not is_local(_PeekingRule(), view, 3)
-    view_d, _, _ = sense(chip, PerturbativeRule(steps=8, code="random"), chip.engine.input_power(x), y, 1e3)
+    random_codes = PerturbativeRule(steps=8, code="random")
+    random_codes.prepare(net, 0)
+    view_d, _, _ = sense(chip, random_codes, chip.engine.input_power(x), y, 1e3)
     assert not is_local(_MeanCostRule(), view_d, 3)
 
 
