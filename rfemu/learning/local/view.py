@@ -111,6 +111,8 @@ def is_local(rule, view: LocalView, junction: int, rng=None, trials: int = 3) ->
     :meth:`LocalView.junction` (the junction alone); (2) every other junction's per-junction
     fields are replaced by random values (``trials`` times) and the junction's update must not
     change. Equal means within 1e-12 relative (a column summed alone may round differently).
+    A junction whose own factor is zero (e.g. its codes sum to zero) can hide a global factor:
+    check several junctions.
     """
     rng = np.random.default_rng(rng)
     base = np.asarray(rule.update(view))
