@@ -195,3 +195,18 @@ def test_the_run_folder_records_what_repeats_it(quickstart_runs):
         kind = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-t", p["git"]["commit"]],
                               capture_output=True, text=True)
         assert kind.stdout.strip() == "commit" and isinstance(p["git"]["modified"], bool)
+
+
+def test_sigterm_during_a_run_is_one_line_and_leaves_nothing(tmp_path):
+    import signal
+    import time
+    env = dict(os.environ, RFEMU_DATA=DATA, MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out",
+                             str(tmp_path / "runs" / "run"), "-q", "--set", "training.epochs=100000"],
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    time.sleep(8)                                    # in the middle of the training
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert err.strip().splitlines() == ["terminated (SIGTERM); nothing half-written was left"]
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
