@@ -74,8 +74,9 @@ def _expected(unit: str) -> str:
     return f"expected {kind} in {unit or 'plain numbers'}, e.g. {example}"
 
 
-#: what a quantity string may hold: digits, signs, a decimal point, unit names, /, *, ^, %, ()
-_QUANTITY_CHARS = re.compile(r"^[0-9A-Za-z\u00b5\u03bc\u03a9%/*^.+\-\s()]+$")
+#: what a quantity string may hold: digits, signs, a decimal point, unit names (with micro, Ohm
+#: and the superscripts 2 and 3), /, *, ^, %, ()
+_QUANTITY_CHARS = re.compile(r"^[0-9A-Za-z\u00b5\u03bc\u03a9\u2126\u00b2\u00b3%/*^.+\-\s()]+$")
 
 
 def _convert(value, unit: str) -> float:

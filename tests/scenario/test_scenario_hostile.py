@@ -58,6 +58,12 @@ def test_a_bool_key_still_takes_true_and_false():
     assert s.medium.noise is True and s.medium.linewidths is False
 
 
+@pytest.mark.parametrize("written,unit,si", [("1e-24 m\u00b3", "m^3", 1e-24), ("3 \u00b5A", "A", 3e-6),
+                                             ("1 k\u03a9", "Ohm", 1e3), ("2 rad/ns", "Hz", 1e9 / 3.141592653589793)])
+def test_unicode_units_are_still_quantities(written, unit, si):
+    assert parse_quantity(written, unit) == pytest.approx(si, rel=1e-14)
+
+
 def test_junk_after_a_unit_is_refused():
     text = MINIMAL.replace("    - size: 2\n", "    - size: 2\n      bias_voltage: 11 mV!!\n")
     message = _refused(text)
