@@ -35,6 +35,8 @@ class RemoteFile:
     sha256: str
     size: int
     """bytes"""
+    mirrors: tuple = ()
+    """further URLs of the same file, tried in turn when ``url`` fails"""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ MNIST_MIRRORS = ("https://storage.googleapis.com/cvdf-datasets/mnist/",
 
 
 def _mnist_file(name, sha256, size):
-    return RemoteFile(name, MNIST_MIRRORS[0] + name, sha256, size)
+    return RemoteFile(name, MNIST_MIRRORS[0] + name, sha256, size,
+                      mirrors=tuple(m + name for m in MNIST_MIRRORS[1:]))
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
@@ -261,14 +264,17 @@ def fetch(name, root=None, progress=False) -> list[Path]:
                                 "it away and fetch again")
             out.append(target)
             continue
-        try:
-            pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}", fname=f.name, path=folder,
-                           progressbar=progress)
-        except ValueError as exc:
-            raise DataError(f"download of {f.url} failed its check ({exc}); nothing was written "
-                            f"to {folder}") from None
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise DataError(f"download of {f.url} failed ({type(exc).__name__}: {exc}); nothing "
-                            f"was written to {folder}") from None
+        failures = []
+        for url in (f.url,) + tuple(f.mirrors):
+            try:
+                pooch.retrieve(url, known_hash=f"sha256:{f.sha256}", fname=f.name, path=folder,
+                               progressbar=progress)
+                break
+            except ValueError as exc:
+                failures.append(f"download of {url} failed its check ({exc})")
+            except (requests.exceptions.RequestException, OSError) as exc:
+                failures.append(f"download of {url} failed ({type(exc).__name__}: {exc})")
+        else:
+            raise DataError("; ".join(failures) + f"; nothing was written to {folder}")
         out.append(target)
     return out

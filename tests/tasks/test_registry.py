@@ -141,6 +141,14 @@ def test_a_wrong_or_cut_download_is_one_error_and_leaves_nothing(server, tmp_pat
     assert not registry.is_present(d, tmp_path)
 
 
+def test_a_failing_source_falls_back_to_its_mirror(server, tmp_path):
+    d = _entry(server + "/cut")
+    d = dataclasses.replace(d, files=(dataclasses.replace(d.files[0], mirrors=(server + "/file",)),))
+    [path] = registry.fetch(d, root=tmp_path)
+    assert path.read_bytes() == PAYLOAD and _Handler.requests == ["/cut", "/file"]
+    assert all(f.mirrors and f.name in f.mirrors[0] for f in DATASETS["mnist"].files)
+
+
 def test_fetch_never_replaces_a_file_it_did_not_write(server, tmp_path):
     d = _entry(server + "/file")
     (tmp_path / "tiny").mkdir()
