@@ -1,6 +1,5 @@
 """Device-to-device variability as built into a network graph: each parameter drawn with its own
-spread, from its own random stream (docs/physics.md: variability; docs/architecture.md: random
-streams).
+spread, from its own random stream (docs/physics.md#variability).
 
 Every perturbed parameter is turned back into the standard normal deviate it was drawn from
 (``x = x0 (1 + s z)``, or ``x = x0 exp(sigma z - sigma^2 / 2)``, ``sigma^2 = ln(1 + s^2)``, for
