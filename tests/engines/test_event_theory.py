@@ -84,20 +84,22 @@ LATENCY_TOL, EMISSION_TOL = 1e-2, 1e-4
 
 
 CAUSAL_DELIVERY = pytest.mark.xfail(
-    strict=True, reason="a line delivers every tone change made while its delivery is pending at that "
-    "delivery, earlier than change + delay (coordination note 20:33): with a delay longer than the "
-    "emission interval (the 0.8 us diode response here) the output settles up to one delay early")
+    strict=True, reason="by default a line delivers every tone change made while its delivery is "
+    "pending at that delivery, earlier than change + delay: with a delay longer than the emission "
+    "interval (the 0.8 us diode response here) the output settles up to one delay early "
+    "(EventConfig.causal_delivery=True delivers each change one delay after it was sent)")
 
 
 @pytest.fixture(scope="module", params=[
-    pytest.param(False, id="propagation-only"),
-    pytest.param(True, id="diode-response", marks=CAUSAL_DELIVERY)])
+    pytest.param((False, False), id="propagation-only"),
+    pytest.param((True, True), id="diode-response-causal"),
+    pytest.param((True, False), id="diode-response-default-delivery", marks=CAUSAL_DELIVERY)])
 def step_response(request):
-    diode = request.param
+    diode, causal = request.param
     G = one_neuron_graph(XI_IDLE)
     f_out = set_output_junction(G, F_NEURON, -1.0)             # W = -K, sign -1: +K
     cfg = EventConfig(emission_tolerance=EMISSION_TOL, settle_tolerance=1e-12, diode_response=diode,
-                      latency_tolerance=LATENCY_TOL, line_delay=LINE_DELAY)
+                      latency_tolerance=LATENCY_TOL, line_delay=LINE_DELAY, causal_delivery=causal)
     engine = EventEngine(G, config=cfg)
     res = engine.infer(np.array([X_STEP]))
     f_in = G.nodes[("resonator", 0, 0, 0)]["base_frequency"] + G.nodes[("resonator", 0, 0, 0)]["tuning"]
