@@ -1,0 +1,423 @@
+"""Convolution layers of RF spintronic devices (Leroux et al., Neuromorph. Comput. Eng. 2, 034002, 2022).
+
+A filter is a chain of ``J = in_channels * kernel_size**2`` junctions reading the tones that encode
+one input patch: one tone per patch element and input channel, on a frequency plan that every
+position reuses (:func:`patch_tone_frequencies`). Junction ``j`` of a filter nominally resonates
+on tone ``j`` (one junction per tone, as a dense layer of the seed); its resonance frequency sets
+the kernel's weights through the full Lorentzian line of every junction against every patch tone
+(docs/physics.md#chains, docs/physics.md#line-shape). The chain matrix ``W`` (filters x patch
+tones, V/W) comes from :class:`rfemu.medium.LineResponse`, the same path as the dense layers'.
+
+Two arrangements (the paper's):
+
+- ``sequential``: one chain per filter; the patches are rectified one after another in time, so
+  every position sees the same ``W`` (``n_copies = 1``);
+- ``parallel``: one chain per filter and position (``n_copies = n_positions``), each copy on its
+  own line carrying one patch's tones; weight sharing is obtained by programming every copy toward
+  the same target, so write noise and device-to-device spread make the copies differ.
+
+Array axes: ``k`` copy (0 only in the sequential arrangement, else the position), ``f`` filter,
+``j`` junction of a filter's chain, ``t`` patch tone (``t = (c_in * k + ky) * k + kx``), ``p``
+output position (row-major over the output map). The forward pass is
+``V[b, f, p] = sum_t patches[b, p, t] W[k(p), f, t] + V_bias[k(p), f]`` (volts), im2col then a
+product; :meth:`ConvLayer.backward` returns the gradients with respect to every junction's
+tuning shift (``f_r = f_base + s``), the chains' biases and the input tone powers.
+:func:`oscillator_activation` and the pooling functions act on its output.
+
+Examples
+--------
+>>> import numpy as np
+>>> g = ConvGeometry(in_channels=1, height=4, width=4, kernel_size=3)
+>>> layer = conv_layer(g, n_filters=2, tone_frequency=np.linspace(20e6, 120e6, 9), seed=0)
+>>> layer.forward(np.full((5, 1, 4, 4), 1e-6)).voltage.shape
+(5, 2, 2, 2)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from rfemu.devices import oscillator as osc
+from rfemu.devices.resonator import DEFAULT_SENSITIVITY
+from rfemu.medium import LineResponse
+from rfemu.network.description import SIGN_PATTERNS
+from rfemu.network.frequency import FrequencyPlan
+from rfemu.rng import as_generator
+
+__all__ = [
+    "SEQUENTIAL", "PARALLEL", "ARRANGEMENTS",
+    "ConvGeometry", "im2col", "col2im", "patch_tone_frequencies",
+    "ConvLayer", "ConvResult", "ConvGradient", "conv_layer",
+    "shared_gradient", "gradient_step",
+    "oscillator_activation", "average_pool", "average_pool_grad", "max_pool", "max_pool_grad",
+]
+
+SEQUENTIAL = "sequential"
+PARALLEL = "parallel"
+ARRANGEMENTS = (SEQUENTIAL, PARALLEL)
+
+
+# --------------------------------------------------------------------------------------------
+# geometry: patches of an image
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Shape of a convolution: input maps (in_channels, height, width), square kernel, stride, zero padding."""
+
+    in_channels: int
+    height: int
+    width: int
+    kernel_size: int
+    stride: int = 1
+    padding: int = 0
+
+    def __post_init__(self):
+        for name in ("in_channels", "height", "width", "kernel_size", "stride"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if int(self.padding) < 0:
+            raise ValueError(f"padding must be >= 0, got {self.padding!r}")
+        if self.out_height < 1 or self.out_width < 1:
+            raise ValueError(f"a {self.kernel_size}x{self.kernel_size} kernel does not fit a "
+                             f"{self.height}x{self.width} map padded by {self.padding}")
+
+    @property
+    def out_height(self) -> int:
+        return (self.height + 2 * self.padding - self.kernel_size) // self.stride + 1
+
+    @property
+    def out_width(self) -> int:
+        return (self.width + 2 * self.padding - self.kernel_size) // self.stride + 1
+
+    @property
+    def n_positions(self) -> int:
+        """Number of output positions (patches)."""
+        return self.out_height * self.out_width
+
+    @property
+    def patch_size(self) -> int:
+        """Tones of one patch: ``in_channels * kernel_size**2`` (the junctions of a filter's chain)."""
+        return self.in_channels * self.kernel_size ** 2
+
+    def _index(self):
+        """(P, T) row and column indices of every patch element in the padded map, and its channel."""
+        k, s = self.kernel_size, self.stride
+        oy, ox = np.divmod(np.arange(self.n_positions), self.out_width)
+        c, ky, kx = np.unravel_index(np.arange(self.patch_size), (self.in_channels, k, k))
+        rows = oy[:, None] * s + ky[None, :]
+        cols = ox[:, None] * s + kx[None, :]
+        return np.broadcast_to(c, rows.shape), rows, cols
+
+
+def _check_maps(x, geometry, name):
+    x = np.asarray(x, dtype=float)
+    shape = (geometry.in_channels, geometry.height, geometry.width)
+    if x.ndim != 4 or x.shape[1:] != shape:
+        raise ValueError(f"{name} must have shape (samples, {', '.join(map(str, shape))}), got {x.shape}")
+    return x
+
+
+def im2col(maps, geometry: ConvGeometry) -> np.ndarray:
+    """The patches of input maps (B, C_in, H, W) as rows: (B, P, T), ``t = (c_in k + ky) k + kx``."""
+    x = _check_maps(maps, geometry, "maps")
+    pad = geometry.padding
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    c, rows, cols = geometry._index()
+    return x[:, c, rows, cols]
+
+
+def col2im(patches, geometry: ConvGeometry) -> np.ndarray:
+    """The adjoint of :func:`im2col`: patch values (B, P, T) summed back onto the maps (B, C_in, H, W)."""
+    g = np.asarray(patches, dtype=float)
+    pad = geometry.padding
+    out = np.zeros((g.shape[0], geometry.in_channels, geometry.height + 2 * pad, geometry.width + 2 * pad))
+    c, rows, cols = geometry._index()
+    for b in range(g.shape[0]):
+        np.add.at(out[b], (c, rows, cols), g[b])
+    return out[:, :, pad:pad + geometry.height, pad:pad + geometry.width]
+
+
+def patch_tone_frequencies(plan: FrequencyPlan, geometry: ConvGeometry) -> np.ndarray:
+    """The patch tones (T,), Hz: one channel of ``plan`` per patch element and input channel,
+    reused at every position (docs/physics.md#frequency-plans)."""
+    return plan.frequencies(geometry.patch_size)
+
+
+# --------------------------------------------------------------------------------------------
+# the layer
+# --------------------------------------------------------------------------------------------
+
+class ConvResult(NamedTuple):
+    """A convolution of a batch: ``voltage`` (B, F, OH, OW) V (chain voltages plus bias),
+    ``patches`` (B, P, T) W (the input tone powers of each patch), ``matrix`` (K, F, T) V/W."""
+
+    voltage: np.ndarray
+    patches: np.ndarray
+    matrix: np.ndarray
+
+
+class ConvGradient(NamedTuple):
+    """dL/d of a convolution's parameters: ``tuning`` (K, F, J) Hz^-1, ``bias_voltage`` (K, F)
+    V^-1, ``tone_power`` (B, C_in, H, W) W^-1 (None unless asked), ``matrix`` (K, F, T)."""
+
+    tuning: np.ndarray
+    bias_voltage: np.ndarray
+    tone_power: np.ndarray | None
+    matrix: np.ndarray
+
+
+@dataclass
+class ConvLayer:
+    """The junction chains of a convolution layer: ``n_copies`` x ``n_filters`` chains of
+    ``patch_size`` junctions against the patch tones (arrays ``(K, F, J)``, see the module docstring).
+
+    Trainable state: ``tuning`` (K, F, J) Hz (the junctions' shifts, ``f_r = f_base + s``) and
+    ``bias_voltage`` (K, F) V; ``target_tuning`` (K, F, J) is what each copy was last programmed
+    toward (``tuning`` = target + write error, clipped to ``[tuning_min, tuning_max]``). Device
+    arrays (``damping``, ``sensitivity``, ``antisymmetric``, ``symmetric``, ``power_gain``,
+    ``sign``) broadcast to (K, F, J).
+    """
+
+    geometry: ConvGeometry
+    arrangement: str
+    tone_frequency: np.ndarray
+    tone_linewidth: np.ndarray
+    base_frequency: np.ndarray
+    tuning: np.ndarray
+    target_tuning: np.ndarray
+    bias_voltage: np.ndarray
+    tuning_min: float
+    tuning_max: float
+    damping: np.ndarray
+    sensitivity: np.ndarray
+    antisymmetric: np.ndarray
+    symmetric: np.ndarray
+    power_gain: np.ndarray
+    sign: np.ndarray
+    linewidths: bool = True
+
+    def __post_init__(self):
+        if self.arrangement not in ARRANGEMENTS:
+            raise ValueError(f"arrangement must be one of {ARRANGEMENTS}, got {self.arrangement!r}")
+        K = 1 if self.arrangement == SEQUENTIAL else self.geometry.n_positions
+        shape = np.shape(self.base_frequency)
+        if len(shape) != 3 or shape[0] != K or shape[2] != self.geometry.patch_size:
+            raise ValueError(f"base_frequency must have shape ({K}, filters, {self.geometry.patch_size}) "
+                             f"for the {self.arrangement} arrangement, got {shape}")
+        if np.shape(self.tone_frequency) != (self.geometry.patch_size,):
+            raise ValueError(f"tone_frequency must have shape ({self.geometry.patch_size},), got "
+                             f"{np.shape(self.tone_frequency)}")
+        self._response = None
+
+    @property
+    def n_copies(self) -> int:
+        return self.base_frequency.shape[0]
+
+    @property
+    def n_filters(self) -> int:
+        return self.base_frequency.shape[1]
+
+    @property
+    def resonance_frequency(self) -> np.ndarray:
+        """f_r = f_base + s, Hz, (K, F, J)."""
+        return self.base_frequency + self.tuning
+
+    def response(self) -> LineResponse:
+        """The copies' chains as one :class:`rfemu.medium.LineResponse` of ``K F`` chains (built once)."""
+        if self._response is None:
+            shape = self.base_frequency.shape
+            rows = (shape[0] * shape[1], shape[2])
+
+            def flat(a):
+                return np.broadcast_to(np.asarray(a, dtype=float), shape).reshape(rows)
+
+            self._response = LineResponse(flat(self.sign), flat(self.sensitivity), flat(self.antisymmetric),
+                                          flat(self.symmetric), flat(self.damping), flat(self.power_gain),
+                                          self.linewidths)
+        return self._response
+
+    def chain_matrix(self, *, backend="kernel", n_threads=1) -> np.ndarray:
+        """W (K, F, T), V/W: every copy's chains against the patch tones."""
+        K, F, J = self.base_frequency.shape
+        w = self.response().matrix(self.tone_frequency, self.tone_linewidth,
+                                   self.resonance_frequency.reshape(K * F, J),
+                                   n_threads=n_threads, backend=backend)
+        return w.reshape(K, F, -1)
+
+    def forward(self, tone_power, *, backend="kernel", n_threads=1) -> ConvResult:
+        """Chain voltages plus biases (B, F, OH, OW), V, of input tone powers (B, C_in, H, W), W."""
+        g = self.geometry
+        patches = im2col(tone_power, g)
+        w = self.chain_matrix(backend=backend, n_threads=n_threads)
+        if self.n_copies == 1:
+            v = patches @ w[0].T + self.bias_voltage[0]
+        else:
+            v = np.einsum("bpt,pft->bpf", patches, w) + self.bias_voltage[None]
+        voltage = np.ascontiguousarray(v.transpose(0, 2, 1)).reshape(-1, self.n_filters, g.out_height, g.out_width)
+        return ConvResult(voltage, patches, w)
+
+    def backward(self, grad_voltage, result: ConvResult, *, input_grad=False, backend="kernel",
+                 n_threads=1) -> ConvGradient:
+        """Back-propagate dL/dV (B, F, OH, OW) of :meth:`forward`'s ``result`` to every junction's
+        tuning (each copy its own), the chains' biases and (``input_grad``) the input tone powers."""
+        g = self.geometry
+        K, F, J = self.base_frequency.shape
+        gv = np.asarray(grad_voltage, dtype=float).reshape(-1, F, g.n_positions).transpose(0, 2, 1)  # (B,P,F)
+        if K == 1:
+            grad_w = np.einsum("bpf,bpt->ft", gv, result.patches)[None]
+            grad_bias = gv.sum(axis=(0, 1))[None]
+        else:
+            grad_w = np.einsum("bpf,bpt->pft", gv, result.patches)
+            grad_bias = gv.sum(axis=0)
+        gr = self.response().grad(grad_w.reshape(K * F, -1), self.tone_frequency, self.tone_linewidth,
+                                  self.resonance_frequency.reshape(K * F, J), n_threads=n_threads,
+                                  backend=backend)
+        grad_input = None
+        if input_grad:
+            w = result.matrix
+            cols = gv @ w[0] if K == 1 else np.einsum("bpf,pft->bpt", gv, w)
+            grad_input = col2im(cols, g)
+        return ConvGradient(gr.resonance_frequency.reshape(K, F, J), grad_bias, grad_input, grad_w)
+
+
+def conv_layer(geometry: ConvGeometry, n_filters: int, tone_frequency, *, arrangement=SEQUENTIAL,
+               tone_linewidth=0.0, damping=0.01, sensitivity=DEFAULT_SENSITIVITY, antisymmetric=1.0,
+               symmetric=0.0, sign_pattern="alternate_minus_first", tuning_window=(-50e6, 50e6),
+               initial_tuning_spread=None, bias_voltage=0.0, base_spread=0.0, linewidths=True,
+               seed=None) -> ConvLayer:
+    """A convolution layer whose junction ``j`` of every filter is fabricated on patch tone ``j``.
+
+    Parameters
+    ----------
+    geometry : ConvGeometry
+    n_filters : int
+        Output channels F.
+    tone_frequency : array (T,)
+        The patch tones, Hz (:func:`patch_tone_frequencies`).
+    arrangement : {"sequential", "parallel"}
+    tone_linewidth : float or array (T,)
+        Hz, half width of the patch tones.
+    damping, sensitivity, antisymmetric, symmetric : float
+        The junctions' defaults (docs/physics.md#line-shape).
+    sign_pattern : str
+        A key of :data:`rfemu.network.description.SIGN_PATTERNS` (series signs along a chain).
+    tuning_window : (float, float)
+        Hz, bounds of the tuning shift.
+    initial_tuning_spread : float, optional
+        Hz, std of the initial shared target (default 1 MHz / sqrt(J), as the dense layers).
+    bias_voltage : float
+        V, the chains' initial bias.
+    base_spread : float
+        Relative device-to-device spread of the as-fabricated resonances (Gaussian, per junction
+        and copy: the parallel copies then differ).
+    seed : None, int or Generator
+        Draws of the initial target (one for all copies) and of the spread.
+    """
+    rng = as_generator(seed)
+    tf = np.asarray(tone_frequency, dtype=float)
+    T = geometry.patch_size
+    K = 1 if arrangement == SEQUENTIAL else geometry.n_positions
+    shape = (K, int(n_filters), T)
+    spread = 1e6 / math.sqrt(T) if initial_tuning_spread is None else float(initial_tuning_spread)
+    lo, hi = (float(v) for v in tuning_window)
+    target = np.clip(rng.normal(0.0, spread, shape[1:]), lo, hi)
+    base = np.broadcast_to(tf, shape) * (1.0 + base_spread * rng.standard_normal(shape))
+    sign = np.broadcast_to(SIGN_PATTERNS[sign_pattern](np.arange(T)), shape)
+    tuning = np.broadcast_to(target, shape).copy()
+    return ConvLayer(geometry, arrangement, tf, np.broadcast_to(np.asarray(tone_linewidth, float), (T,)).copy(),
+                     base, tuning, tuning.copy(), np.full(shape[:2], float(bias_voltage)), lo, hi,
+                     np.asarray(damping, float), np.asarray(sensitivity, float), np.asarray(antisymmetric, float),
+                     np.asarray(symmetric, float), np.asarray(1.0), sign.astype(float), linewidths)
+
+
+# --------------------------------------------------------------------------------------------
+# weight sharing and a training step
+# --------------------------------------------------------------------------------------------
+
+def shared_gradient(grad: ConvGradient) -> ConvGradient:
+    """The copies' gradients accumulated into one shared target: every copy gets the sum over
+    copies (tuning (K, F, J), bias (K, F)); a sequential layer's gradient is already shared."""
+    t = np.broadcast_to(grad.tuning.sum(axis=0, keepdims=True), grad.tuning.shape).copy()
+    b = np.broadcast_to(grad.bias_voltage.sum(axis=0, keepdims=True), grad.bias_voltage.shape).copy()
+    return ConvGradient(t, b, grad.tone_power, grad.matrix)
+
+
+def gradient_step(layer: ConvLayer, grad: ConvGradient, learning_rate: float, bias_learning_rate: float,
+                  *, share=True, write_noise=0.0, rng=None) -> None:
+    """One gradient step on the copies' targets, then program every copy (in place).
+
+    With ``share`` (weight sharing) the copies' gradients are accumulated into one target, so the
+    copies' targets stay identical; each copy's tuning is its target plus a Gaussian write error of
+    std ``write_noise`` (Hz), drawn per junction from ``rng``, clipped to the tuning window.
+    """
+    if share:
+        grad = shared_gradient(grad)
+    layer.target_tuning = np.clip(layer.target_tuning - learning_rate * grad.tuning,
+                                  layer.tuning_min, layer.tuning_max)
+    layer.bias_voltage = layer.bias_voltage - bias_learning_rate * grad.bias_voltage
+    error = 0.0
+    if write_noise > 0:
+        error = as_generator(rng).normal(0.0, write_noise, layer.target_tuning.shape)
+    layer.tuning = np.clip(layer.target_tuning + error, layer.tuning_min, layer.tuning_max)
+
+
+# --------------------------------------------------------------------------------------------
+# activations and pooling
+# --------------------------------------------------------------------------------------------
+
+def oscillator_activation(voltage, transconductance, params=None, *, derivative=False):
+    """Output power (W) of oscillators driven by ``I = V g_m`` (V includes the chain's bias):
+    :func:`rfemu.devices.oscillator.output_power`, and with ``derivative`` dP/dV (W/V)."""
+    current = np.asarray(voltage, dtype=float) * transconductance
+    power = osc.output_power(current, params)
+    if not derivative:
+        return power, None
+    return power, osc.d_output_power_d_current(current, params) * transconductance
+
+
+def _windows(x, size):
+    """(B, C, H//size, W//size, size*size) non-overlapping windows (the map cropped to whole windows)."""
+    x = np.asarray(x, dtype=float)
+    b, c, h, w = x.shape
+    oh, ow = h // size, w // size
+    x = x[:, :, :oh * size, :ow * size].reshape(b, c, oh, size, ow, size)
+    return x.transpose(0, 1, 2, 4, 3, 5).reshape(b, c, oh, ow, size * size)
+
+
+def _unwindows(g, shape, size):
+    b, c, h, w = shape
+    oh, ow = h // size, w // size
+    out = np.zeros(shape)
+    out[:, :, :oh * size, :ow * size] = g.reshape(b, c, oh, ow, size, size).transpose(
+        0, 1, 2, 4, 3, 5).reshape(b, c, oh * size, ow * size)
+    return out
+
+
+def average_pool(x, size: int) -> np.ndarray:
+    """Mean over non-overlapping ``size x size`` windows of maps (B, C, H, W)."""
+    return _windows(x, size).mean(axis=-1)
+
+
+def average_pool_grad(grad_out, input_shape, size: int) -> np.ndarray:
+    """dL/dx of :func:`average_pool` (maps of ``input_shape``)."""
+    g = np.repeat(np.asarray(grad_out, dtype=float)[..., None], size * size, axis=-1) / (size * size)
+    return _unwindows(g, input_shape, size)
+
+
+def max_pool(x, size: int):
+    """Largest value over non-overlapping ``size x size`` windows, and the winner of each window."""
+    win = _windows(x, size)
+    arg = win.argmax(axis=-1)
+    return np.take_along_axis(win, arg[..., None], axis=-1)[..., 0], arg
+
+
+def max_pool_grad(grad_out, winner, input_shape, size: int) -> np.ndarray:
+    """dL/dx of :func:`max_pool`: each window's gradient goes to its winner."""
+    g = np.zeros(winner.shape + (size * size,))
+    np.put_along_axis(g, winner[..., None], np.asarray(grad_out, dtype=float)[..., None], axis=-1)
+    return _unwindows(g, input_shape, size)
