@@ -103,14 +103,15 @@ class ConvGeometry:
         """Tones of one patch: ``in_channels * kernel_size**2`` (the junctions of a filter's chain)."""
         return self.in_channels * self.kernel_size ** 2
 
-    def _index(self):
-        """(P, T) row and column indices of every patch element in the padded map, and its channel."""
+    def _slices(self):
+        """For every patch tone t = (c_in k + ky) k + kx: (c_in, rows, cols) of the padded map it reads
+        at every output position (strided slices)."""
         k, s = self.kernel_size, self.stride
-        oy, ox = np.divmod(np.arange(self.n_positions), self.out_width)
-        c, ky, kx = np.unravel_index(np.arange(self.patch_size), (self.in_channels, k, k))
-        rows = oy[:, None] * s + ky[None, :]
-        cols = ox[:, None] * s + kx[None, :]
-        return np.broadcast_to(c, rows.shape), rows, cols
+        for c in range(self.in_channels):
+            for ky in range(k):
+                for kx in range(k):
+                    yield c, slice(ky, ky + s * (self.out_height - 1) + 1, s), \
+                        slice(kx, kx + s * (self.out_width - 1) + 1, s)
 
 
 def _check_maps(x, geometry, name):
@@ -127,18 +128,19 @@ def im2col(maps, geometry: ConvGeometry) -> np.ndarray:
     pad = geometry.padding
     if pad:
         x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    c, rows, cols = geometry._index()
-    return x[:, c, rows, cols]
+    k, s = geometry.kernel_size, geometry.stride
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    win = win[:, :, :geometry.out_height, :geometry.out_width]          # (B, C_in, OH, OW, k, k)
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(x.shape[0], geometry.n_positions, geometry.patch_size)
 
 
 def col2im(patches, geometry: ConvGeometry) -> np.ndarray:
     """The adjoint of :func:`im2col`: patch values (B, P, T) summed back onto the maps (B, C_in, H, W)."""
     g = np.asarray(patches, dtype=float)
-    pad = geometry.padding
-    out = np.zeros((g.shape[0], geometry.in_channels, geometry.height + 2 * pad, geometry.width + 2 * pad))
-    c, rows, cols = geometry._index()
-    for b in range(g.shape[0]):
-        np.add.at(out[b], (c, rows, cols), g[b])
+    pad, b = geometry.padding, g.shape[0]
+    out = np.zeros((b, geometry.in_channels, geometry.height + 2 * pad, geometry.width + 2 * pad))
+    for t, (c, rows, cols) in enumerate(geometry._slices()):
+        out[:, c, rows, cols] += g[:, :, t].reshape(b, geometry.out_height, geometry.out_width)
     return out[:, :, pad:pad + geometry.height, pad:pad + geometry.width]
 
 
