@@ -1,0 +1,151 @@
+"""A spintronic convolutional network in the compiled engine's static limit (Leroux et al. 2022).
+
+::
+
+    input tone powers (B, C_in, H, W) --conv chains (rfemu.network.conv.ConvLayer)--> V + V_bias
+      --oscillators (I = (V + V_bias) g_m, P_out(I))--> powers (B, F, OH, OW)
+      --pooling (average or max, size x size)--> (B, F, PH, PW), flattened
+      --the dense head (a CompiledEngine: its line 0 carries one tone per pooled map value)--> scores
+
+:class:`SpinCNN` runs it forward and back-propagates dL/d(scores) to every trainable array: the
+convolution's tuning (K, F, J) and biases (K, F), each copy its own in the parallel arrangement
+(:func:`rfemu.network.conv.shared_gradient` accumulates them), and the head's tuning and biases per
+layer. The head's lines carry fixed tones (oscillators on fixed channels); a head whose neurons
+emit at f(I) is refused here.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rfemu.network import build_graph, spin_mlp, conv
+>>> g = conv.ConvGeometry(1, 6, 6, 3)
+>>> layer = conv.conv_layer(g, 2, np.linspace(20e6, 120e6, 9), bias_voltage=7e-3, seed=0)
+>>> cnn = SpinCNN(layer, build_graph(spin_mlp((8, 3)), seed=0), pool_size=2)
+>>> cnn.forward(np.full((4, 1, 6, 6), 0.5)).scores.shape
+(4, 3)
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import networkx as nx
+import numpy as np
+
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.engines.compiled import CompiledEngine, ForwardResult
+from rfemu.network import conv as cv
+from rfemu.network import schema as S
+from rfemu.network.compile import CompiledNetwork
+from rfemu.network.description import SEED_TRANSCONDUCTANCE
+
+__all__ = ["SpinCNN", "CNNForward", "CNNGradient", "POOLS"]
+
+POOLS = ("average", "max")
+
+
+class CNNForward(NamedTuple):
+    """A forward pass: ``scores`` (B, classes) V, the convolution's :class:`ConvResult`, the
+    oscillators' powers (B, F, OH, OW) W and dP/dV (W/V, None unless kept), the pooled powers
+    (B, F, PH, PW), each window's winner (max pooling), the head's :class:`ForwardResult`."""
+
+    scores: np.ndarray
+    conv: cv.ConvResult
+    power: np.ndarray
+    d_power: np.ndarray | None
+    pooled: np.ndarray
+    winner: np.ndarray | None
+    head: ForwardResult
+
+
+class CNNGradient(NamedTuple):
+    """dL/d of every trainable array: the convolution's :class:`rfemu.network.conv.ConvGradient`,
+    the head's tuning (list of (C, J)) and biases (list of (C,))."""
+
+    conv: cv.ConvGradient
+    head_tuning: list
+    head_bias: list
+
+
+class SpinCNN:
+    """A convolution layer of junction chains, oscillators, pooling and a dense head.
+
+    Parameters
+    ----------
+    conv : rfemu.network.conv.ConvLayer
+        The convolution (its arrays are used in place: training updates them).
+    head : networkx.DiGraph, CompiledNetwork or CompiledEngine
+        The dense layers; its line 0 has ``F * PH * PW`` tones (the pooled maps, flattened
+        filter-major), all its lines fixed tones.
+    transconductance : float
+        A/V, g_m of the convolution's neurons (the seed's 3.388 uA/mV).
+    oscillator : OscillatorParameters, optional
+        The convolution's neurons (default parameters).
+    pool_size : int
+        Side of the non-overlapping pooling windows (1: no pooling).
+    pool : {"average", "max"}
+    input_max_power : float
+        W, the tone power of a feature of 1.
+    """
+
+    def __init__(self, conv: cv.ConvLayer, head, *, transconductance=SEED_TRANSCONDUCTANCE,
+                 oscillator: OscillatorParameters | None = None, pool_size=2, pool="average",
+                 input_max_power=1e-6, backend="kernel"):
+        if not isinstance(head, CompiledEngine):
+            if not isinstance(head, (nx.DiGraph, CompiledNetwork)):
+                raise TypeError(f"head must be a graph, a CompiledNetwork or a CompiledEngine, not {type(head).__name__}")
+            head = CompiledEngine(head, n_threads=1, backend=backend)
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        g = conv.geometry
+        n_pooled = conv.n_filters * (g.out_height // pool_size) * (g.out_width // pool_size)
+        if head.network.n_inputs != n_pooled:
+            raise ValueError(f"the head's line 0 carries {head.network.n_inputs} tones, the pooled maps "
+                             f"give {n_pooled}")
+        if any(layer.emission == S.EMISSION_CURRENT for layer in head.network.layers):
+            raise ValueError("the head's neurons must emit on fixed channels (emission 'fixed')")
+        self.conv, self.head = conv, head
+        self.transconductance = float(transconductance)
+        self.oscillator = oscillator or OscillatorParameters()
+        self.pool_size, self.pool = int(pool_size), pool
+        self.input_max_power = float(input_max_power)
+        self.backend = backend
+
+    def forward(self, features, *, keep=False) -> CNNForward:
+        """Class scores (V) of features (B, C_in, H, W) in [0, 1]."""
+        result = self.conv.forward(np.asarray(features, dtype=float) * self.input_max_power,
+                                   backend=self.backend)
+        power, d_power = cv.oscillator_activation(result.voltage, self.transconductance, self.oscillator,
+                                                  derivative=keep)
+        winner = None
+        if self.pool == "max":
+            pooled, winner = cv.max_pool(power, self.pool_size)
+        else:
+            pooled = cv.average_pool(power, self.pool_size)
+        head = self.head.forward(power=pooled.reshape(pooled.shape[0], -1), keep=keep)
+        return CNNForward(head.scores, result, power, d_power, pooled, winner, head)
+
+    def _head_backward(self, fwd: CNNForward, grad_scores):
+        """The head's tuning and bias gradients, and dL/d(its input powers) (B, T0)."""
+        layers = self.head.network.layers
+        g_tuning, g_bias = [None] * len(layers), [None] * len(layers)
+        g_v = np.asarray(grad_scores, dtype=float)
+        for l in range(len(layers) - 1, -1, -1):
+            st = fwd.head.layers[l]
+            g_bias[l] = g_v.sum(axis=0)
+            grad = self.head.rectify_grad(l, g_v, st, tone_power_grad=True)
+            g_tuning[l] = grad.resonance_frequency
+            if l == 0:
+                return g_tuning, g_bias, grad.tone_power
+            g_v = grad.tone_power * fwd.head.layers[l - 1].d_output_power * layers[l - 1].transconductance
+
+    def backward(self, fwd: CNNForward, grad_scores) -> CNNGradient:
+        """Back-propagate dL/d(scores) (B, classes) through a forward pass kept with ``keep=True``."""
+        if fwd.d_power is None:
+            raise ValueError("backward needs a forward pass with keep=True")
+        g_tuning, g_bias, g_in = self._head_backward(fwd, grad_scores)
+        g_pooled = g_in.reshape(fwd.pooled.shape)
+        if self.pool == "max":
+            g_power = cv.max_pool_grad(g_pooled, fwd.winner, fwd.power.shape, self.pool_size)
+        else:
+            g_power = cv.average_pool_grad(g_pooled, fwd.power.shape, self.pool_size)
+        g_conv = self.conv.backward(g_power * fwd.d_power, fwd.conv, backend=self.backend)
+        return CNNGradient(g_conv, g_tuning, g_bias)
