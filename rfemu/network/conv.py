@@ -51,7 +51,7 @@ __all__ = [
     "SEQUENTIAL", "PARALLEL", "ARRANGEMENTS",
     "ConvGeometry", "im2col", "col2im", "patch_tone_frequencies",
     "ConvLayer", "ConvResult", "ConvGradient", "conv_layer",
-    "shared_gradient", "gradient_step",
+    "shared_gradient", "gradient_step", "program",
     "oscillator_activation", "average_pool", "average_pool_grad", "max_pool", "max_pool_grad",
 ]
 
@@ -179,8 +179,10 @@ class ConvLayer:
     ``patch_size`` junctions against the patch tones (arrays ``(K, F, J)``, see the module docstring).
 
     Trainable state: ``tuning`` (K, F, J) Hz (the junctions' shifts, ``f_r = f_base + s``) and
-    ``bias_voltage`` (K, F) V; ``target_tuning`` (K, F, J) is what each copy was last programmed
-    toward (``tuning`` = target + write error, clipped to ``[tuning_min, tuning_max]``). Device
+    ``bias_voltage`` (K, F) V; ``target_tuning`` (K, F, J) is the shift each copy was last
+    programmed toward, from the plan's resonance ``nominal_base_frequency`` (:func:`program`:
+    ``tuning`` = target + write error, clipped to ``[tuning_min, tuning_max]``; calibrated, the
+    write also cancels the copy's fabrication offset ``nominal - base``). Device
     arrays (``damping``, ``sensitivity``, ``antisymmetric``, ``symmetric``, ``power_gain``,
     ``sign``) broadcast to (K, F, J).
     """
@@ -202,6 +204,7 @@ class ConvLayer:
     power_gain: np.ndarray
     sign: np.ndarray
     linewidths: bool = True
+    nominal_base_frequency: np.ndarray | None = None     # (K, F, J) Hz, the plan's, before the spread
 
     def __post_init__(self):
         if self.arrangement not in ARRANGEMENTS:
@@ -214,6 +217,8 @@ class ConvLayer:
         if np.shape(self.tone_frequency) != (self.geometry.patch_size,):
             raise ValueError(f"tone_frequency must have shape ({self.geometry.patch_size},), got "
                              f"{np.shape(self.tone_frequency)}")
+        if self.nominal_base_frequency is None:
+            self.nominal_base_frequency = np.array(self.base_frequency, dtype=float)
         self._response = None
 
     @property
@@ -334,7 +339,8 @@ def conv_layer(geometry: ConvGeometry, n_filters: int, tone_frequency, *, arrang
     return ConvLayer(geometry, arrangement, tf, np.broadcast_to(np.asarray(tone_linewidth, float), (T,)).copy(),
                      base, tuning, tuning.copy(), np.full(shape[:2], float(bias_voltage)), lo, hi,
                      np.asarray(damping, float), np.asarray(sensitivity, float), np.asarray(antisymmetric, float),
-                     np.asarray(symmetric, float), np.asarray(1.0), sign.astype(float), linewidths)
+                     np.asarray(symmetric, float), np.asarray(1.0), sign.astype(float), linewidths,
+                     np.broadcast_to(tf, shape).copy())
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,22 +356,34 @@ def shared_gradient(grad: ConvGradient) -> ConvGradient:
 
 
 def gradient_step(layer: ConvLayer, grad: ConvGradient, learning_rate: float, bias_learning_rate: float,
-                  *, share=True, write_noise=0.0, rng=None) -> None:
-    """One gradient step on the copies' targets, then program every copy (in place).
+                  *, share=True, calibrated=False, write_noise=0.0, rng=None) -> None:
+    """One gradient step on the copies' targets, then :func:`program` every copy (in place).
 
     With ``share`` (weight sharing) the copies' gradients are accumulated into one target, so the
-    copies' targets stay identical; each copy's tuning is its target plus a Gaussian write error of
-    std ``write_noise`` (Hz), drawn per junction from ``rng``, clipped to the tuning window.
+    copies' targets stay identical; the copies' tunings then differ by their write errors (and,
+    ``calibrated``, their fabrication offsets).
     """
     if share:
         grad = shared_gradient(grad)
     layer.target_tuning = np.clip(layer.target_tuning - learning_rate * grad.tuning,
                                   layer.tuning_min, layer.tuning_max)
     layer.bias_voltage = layer.bias_voltage - bias_learning_rate * grad.bias_voltage
-    error = 0.0
+    program(layer, calibrated=calibrated, write_noise=write_noise, rng=rng)
+
+
+def program(layer: ConvLayer, *, calibrated=False, write_noise=0.0, rng=None) -> None:
+    """Write every copy's junctions toward their targets (in place): ``tuning = target_tuning +
+    e`` with a Gaussian write error ``e`` of std ``write_noise`` (Hz, per junction, from ``rng``),
+    clipped to the tuning window. ``calibrated``: the write reads each junction's resonance and
+    aims at ``nominal_base_frequency + target``, cancelling its fabrication offset
+    (``tuning = target + nominal - base + e``); otherwise the shift is written blind and the
+    device-to-device spread stays in the resonances (docs/physics.md#variability)."""
+    tuning = layer.target_tuning
+    if calibrated:
+        tuning = tuning + (layer.nominal_base_frequency - layer.base_frequency)
     if write_noise > 0:
-        error = as_generator(rng).normal(0.0, write_noise, layer.target_tuning.shape)
-    layer.tuning = np.clip(layer.target_tuning + error, layer.tuning_min, layer.tuning_max)
+        tuning = tuning + as_generator(rng).normal(0.0, write_noise, tuning.shape)
+    layer.tuning = np.clip(tuning, layer.tuning_min, layer.tuning_max)
 
 
 # --------------------------------------------------------------------------------------------

@@ -194,3 +194,38 @@ def test_oscillator_activation_derivative_and_pooling_gradients():
                      (lambda a: np.sum(r * conv.max_pool(a, 2)[0]), conv.max_pool_grad(r, win, x.shape, 2))):
         for idx in [(0, 0, 0, 0), (1, 2, 3, 1), (0, 1, 4, 3)]:     # (0, 1, 4, 3): cropped row
             assert grad[idx] == pytest.approx(_fd(lambda: fn(x), x, idx, 1e-6), rel=1e-6, abs=1e-9)
+
+
+def test_calibrated_programming_cancels_the_device_spread():
+    spread_free, spread = _layer(conv.PARALLEL, spread=0.0), _layer(conv.PARALLEL, spread=0.05)
+    np.testing.assert_array_equal(spread.nominal_base_frequency, spread_free.base_frequency)
+    for layer in (spread_free, spread):
+        layer.bias_voltage = spread_free.bias_voltage.copy()
+        layer.target_tuning = np.broadcast_to(spread_free.target_tuning[0], layer.tuning.shape).copy()
+    spread_free.tuning_min = spread.tuning_min = -1e9                          # room for 5 % of 120 MHz
+    spread_free.tuning_max = spread.tuning_max = 1e9
+    conv.program(spread_free)
+    x = _input(spread)
+    want = spread_free.forward(x).voltage
+    conv.program(spread, calibrated=False)
+    blind = np.max(np.abs(spread.forward(x).voltage - want))
+    conv.program(spread, calibrated=True)
+    calibrated = np.max(np.abs(spread.forward(x).voltage - want))
+    assert calibrated <= 1e-9 * np.max(np.abs(want)) < 1e-3 * blind
+
+
+def test_shared_training_of_identical_copies_follows_the_sequential_layer():
+    seq, par = _layer(conv.SEQUENTIAL, spread=0.0), _layer(conv.PARALLEL, spread=0.0)
+    par.target_tuning[:] = seq.target_tuning[0]
+    par.bias_voltage[:] = seq.bias_voltage[0]
+    conv.program(seq), conv.program(par)
+    x = _input(seq)
+    weights = np.random.default_rng(8).standard_normal((x.shape[0], 3, 3, 3))
+    for _ in range(3):
+        for layer in (seq, par):
+            result = layer.forward(x)
+            conv.gradient_step(layer, layer.backward(_loss(result.voltage, weights)[1], result), 2e11, 1e-2)
+    np.testing.assert_allclose(par.target_tuning, np.broadcast_to(seq.target_tuning, par.target_tuning.shape),
+                               rtol=0, atol=1e-6)                                     # Hz
+    np.testing.assert_allclose(par.forward(x).voltage, seq.forward(x).voltage, rtol=1e-9)
+    assert np.max(np.abs(seq.target_tuning - _layer(conv.SEQUENTIAL, spread=0.0).target_tuning)) > 1e3
