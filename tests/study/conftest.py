@@ -62,10 +62,18 @@ def pool():
 
 @pytest.fixture(scope="module")
 def dask_backend():
+    """A Dask cluster started here (two one-thread worker processes, loopback only), reached by
+    its scheduler's address as ``rfemu sweep --scheduler tcp://...`` reaches a running one."""
+    from distributed import LocalCluster
+
     from rfemu.study.executor import DaskBackend
-    backend = DaskBackend(workers=2)      # LocalCluster on 127.0.0.1, two one-thread processes
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    backend = DaskBackend(scheduler=cluster.scheduler_address)
+    assert backend.workers == 2 and cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     yield backend
     backend.close()
+    cluster.close()
 
 
 #: 8 values x 2 repeats = 16 runs of about 0.1 s of CPU each
