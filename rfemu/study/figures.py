@@ -1,7 +1,7 @@
 """Figures of a sweep, drawn from ``sweep.nc`` alone (``rfemu plot SWEEP_DIR`` redraws them).
 
 - ``METRIC_vs_AXIS.png``: the metric against one axis: the mean over repeats (a line per value
-  of the other axis when there are two, else averaged over the other axes), the spread over
+  of the next other axis, the axes after it averaged), the spread over
   repeats as a band (min to max), and every repeat as a dot;
 - ``METRIC_heatmap.png`` (two grid axes): the mean over repeats on the grid of the two axes;
 - random sampling: the metric against each axis, one dot per run.
@@ -51,9 +51,11 @@ def _vs_axis(plt, ds, metric, label, spec, others):
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     x, ticks = _x(ds, label)
     da = ds[metric]
-    if len(others) == 1 and ds.sizes[others[0]] <= 8:
+    if others and ds.sizes[others[0]] <= 8:     # a line per value of the next axis,
+        rest = others[1:]                       # the axes after it averaged
         groups = [(f"{others[0]} = {v:.3g}" if isinstance(v, float) else f"{others[0]} = {v}",
-                   da.isel({others[0]: i})) for i, v in enumerate(ds[others[0]].values.tolist())]
+                   da.isel({others[0]: i}).mean(rest) if rest else da.isel({others[0]: i}))
+                  for i, v in enumerate(ds[others[0]].values.tolist())]
     else:
         groups = [(None, da.mean(others) if others else da)]
     for name, g in groups:
@@ -71,7 +73,7 @@ def _vs_axis(plt, ds, metric, label, spec, others):
         from matplotlib.ticker import NullFormatter
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"{label} ({spec['key']})" if label != spec["key"] else label)
+    ax.set_xlabel(f"{label} ({spec['key']})" if spec.get("key") not in (None, label) else label)
     ax.set_ylabel(metric)
     n = ds.sizes["repeat"]
     ax.set_title(f"{metric}: mean over {n} repeat{'s' if n > 1 else ''}"

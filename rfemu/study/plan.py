@@ -119,8 +119,8 @@ def _check_axes(section: SweepSection, data, positions, source) -> tuple[dict, l
     from rfemu.scenario import ScenarioError
     coords, problems = {}, []
     for i, axis in enumerate(section.axes):
-        kind = "values" if axis.values is not None else ("linear" if axis.linear else "log")
-        if section.sampling == "grid":
+        kind = next(k for k in ("values", "sets", "linear", "log") if getattr(axis, k) is not None)
+        if section.sampling == "grid" or axis.sets is not None:
             values = axis_values(axis)
         elif axis.values is not None:
             values = list(axis.values)
@@ -130,21 +130,22 @@ def _check_axes(section: SweepSection, data, positions, source) -> tuple[dict, l
         si = []
         for value in values:
             try:
-                s = _validate_point(data, positions, source,
-                                    [f"{k}={json.dumps(value)}" for k in axis.keys])
+                s = _validate_point(data, positions, source, axis.overrides(value))
             except ScenarioError as exc:
                 what = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
                 problems.append(positions.problem(("sweep", "axes", i, kind),
                                                   f"{' and '.join(axis.keys)} = {value!r} is "
                                                   f"refused ({what})"))
                 break
+            if axis.sets is not None:
+                continue
             try:
                 si.append(_as_coordinate(_at(s, _key_path(axis.key))))
             except (AttributeError, IndexError, KeyError, TypeError):
                 problems.append(positions.problem(("sweep", "axes", i, "key"),
                                                   f"{axis.key!r} is not a key of the scenario"))
                 break
-        coords[axis.label] = si
+        coords[axis.label] = list(axis.labels) if axis.labels is not None else si
     return coords, problems
 
 
@@ -238,7 +239,8 @@ def _run_point(payload: dict, key: str, overrides: list) -> dict:
               "error": None, "host": socket.gethostname(), "pid": os.getpid()}
     try:
         s = _point_scenario(payload, overrides)
-        record["axis_si"] = [_as_coordinate(_at(s, _key_path(k))) for k in payload["keys"]]
+        record["axis_si"] = [_as_coordinate(_at(s, _key_path(k))) if k else None
+                             for k in payload["keys"]]
         result = run(s, write=False, progress=False)
         record["metrics"] = flatten_metrics(result.metrics)
     except Exception as exc:  # a failing point is recorded; the sweep goes on

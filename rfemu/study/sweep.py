@@ -95,9 +95,9 @@ class RangeSection(_Section):
 
 class AxisSection(_Section):
     """One axis of a sweep: a scenario key and the values it takes (exactly one of
-    ``values``, ``linear``, ``log``)."""
+    ``values``, ``linear``, ``log``), or ``sets`` of keys changed together."""
 
-    key: str = Field(pattern=_KEY_PATH)
+    key: Optional[str] = Field(default=None, pattern=_KEY_PATH)
     """The scenario key, a dotted path as for ``--set`` (``network.layers.0.size``)."""
     values: Optional[list[Any]] = Field(default=None, min_length=1)
     """The values, each as it would be written in the scenario (numbers, "10 GHz", names)."""
@@ -109,18 +109,37 @@ class AxisSection(_Section):
     """The axis's name in sweep.nc and on the figures (default: the key)."""
     also: list[str] = Field(default_factory=list)
     """More keys set to the same value at each point (a band's two ends, four spreads at once)."""
+    sets: Optional[list[dict[str, Any]]] = Field(default=None, min_length=1)
+    """Instead of key and values: each value of the axis is a mapping of keys to their values,
+    set together (a device diameter changes R, I_th and the transconductance at once); needs
+    ``name`` and ``labels``."""
+    labels: Optional[list[float]] = None
+    """The axis's coordinates in sweep.nc and on the figures, one per value (default: the
+    values in SI units); required with ``sets``."""
 
     @model_validator(mode="after")
     def _one_kind(self):
-        given = [k for k in ("values", "linear", "log") if getattr(self, k) is not None]
+        given = [k for k in ("values", "linear", "log", "sets") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of values, linear, log "
+            raise ValueError("give exactly one of values, linear, log, sets "
                              f"(got {', '.join(given) if given else 'none'})")
+        if self.sets is not None:
+            if self.key is not None or self.also or self.name is None or self.labels is None:
+                raise ValueError("an axis of sets has a name and labels, and no key or also")
+            if len(self.labels) != len(self.sets):
+                raise ValueError(f"{len(self.labels)} labels for {len(self.sets)} sets")
+        elif self.key is None:
+            raise ValueError("an axis needs a key (or sets)")
+        if self.labels is not None and self.values is not None and \
+                len(self.labels) != len(self.values):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.values)} values")
+        if self.labels is not None and self.values is None and self.sets is None:
+            raise ValueError("labels go with values or sets (not with a range)")
         if self.log is not None:
             a, b, _ = self.log.bounds()
             if a <= 0 or b <= 0:
                 raise ValueError("a log range needs start > 0 and stop > 0")
-        for key in [self.key] + self.also:
+        for key in self.keys:
             if not re.fullmatch(_KEY_PATH, key):
                 raise ValueError(f"{key!r} is not a dotted key path (network.layers.0.size)")
             if key in ("seed", "name") or key.startswith("sweep"):
@@ -129,8 +148,16 @@ class AxisSection(_Section):
 
     @property
     def keys(self) -> list:
-        """Every key the axis sets: ``key`` then ``also``."""
+        """Every key the axis sets: ``key`` then ``also`` (or the keys of its sets)."""
+        if self.sets is not None:
+            return list(dict.fromkeys(k for entry in self.sets for k in entry))
         return [self.key] + list(self.also)
+
+    def overrides(self, value) -> list:
+        """``KEY=VALUE`` strings (VALUE as YAML) for one value of the axis."""
+        if self.sets is not None:
+            return [f"{k}={json.dumps(v)}" for k, v in value.items()]
+        return [f"{k}={json.dumps(value)}" for k in self.keys]
 
     @property
     def label(self) -> str:
@@ -158,6 +185,8 @@ class SweepSection(_Section):
             raise ValueError("sampling: random needs `samples` (how many points to draw)")
         if self.sampling == "grid" and self.samples is not None:
             raise ValueError("`samples` is for sampling: random (a grid takes every combination)")
+        if self.sampling == "random" and any(a.sets is not None for a in self.axes):
+            raise ValueError("an axis of sets is for sampling: grid")
         labels = [a.label for a in self.axes]
         if len(set(labels)) != len(labels):
             raise ValueError(f"two axes have the same name/key: {labels}")
@@ -177,6 +206,8 @@ def axis_values(axis: AxisSection) -> list:
     """The values of a grid axis, each as written in a scenario (a number or "x unit")."""
     if axis.values is not None:
         return list(axis.values)
+    if axis.sets is not None:
+        return list(axis.sets)
     if axis.linear is not None:
         a, b, unit = axis.linear.bounds()
         return [_with_unit(v, unit) for v in np.linspace(a, b, axis.linear.num)]
@@ -222,7 +253,7 @@ class SweepPoint:
 
     def overrides(self, axes) -> list[str]:
         """``KEY=VALUE`` strings (VALUE as YAML) that make this point from the scenario."""
-        return [f"{k}={json.dumps(v)}" for a, v in zip(axes, self.values) for k in a.keys] + \
+        return [o for a, v in zip(axes, self.values) for o in a.overrides(v)] + \
             [f"seed={self.seed}"]
 
 

@@ -164,3 +164,26 @@ def test_random_sampling_records_each_sample_s_values_in_si(tmp_path, write_scen
     assert ds["test_accuracy"].dims == ("sample", "repeat")
     np.testing.assert_allclose(ds["rate"].values, drawn, rtol=1e-12)
     assert all(1e4 <= v <= 1e6 for v in drawn) and len(set(drawn)) == 3
+
+
+def test_an_axis_of_sets_changes_its_keys_together_at_its_labels(tmp_path, write_scenario):
+    """Each value of a ``sets`` axis sets several keys to their own values; the labels are its
+    coordinates."""
+    path = write_scenario(tmp_path, """\
+        sweep:
+          axes:
+            - name: size
+              labels: [1, 2]
+              sets:
+                - {network.layers.0.size: 3, network.layers.0.bias_voltage: 10 mV}
+                - {network.layers.0.size: 5, network.layers.0.bias_voltage: 12 mV}
+        """)
+    plan = load_plan(path)
+    assert plan.coords["size"] == [1.0, 2.0]
+    from rfemu.study.plan import _point_scenario
+    layers = [_point_scenario(plan.payload, p.overrides(plan.section.axes)).network.layers[0]
+              for p in plan.points]
+    assert [(l.size, l.bias_voltage) for l in layers] == [(3, pytest.approx(10e-3)),
+                                                         (5, pytest.approx(12e-3))]
+    with pytest.raises(ValueError, match="labels"):
+        SweepSection.model_validate({"axes": [{"name": "x", "sets": [{"a.b": 1}]}]})
