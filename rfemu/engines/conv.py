@@ -39,7 +39,7 @@ from rfemu.network.description import SEED_TRANSCONDUCTANCE
 
 __all__ = ["SpinCNN", "CNNForward", "CNNGradient", "POOLS"]
 
-POOLS = ("average", "max")
+POOLS = cv.POOLS
 
 
 class CNNForward(NamedTuple):
@@ -108,6 +108,14 @@ class SpinCNN:
         self.pool_size, self.pool = int(pool_size), pool
         self.input_max_power = float(input_max_power)
         self.backend = backend
+
+    @classmethod
+    def from_description(cls, description: cv.ConvDescription, layer: cv.ConvLayer, head, **options):
+        """The network of a :class:`rfemu.network.conv.ConvDescription`'s layer (from its
+        :meth:`~rfemu.network.conv.ConvDescription.build`), its neurons and pooling, and ``head``."""
+        return cls(layer, head, transconductance=description.transconductance,
+                   oscillator=description.oscillator, pool_size=description.pool_size,
+                   pool=description.pool, **options)
 
     def forward(self, features, *, keep=False) -> CNNForward:
         """Class scores (V) of features (B, C_in, H, W) in [0, 1]."""

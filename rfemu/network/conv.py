@@ -35,21 +35,22 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
 from rfemu.devices import oscillator as osc
-from rfemu.devices.resonator import DEFAULT_SENSITIVITY
+from rfemu.devices.oscillator import OscillatorParameters
+from rfemu.devices.resonator import DEFAULT_SENSITIVITY, ResonatorParameters
 from rfemu.medium import LineResponse
-from rfemu.network.description import SIGN_PATTERNS
-from rfemu.network.frequency import FrequencyPlan
+from rfemu.network.description import SEED_BIAS_VOLTAGE, SEED_TRANSCONDUCTANCE, SIGN_PATTERNS
+from rfemu.network.frequency import GEOMETRIC, FrequencyPlan
 from rfemu.rng import as_generator
 
 __all__ = [
     "SEQUENTIAL", "PARALLEL", "ARRANGEMENTS",
-    "ConvGeometry", "im2col", "col2im", "patch_tone_frequencies",
+    "ConvDescription", "POOLS", "ConvGeometry", "im2col", "col2im", "patch_tone_frequencies",
     "ConvLayer", "ConvResult", "ConvGradient", "conv_layer",
     "shared_gradient", "gradient_step", "program",
     "oscillator_activation", "average_pool", "average_pool_grad", "max_pool", "max_pool_grad",
@@ -58,6 +59,7 @@ __all__ = [
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
 ARRANGEMENTS = (SEQUENTIAL, PARALLEL)
+POOLS = ("average", "max")
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,6 +343,78 @@ def conv_layer(geometry: ConvGeometry, n_filters: int, tone_frequency, *, arrang
                      np.asarray(damping, float), np.asarray(sensitivity, float), np.asarray(antisymmetric, float),
                      np.asarray(symmetric, float), np.asarray(1.0), sign.astype(float), linewidths,
                      np.broadcast_to(tf, shape).copy())
+
+
+@dataclass(frozen=True)
+class ConvDescription:
+    """What a convolution layer is made of, in the style of
+    :class:`rfemu.network.description.LayerDescription` (field metadata for the scenario files).
+
+    :meth:`build` makes its :class:`ConvLayer` for input maps of a given shape; the oscillators
+    (``transconductance``, ``oscillator``) and the pooling act on its output
+    (:class:`rfemu.engines.conv.SpinCNN`).
+    """
+
+    filters: int = field(metadata={"gt": 0, "help": "Output channels F (one chain per filter, and per position when parallel)."})
+    kernel_size: int = field(default=5, metadata={"gt": 0, "help": "Side k of the square kernel: a filter's chain has in_channels k^2 junctions."})
+    stride: int = field(default=1, metadata={"gt": 0, "help": "Step between patches, pixels."})
+    padding: int = field(default=0, metadata={"ge": 0, "help": "Zero padding of the input maps, pixels."})
+    arrangement: str = field(default=SEQUENTIAL, metadata={
+        "choices": ARRANGEMENTS,
+        "help": "sequential: one chain per filter scans the positions in time; parallel: one chain "
+                "per filter and position, every copy programmed toward the same target."})
+    patch_plan: FrequencyPlan = field(default=FrequencyPlan(GEOMETRIC, 20e6, 120e6), metadata={
+        "help": "The patch tones (one per patch element and input channel, reused at every "
+                "position); junction j of every filter is fabricated on tone j."})
+    tone_linewidth: float = field(default=0.0, metadata={"unit": "Hz", "ge": 0, "help": "Half width of the patch tones."})
+    sign_pattern: str = field(default="alternate_minus_first", metadata={
+        "choices": tuple(SIGN_PATTERNS), "help": "Series signs of the junctions of a filter's chain."})
+    tuning_window: tuple = field(default=(-15e6, 15e6), metadata={
+        "unit": "Hz", "length": 2, "help": "[low, high] shift of f_r from f_base."})
+    initial_tuning_spread: float | None = field(default=None, metadata={
+        "unit": "Hz", "ge": 0, "help": "Std of the initial shared target (null: 1 MHz / sqrt(J))."})
+    bias_voltage: float = field(default=SEED_BIAS_VOLTAGE, metadata={
+        "unit": "V", "help": "Initial series bias of every chain (trained)."})
+    transconductance: float = field(default=SEED_TRANSCONDUCTANCE, metadata={
+        "unit": "S", "gt": 0, "help": "g_m of the filters' V -> I conversion into their oscillators."})
+    pool_size: int = field(default=2, metadata={"gt": 0, "help": "Side of the non-overlapping pooling windows (1: none)."})
+    pool: str = field(default="average", metadata={"choices": POOLS, "help": "Pooling of the oscillators' powers."})
+    resonator: ResonatorParameters = field(default=ResonatorParameters(), metadata={"help": "The junctions."})
+    oscillator: OscillatorParameters = field(default=OscillatorParameters(), metadata={"help": "The filters' neurons."})
+
+    def __post_init__(self):
+        for name in ("filters", "kernel_size", "stride", "pool_size"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if int(self.padding) != self.padding or self.padding < 0:
+            raise ValueError(f"padding must be an integer >= 0, got {self.padding!r}")
+        if self.arrangement not in ARRANGEMENTS:
+            raise ValueError(f"arrangement must be one of {ARRANGEMENTS}, got {self.arrangement!r}")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.sign_pattern not in SIGN_PATTERNS:
+            raise ValueError(f"sign_pattern must be one of {sorted(SIGN_PATTERNS)}, got {self.sign_pattern!r}")
+        lo, hi = (float(v) for v in self.tuning_window)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= 0.0 <= hi):
+            raise ValueError(f"tuning_window must be finite (low, high) Hz with low <= 0 <= high, got {self.tuning_window!r}")
+        if not (math.isfinite(self.transconductance) and self.transconductance > 0):
+            raise ValueError(f"transconductance must be a positive conductance in S, got {self.transconductance!r}")
+
+    def geometry(self, in_channels: int, height: int, width: int) -> ConvGeometry:
+        """The convolution's shape on input maps (in_channels, height, width)."""
+        return ConvGeometry(in_channels, height, width, self.kernel_size, self.stride, self.padding)
+
+    def build(self, in_channels: int, height: int, width: int, *, base_spread=0.0, seed=None) -> ConvLayer:
+        """The layer's junctions (:func:`conv_layer`), ``base_spread`` the relative spread of their resonances."""
+        g = self.geometry(in_channels, height, width)
+        r = self.resonator
+        return conv_layer(g, self.filters, patch_tone_frequencies(self.patch_plan, g),
+                          arrangement=self.arrangement, tone_linewidth=self.tone_linewidth,
+                          damping=r.damping, sensitivity=r.sensitivity, antisymmetric=r.antisymmetric,
+                          symmetric=r.symmetric, sign_pattern=self.sign_pattern,
+                          tuning_window=self.tuning_window, initial_tuning_spread=self.initial_tuning_spread,
+                          bias_voltage=self.bias_voltage, base_spread=base_spread, seed=seed)
 
 
 # --------------------------------------------------------------------------------------------

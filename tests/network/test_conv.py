@@ -229,3 +229,27 @@ def test_shared_training_of_identical_copies_follows_the_sequential_layer():
                                rtol=0, atol=1e-6)                                     # Hz
     np.testing.assert_allclose(par.forward(x).voltage, seq.forward(x).voltage, rtol=1e-9)
     assert np.max(np.abs(seq.target_tuning - _layer(conv.SEQUENTIAL, spread=0.0).target_tuning)) > 1e3
+
+
+def test_description_builds_the_layer_of_its_fields():
+    from rfemu.devices.resonator import ResonatorParameters
+    d = conv.ConvDescription(filters=3, kernel_size=3, stride=2, padding=1, arrangement=conv.PARALLEL,
+                             resonator=ResonatorParameters(damping=0.02, symmetric=0.5), bias_voltage=5e-3)
+    layer = d.build(2, 6, 5, base_spread=0.01, seed=4)
+    g = conv.ConvGeometry(2, 6, 5, 3, 2, 1)
+    assert layer.geometry == g and layer.n_copies == g.n_positions == 9 and layer.n_filters == 3
+    want = conv.conv_layer(g, 3, FrequencyPlan("geometric", 20e6, 120e6).frequencies(18),
+                           arrangement=conv.PARALLEL, damping=0.02, symmetric=0.5, bias_voltage=5e-3,
+                           tuning_window=(-15e6, 15e6), base_spread=0.01, seed=4)
+    x = _input(layer)
+    np.testing.assert_array_equal(layer.forward(x).voltage, want.forward(x).voltage)
+    np.testing.assert_array_equal(layer.base_frequency, want.base_frequency)
+
+
+@pytest.mark.parametrize("field, value", [("filters", 0), ("kernel_size", 2.5), ("padding", -1),
+                                          ("arrangement", "diagonal"), ("pool", "median"),
+                                          ("tuning_window", (1e6, 2e6)), ("transconductance", 0.0)])
+def test_description_refuses_bad_values_by_name(field, value):
+    kwargs = {"filters": 2, field: value}
+    with pytest.raises(ValueError, match=field):
+        conv.ConvDescription(**kwargs)
