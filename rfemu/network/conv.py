@@ -43,7 +43,7 @@ import numpy as np
 from rfemu.devices import oscillator as osc
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import DEFAULT_SENSITIVITY, ResonatorParameters
-from rfemu.medium import LineResponse
+from rfemu.medium import Line, LineResponse
 from rfemu.network.description import SEED_BIAS_VOLTAGE, SEED_TRANSCONDUCTANCE, SIGN_PATTERNS
 from rfemu.network.frequency import GEOMETRIC, FrequencyPlan
 from rfemu.rng import as_generator
@@ -249,6 +249,25 @@ class ConvLayer:
                                           flat(self.symmetric), flat(self.damping), flat(self.power_gain),
                                           self.linewidths)
         return self._response
+
+    def line(self, copy=0, **options) -> Line:
+        """The RF line of one copy's chains (:class:`rfemu.medium.Line`, the event engine's),
+        carrying the patch tones silent (slot ``t`` = patch tone ``t``, source ``("patch", t)``);
+        ``options`` as in :class:`rfemu.medium.Line` (noise, delay...). The sequential
+        arrangement's scan sets the tones' powers of each patch in turn on ``line(0)``."""
+        shape = self.base_frequency.shape[1:]
+
+        def one(a):
+            a = np.asarray(a, dtype=float)
+            return np.broadcast_to(a, self.base_frequency.shape)[copy] if a.ndim == 3 else a
+
+        line = Line(self.resonance_frequency[copy], one(self.damping), one(self.sign), one(self.sensitivity),
+                    one(self.antisymmetric), one(self.symmetric),
+                    power_gain=np.broadcast_to(one(self.power_gain), shape), linewidths=self.linewidths,
+                    **options)
+        for t, (f, w) in enumerate(zip(self.tone_frequency, self.tone_linewidth)):
+            line.add_slot(("patch", t), f, w)
+        return line
 
     def chain_matrix(self, *, backend="kernel", n_threads=1) -> np.ndarray:
         """W (K, F, T), V/W: every copy's chains against the patch tones."""

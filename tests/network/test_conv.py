@@ -253,3 +253,21 @@ def test_description_refuses_bad_values_by_name(field, value):
     kwargs = {"filters": 2, field: value}
     with pytest.raises(ValueError, match=field):
         conv.ConvDescription(**kwargs)
+
+
+@pytest.mark.parametrize("arrangement", conv.ARRANGEMENTS)
+def test_a_scan_of_the_patches_on_the_event_engines_line_equals_the_layer(arrangement):
+    """The sequential scan (one line, the patch tones' powers set position after position) and the
+    parallel copies (one line each) give the layer's voltages through rfemu.medium.Line."""
+    layer = _layer(arrangement)
+    x = _input(layer, batch=2)
+    want = layer.forward(x).voltage.reshape(2, layer.n_filters, -1)
+    patches = conv.im2col(x, layer.geometry)
+    lines = [layer.line(k) for k in range(layer.n_copies)]
+    slots = np.arange(layer.geometry.patch_size)
+    for b in range(2):
+        for p in range(layer.geometry.n_positions):
+            k = 0 if arrangement == conv.SEQUENTIAL else p
+            lines[k].set_powers(slots, patches[b, p])
+            got = lines[k].chain_voltages() + layer.bias_voltage[k]
+            np.testing.assert_allclose(got, want[b, :, p], rtol=1e-9, atol=1e-9 * np.abs(want).max())
