@@ -182,7 +182,7 @@ def to_dataset(plan, records: dict):
     ds = xr.Dataset(data_vars, coords=coords)
     for a in axes:
         if a.label in ds.coords:
-            ds[a.label].attrs["key"] = a.key
+            ds[a.label].attrs["keys"] = ", ".join(a.keys)
     ds.attrs.update({"scenario": dump_resolved(plan.base), "seed": plan.seed,
                      "sweep": json.dumps(plan.section.model_dump(mode="json")),
                      "source": plan.source, "written_by": WRITER})

@@ -187,3 +187,8 @@ def test_an_axis_of_sets_changes_its_keys_together_at_its_labels(tmp_path, write
                                                          (5, pytest.approx(12e-3))]
     with pytest.raises(ValueError, match="labels"):
         SweepSection.model_validate({"axes": [{"name": "x", "sets": [{"a.b": 1}]}]})
+    from rfemu.study.runner import run_sweep
+    ds = run_sweep(path, out=tmp_path / "out", workers=0, progress=False, figures=False).dataset
+    assert ds["size"].values.tolist() == [1.0, 2.0]
+    assert ds["size"].attrs["keys"] == "network.layers.0.size, network.layers.0.bias_voltage"
+    assert ds["n_oscillators"].values[:, 0].tolist() == [3, 5]
