@@ -223,6 +223,18 @@ class ConvLayer:
             self.nominal_base_frequency = np.array(self.base_frequency, dtype=float)
         self._response = None
 
+    def copy(self) -> "ConvLayer":
+        """A copy whose trainable arrays (tuning, target_tuning, bias_voltage) are independent."""
+        new = ConvLayer(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        new.tuning, new.target_tuning = self.tuning.copy(), self.target_tuning.copy()
+        new.bias_voltage = self.bias_voltage.copy()
+        return new
+
+    def invalidate(self) -> None:
+        """Forget the prepared line response: call after changing a device array (damping,
+        sensitivity, line shape, power gain, signs); the tuning may change freely."""
+        self._response = None
+
     @property
     def n_copies(self) -> int:
         return self.base_frequency.shape[0]

@@ -271,3 +271,18 @@ def test_a_scan_of_the_patches_on_the_event_engines_line_equals_the_layer(arrang
             lines[k].set_powers(slots, patches[b, p])
             got = lines[k].chain_voltages() + layer.bias_voltage[k]
             np.testing.assert_allclose(got, want[b, :, p], rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_a_copy_trains_apart_and_invalidate_sees_new_devices():
+    layer = _layer(conv.SEQUENTIAL)
+    twin = layer.copy()
+    x = _input(layer)
+    before = layer.forward(x).voltage
+    twin.tuning += 1e5
+    twin.bias_voltage += 1e-3
+    np.testing.assert_array_equal(layer.forward(x).voltage, before)
+    layer.sensitivity = 2 * layer.sensitivity
+    layer.bias_voltage = np.zeros_like(layer.bias_voltage)
+    half = layer.forward(x).voltage                     # the prepared response: old sensitivity
+    layer.invalidate()
+    np.testing.assert_allclose(layer.forward(x).voltage, 2 * half, rtol=1e-12)
