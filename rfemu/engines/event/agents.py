@@ -199,7 +199,9 @@ class LineAgent:
         else:
             self.free_frequency[slot] = frequency
             self.medium.update_tone(slot, frequency, power, linewidth)
-        self.changed()
+        if not self.armed:
+            self.armed = True
+            self.kick.arm(ticks=self.delay_ticks)
 
     def arrive(self, now):
         """Put every tone change that has arrived by ``now`` (ticks) on the medium."""

@@ -164,10 +164,18 @@ class PriorityTimeout(Event):
     """
 
     def __init__(self, env, priority, delay=None, *, ticks=None, who="the event engine"):
-        super().__init__(env)
-        self.priority = priority
-        if delay is not None or ticks is not None:
-            self.arm(delay, ticks=ticks, who=who)
+        # simpy's own events set these fields directly (simpy.events.Timeout does)
+        self.env = env
+        self.callbacks = []
+        self.priority = int(priority)          # plain ints compare fastest in simpy's heap
+        if delay is None and ticks is None:
+            self._value = PENDING
+            return
+        if ticks is None:
+            ticks = to_ticks(delay, who)
+        self._ok = True
+        self._value = None
+        env.schedule(self, self.priority, ticks)
 
     def arm(self, delay=None, *, ticks=None, who="the event engine"):
         """Schedule the event ``delay`` s (or ``ticks``; default now) from now; returns it."""

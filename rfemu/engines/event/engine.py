@@ -344,6 +344,9 @@ class EventEngine:
                 delay = min(delay, math.log(abs(df0) / need) / rate)
         # re-anchor the relaxation at now (the same trajectory)
         n.t0, n.p0, n.f0 = now, p, f
+        ticks = delay * 1e18
+        if 1.0 <= ticks < math.inf:                 # the usual case, inline: whole ticks, up
+            return math.ceil(ticks)
         return max(to_ticks(delay, n.node, up=True), 1)
 
     def _emit(self, n, now, p, f, g):
