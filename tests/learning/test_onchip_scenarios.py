@@ -1,7 +1,8 @@
 """The on-chip learning scenarios' claims, on a reduced learning budget, run from the scenario
-files themselves (scenarios/onchip_variability.yaml, scenarios/onchip_drift.yaml).
+files themselves (scenarios/onchip_variability.yaml, scenarios/onchip_drift.yaml,
+scenarios/onchip_xor.yaml).
 
-Both start from the same offline-trained chip state (scenarios/onchip_digits_offline.npz: the
+The first two start from the same offline-trained chip state (scenarios/onchip_digits_offline.npz: the
 digits chip's resonance frequencies and biases found by backpropagation on the spread-free chip).
 """
 from pathlib import Path
@@ -39,3 +40,13 @@ def test_learning_left_on_holds_accuracy_while_the_resonances_drift_and_without_
                         "training.on_chip.learning_rate=0.06", "training.on_chip.evaluate_every=1000")
     assert off < start - 0.10
     assert on > start - 0.02
+
+
+def test_the_ross_chip_learns_xor_on_chip_beyond_chance():
+    """Perturbative learning (junction and bias dithers) from 3 random programmings, 300 windows
+    each: measured 66.5 % test on the static model (chance 50 %; the scenario's 32 x 1,000
+    windows: 97.0 %). A rule whose estimate had the wrong sign or no signal stays near chance."""
+    result = run(SCENARIOS / "onchip_xor.yaml", engine="compiled", write=False, progress=False,
+                 overrides=["training.restarts=3", "training.on_chip.windows=300",
+                            "training.on_chip.evaluate_every=300"])
+    assert result.metrics["test_accuracy"] > 0.60
