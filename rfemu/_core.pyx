@@ -6,7 +6,7 @@ Private module: it validates nothing. The public, validating wrappers live in
 The kernel is split into include files by physics:
 
 - ``_kernel/random.pxi``      per-device random streams (numpy's C random API)
-- ``_kernel/oscillator.pxi``  batched universal auto-oscillators (PHYSICS.md section 1)
+- ``_kernel/oscillator.pxi``  batched universal auto-oscillators (docs/physics.md#oscillator)
 - ``_kernel/llgs.pxi``        batched macrospin LLGS (section 3)
 - ``_kernel/rectify.pxi``     spin-diode rectification of tones by junctions (section 2)
 - ``_kernel/optim.pxi``       the training optimiser's step (Adam on a flat vector)

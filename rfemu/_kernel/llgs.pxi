@@ -1,4 +1,4 @@
-# Batched macrospin LLGS (PHYSICS.md section 3).
+# Batched macrospin LLGS (docs/physics.md#macrospin-llgs).
 #
 #     dm/dt = -g' [ m x H + alpha m x (m x H) ] - g' a [ m x (m x p) - alpha m x p ]
 #     g' = gamma mu0 / (1 + alpha^2),   a = a_J I(t),   I(t) = I_dc + I_rf cos(2 pi f t)

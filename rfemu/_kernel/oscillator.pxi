@@ -1,4 +1,4 @@
-# Batched universal auto-oscillators (PHYSICS.md section 1), stochastic Heun.
+# Batched universal auto-oscillators (docs/physics.md#oscillator), stochastic Heun.
 #
 # Each device integrates its amplitude b = c exp(i wr t) in a frame rotating at its own angular
 # frequency wr (the injection frequency, or w0 without injection), where a drive at wr is the
@@ -209,7 +209,7 @@ def oscillator_integrate(generator,
                        n_steps, dt, cd, trace_every, tp, tph, n_trace)
 
 
-# Static transfer of the compact output model (PHYSICS.md section 1), in one pass: for a neuron's
+# Static transfer of the compact output model (docs/physics.md#output-power-and-the-clamp), in one pass: for a neuron's
 # current I (A), clamped to Ic in [I_th, I_max], xi = Ic / I_th,
 #     P_out = A p0 k R Ic^2,   p0 = (xi - 1) / (xi + Q) above threshold, 0 at or below,
 #     dP_out/dI = A_s (dp0/dI I^2 + 2 p0 I) for I_th <= I <= I_max, 0 outside,

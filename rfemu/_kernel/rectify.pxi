@@ -1,4 +1,4 @@
-# Spin-diode rectification of RF tones by chains of junctions (PHYSICS.md section 2).
+# Spin-diode rectification of RF tones by chains of junctions (docs/physics.md#line-shape).
 #
 # One junction of resonance frequency f_r, half width D = D0 + alpha f_r, sensitivity K and
 # line-shape weights (a, s), driven by a tone of frequency f, power P and Lorentzian linewidth g:
