@@ -63,7 +63,7 @@ SHORT = BASE + textwrap.dedent("""\
 
 
 def _timed_sweep(path, out, backend):
-    from rfemu.study.runner import run_sweep
+    from rfemu.sweep.runner import run_sweep
     t0 = time.perf_counter()
     result = run_sweep(path, out=out, backend=backend, progress=False, figures=False)
     wall = time.perf_counter() - t0
@@ -75,14 +75,14 @@ def _started(make):
     t0 = time.perf_counter()
     backend = make()
     if hasattr(backend, "_ensure"):            # a pool starts its processes on first use
-        from rfemu.study.executor import _warm
+        from rfemu.sweep.executor import _warm
         pool = backend._ensure()
         list(pool.map(_warm, range(backend.workers)))
     return backend, time.perf_counter() - t0
 
 
 def speedups(folder: Path, n_points: int) -> dict:
-    from rfemu.study.executor import DaskBackend, PoolBackend
+    from rfemu.sweep.executor import DaskBackend, PoolBackend
     path = folder / "long.yaml"
     path.write_text(LONG % n_points)
     out = {}
@@ -105,8 +105,8 @@ def speedups(folder: Path, n_points: int) -> dict:
 
 def overhead(folder: Path, n_values: int, repeats: int) -> dict:
     import rfemu.api as api
-    from rfemu.study.executor import PoolBackend
-    from rfemu.study.plan import load_plan
+    from rfemu.sweep.executor import PoolBackend
+    from rfemu.sweep.plan import load_plan
     path = folder / "short.yaml"
     path.write_text(SHORT % (n_values, repeats))
     plan = load_plan(path)

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dir", metavar="RUN_DIR")
 
     sub.add_parser("info", help="versions, kernel build, device models, data sets found")
-    from rfemu.study.cli import add_sweep_parser
+    from rfemu.sweep.cli import add_sweep_parser
     add_sweep_parser(sub)
 
     data = sub.add_parser("data", help="the data sets: list them, download them")
@@ -123,13 +123,13 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from rfemu.study.cli import cmd_sweep
+    from rfemu.sweep.cli import cmd_sweep
     return cmd_sweep(args)
 
 
 def _cmd_plot(args) -> int:
     from rfemu.results import RunFolderError, redraw_figures
-    from rfemu.study.cli import is_sweep_folder, redraw_sweep
+    from rfemu.sweep.cli import is_sweep_folder, redraw_sweep
     try:
         paths = redraw_sweep(args.run_dir) if is_sweep_folder(args.run_dir) else \
             redraw_figures(args.run_dir)

@@ -30,7 +30,7 @@ Examples
       figures: [test_accuracy]
 
 This module only describes the sweep (it imports nothing of the scenario package, which imports
-it); :mod:`rfemu.study.plan` turns a scenario file into the points to run.
+it); :mod:`rfemu.sweep.plan` turns a scenario file into the points to run.
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def physical_values():
 
 @pytest.fixture(scope="module")
 def pool():
-    from rfemu.study.executor import PoolBackend
+    from rfemu.sweep.executor import PoolBackend
     backend = PoolBackend(2)
     yield backend
     backend.close()
@@ -66,7 +66,7 @@ def dask_backend():
     its scheduler's address as ``rfemu sweep --scheduler tcp://...`` reaches a running one."""
     from distributed import LocalCluster
 
-    from rfemu.study.executor import DaskBackend
+    from rfemu.sweep.executor import DaskBackend
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None)
     backend = DaskBackend(scheduler=cluster.scheduler_address)
@@ -89,7 +89,7 @@ SWEEP16 = """\
 @pytest.fixture(scope="module")
 def sweep16(tmp_path_factory, pool):
     """The scenario file of a 16-run sweep and its undisturbed result on the pool."""
-    from rfemu.study.runner import run_sweep
+    from rfemu.sweep.runner import run_sweep
     folder = tmp_path_factory.mktemp("sweep16")
     path = _write_scenario(folder, SWEEP16)
     result = run_sweep(path, out=folder / "reference", backend=pool, progress=False,

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from rfemu.study.runner import run_sweep
-from rfemu.study.store import SweepFolderError
+from rfemu.sweep.runner import run_sweep
+from rfemu.sweep.store import SweepFolderError
 
 def _sweep(path, out, **kw):
     return run_sweep(path, out=out, progress=False, figures=False, **kw)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rfemu.scenario import ScenarioError
-from rfemu.study.plan import load_plan
+from rfemu.sweep.plan import load_plan
 from rfemu.study.sweep import SweepSection, repeat_seed, sweep_points
 
 GRID = """\
@@ -114,8 +114,8 @@ def test_grid_coordinates_are_in_si_units(tmp_path, write_scenario):
 def test_repeat_zero_of_a_point_is_rfemu_run_with_the_axis_values(tmp_path, write_scenario):
     """Every metric of a point equals the run of the scenario with the same --set overrides."""
     import rfemu.api as api
-    from rfemu.study.plan import flatten_metrics
-    from rfemu.study.runner import run_sweep
+    from rfemu.sweep.plan import flatten_metrics
+    from rfemu.sweep.runner import run_sweep
     path = write_scenario(tmp_path, GRID)
     result = run_sweep(path, out=tmp_path / "out", workers=0, progress=False)
     ds = result.dataset
@@ -148,7 +148,7 @@ def test_repeat_zero_of_a_point_is_rfemu_run_with_the_axis_values(tmp_path, writ
 
 def test_random_sampling_records_each_sample_s_values_in_si(tmp_path, write_scenario):
     """sweep.nc's coordinate along ``sample`` is each drawn value converted to SI (kHz -> Hz)."""
-    from rfemu.study.runner import run_sweep
+    from rfemu.sweep.runner import run_sweep
     path = write_scenario(tmp_path, """\
         sweep:
           axes:
@@ -180,14 +180,14 @@ def test_an_axis_of_sets_changes_its_keys_together_at_its_labels(tmp_path, write
         """)
     plan = load_plan(path)
     assert plan.coords["size"] == [1.0, 2.0]
-    from rfemu.study.plan import _point_scenario
+    from rfemu.sweep.plan import _point_scenario
     layers = [_point_scenario(plan.payload, p.overrides(plan.section.axes)).network.layers[0]
               for p in plan.points]
     assert [(l.size, l.bias_voltage) for l in layers] == [(3, pytest.approx(10e-3)),
                                                          (5, pytest.approx(12e-3))]
     with pytest.raises(ValueError, match="labels"):
         SweepSection.model_validate({"axes": [{"name": "x", "sets": [{"a.b": 1}]}]})
-    from rfemu.study.runner import run_sweep
+    from rfemu.sweep.runner import run_sweep
     ds = run_sweep(path, out=tmp_path / "out", workers=0, progress=False, figures=False).dataset
     assert ds["size"].values.tolist() == [1.0, 2.0]
     assert ds["size"].attrs["keys"] == "network.layers.0.size, network.layers.0.bias_voltage"

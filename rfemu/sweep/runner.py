@@ -1,8 +1,8 @@
 """``run_sweep``: a scenario's sweep from its file to ``sweep.nc`` and the figures.
 
-The sweep folder (:mod:`rfemu.study.store`) keeps every finished point, so the same call after an
+The sweep folder (:mod:`rfemu.sweep.store`) keeps every finished point, so the same call after an
 interruption runs only the missing points; the points run on a local process pool, in this
-process (``workers=0``), or on Dask (:mod:`rfemu.study.executor`).
+process (``workers=0``), or on Dask (:mod:`rfemu.sweep.executor`).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class _Inline:
 
         from threadpoolctl import threadpool_limits
 
-        from rfemu.study.plan import run_batch
+        from rfemu.sweep.plan import run_batch
         future = cf.Future()
         with threadpool_limits(1):          # as in the pool's and Dask's workers
             future.set_result(run_batch(payload, batch))
@@ -77,7 +77,7 @@ class _Inline:
 
 
 def _backend(workers, scheduler, dask):
-    from rfemu.study.executor import DaskBackend, PoolBackend
+    from rfemu.sweep.executor import DaskBackend, PoolBackend
     if scheduler is not None:
         return DaskBackend(scheduler=scheduler)
     if workers is None:
@@ -90,8 +90,8 @@ def _backend(workers, scheduler, dask):
 
 
 def _plan_for(scenario, out, overrides):
-    from rfemu.study.plan import load_plan
-    from rfemu.study.store import SweepFolder
+    from rfemu.sweep.plan import load_plan
+    from rfemu.sweep.store import SweepFolder
     plan = load_plan(scenario, overrides)
     folder = SweepFolder(out if out is not None else default_sweep_dir(plan.base.name))
     drawn = folder.drawn_seed()
@@ -132,20 +132,20 @@ def run_sweep(scenario, out=None, workers: Optional[int] = None, scheduler: Opti
     figures : bool
         Draw the figures.
     backend : object, optional
-        An already started backend (:class:`rfemu.study.executor.PoolBackend` or
+        An already started backend (:class:`rfemu.sweep.executor.PoolBackend` or
         ``DaskBackend``); it is left open.
 
     Raises
     ------
     rfemu.scenario.ScenarioError
         A bad scenario or sweep section (``FILE:LINE: key: ...``).
-    rfemu.study.store.SweepFolderError
+    rfemu.sweep.store.SweepFolderError
         ``out`` holds files rfemu did not write, or a sweep of another scenario.
     """
     import time
 
-    from rfemu.study.executor import execute
-    from rfemu.study.store import to_dataset, write_dataset
+    from rfemu.sweep.executor import execute
+    from rfemu.sweep.store import to_dataset, write_dataset
     plan, folder = _plan_for(scenario, out, overrides)
     folder.claim(plan)
     keys = [plan.key(p) for p in plan.points]
@@ -179,7 +179,7 @@ def run_sweep(scenario, out=None, workers: Optional[int] = None, scheduler: Opti
     write_dataset(folder, ds)
     drawn = []
     if figures:
-        from rfemu.study.figures import draw_sweep
+        from rfemu.sweep.figures import draw_sweep
         drawn = draw_sweep(ds, folder.root / "figures")
     failed = {k: r["error"] for k, r in records.items() if r.get("error")}
     return SweepResult(dataset=ds, folder=folder.root, computed=len(todo), failed=failed,

@@ -37,9 +37,9 @@ def add_sweep_parser(sub) -> None:
 def cmd_sweep(args) -> int:
     """Run ``rfemu sweep``; returns the exit status."""
     from rfemu.scenario import ScenarioError
-    from rfemu.study.executor import BackendUnavailable
-    from rfemu.study.runner import run_sweep
-    from rfemu.study.store import SweepFolderError
+    from rfemu.sweep.executor import BackendUnavailable
+    from rfemu.sweep.runner import run_sweep
+    from rfemu.sweep.store import SweepFolderError
     try:
         result = run_sweep(args.scenario, out=args.out, workers=args.workers,
                            scheduler=args.scheduler, dask=args.dask, overrides=args.overrides,
@@ -72,5 +72,5 @@ def is_sweep_folder(path) -> bool:
 
 def redraw_sweep(path) -> list:
     """``rfemu plot`` of a sweep folder: the figures redrawn from ``sweep.nc``."""
-    from rfemu.study.figures import redraw
+    from rfemu.sweep.figures import redraw
     return redraw(path)

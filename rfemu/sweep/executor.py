@@ -1,6 +1,6 @@
 """Running a sweep's points on a local process pool or on a Dask distributed cluster.
 
-Both backends run the same function (:func:`rfemu.study.plan.run_batch`) on batches of points,
+Both backends run the same function (:func:`rfemu.sweep.plan.run_batch`) on batches of points,
 so a point's values do not depend on the backend or on the number of workers. The driver keeps
 about two batches per worker in flight. The first batches hold one point each; once points have
 been timed, a batch holds as many as fill :data:`TASK_SECONDS` (short points are batched so a
@@ -20,7 +20,7 @@ import multiprocessing
 import time
 from collections import deque
 
-from rfemu.study.plan import run_batch
+from rfemu.sweep.plan import run_batch
 
 __all__ = ["PoolBackend", "DaskBackend", "BackendUnavailable", "execute", "TASK_SECONDS",
            "MAX_ATTEMPTS"]
@@ -32,7 +32,7 @@ MAX_ATTEMPTS = 3
 
 
 #: imported by every worker before its first point (the first run would pay for them)
-WARM_MODULES = ("rfemu.api", "rfemu.study.plan", "rfemu.tasks", "sklearn.datasets")
+WARM_MODULES = ("rfemu.api", "rfemu.sweep.plan", "rfemu.tasks", "sklearn.datasets")
 
 
 def _warm(*_):
