@@ -129,6 +129,13 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
                                               f"{len(layer.emission_plan.values)} channels for "
                                               f"{layer.size} neurons"))
         low, high = layer.tuning_window
+        plan = layer.resonance_plan
+        lowest = min(plan.values) if plan.kind == "explicit" else plan.min
+        if lowest is not None and lowest + low <= 0.0:
+            problems.append(positions.problem(here + ("resonance_plan",),
+                                              f"the lowest resonance {lowest:g} Hz tuned down by "
+                                              f"the window's {-low:g} Hz reaches 0 Hz (expected a "
+                                              f"lowest resonance above {max(-low, 0.0):g} Hz)"))
         if not low <= 0.0 <= high:
             problems.append(positions.problem(here + ("tuning_window",) if ("network", "layers", i,
                                               "tuning_window") in positions.where else
@@ -140,7 +147,7 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
     problems += _limit_problems(s, positions)
     # the chip-state file exists (rfemu.network.chip_state)
     if s.network.chip_state is not None and \
-            not resolve_chip_state_path(s.network.chip_state, scenario_dir).is_file():
+            not _exists(resolve_chip_state_path(s.network.chip_state, scenario_dir), "file"):
         problems.append(positions.problem(("network", "chip_state"),
                                           f"chip-state file {s.network.chip_state!r} does not exist "
                                           "(expected a run folder's chip_state.nc or an .npz; "
@@ -149,7 +156,7 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
     if s.task.dataset in STANDARD_DATA:
         path = resolve_data_path(s.task, scenario_dir)
         key = ("task", "path") if s.task.path is not None else ("task", "dataset")
-        if not path.exists():
+        if not _exists(path):
             problems.append(positions.problem(key, f"data file {str(path)!r} does not exist "
                                                    f"(expected {STANDARD_DATA[s.task.dataset]}; "
                                                    f"{WHERE_TO_GET[s.task.dataset]})"))
@@ -162,3 +169,10 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
     return problems
 
 
+def _exists(path, kind: str = "any") -> bool:
+    """Whether ``path`` exists (``kind`` "file": is a file); False for a name the system
+    refuses to look up (too long, NUL byte) instead of an OSError."""
+    try:
+        return path.is_file() if kind == "file" else path.exists()
+    except (OSError, ValueError):
+        return False

@@ -79,7 +79,7 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
             raise ScenarioError([Problem(ext_file, ext_line, "extends",
                                          "expected the file name of another scenario")])
         base_path = (path.parent / base_name)
-        if not base_path.is_file():
+        if not _is_file(base_path):
             raise ScenarioError([Problem(ext_file, ext_line, "extends",
                                          f"no such file {str(base_path)!r} (paths are relative to "
                                          "the scenario that extends)")])
@@ -88,6 +88,14 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
         data = _merge(base, data, base_pos, positions, ())
         positions = base_pos
     return data, positions
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the system refuses to look up (too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _parse_key_path(key: str) -> tuple:

@@ -181,7 +181,15 @@ def resolve(name, path=None, base_dir=None) -> Optional[Path]:
     if p.is_absolute():
         return p
     candidates = [data_root() / p] + ([Path(base_dir) / p] if base_dir is not None else [])
-    return next((c for c in candidates if c.exists()), candidates[0])
+    return next((c for c in candidates if _exists(c)), candidates[0])
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the system refuses to look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def missing_files(name, root=None) -> list[Path]:
