@@ -12,10 +12,11 @@ Figures (one JSON line at the end):
 
 - ``rss_growth_pct``: resident memory at the end against the memory after the first minute
   (the warm-up: caches, first allocations), in percent; target under 5;
-- ``event_rate_drift_pct``: simpy events per second of this process's CPU time in the last third
-  of the measured period against the first third, in percent (CPU time, not wall time: the
-  machine is shared, and other processes' load is not the engine's drift); target under 5 in
-  magnitude. ``event_rate_drift_wall_pct`` is the same on wall time, for information;
+- ``event_rate_drift_pct``: simpy events per second of this process's CPU time in the last
+  third of the measured inferences against the first third (90th percentile of the inferences'
+  rates in each third), in percent (CPU time, not wall time: the machine is shared, and other processes' load is not
+  the engine's drift); target under 5 in magnitude. ``event_rate_drift_wall_pct`` is the same
+  on wall time, for information;
 - ``agents``, ``inferences``, ``events``, ``events_per_cpu_s``, ``rss_mb_warm``, ``rss_mb_end``,
   ``build_s``, ``minutes``.
 
@@ -49,14 +50,21 @@ def build_engine(sizes, seed=0):
     return engine, engine.n_agents
 
 
+#: percentile of the inferences' own event rates that stands for a third of the run: contention
+#: with other programs (shared cores and caches) only slows an inference down, so the fast end
+#: of the distribution is the engine's own rate
+RATE_PERCENTILE = 90
+
+
 def drift_pct(events, seconds) -> float:
-    """Rate (events per second) of the last third against the first third, in percent."""
-    events, seconds = np.asarray(events, float), np.asarray(seconds, float)
-    n = len(events) // 3
+    """Event rate of the last third of the inferences against the first third, in percent (the
+    :data:`RATE_PERCENTILE` percentile of the inferences' own rates, events / seconds, in each
+    third)."""
+    rates = np.asarray(events, float) / np.maximum(np.asarray(seconds, float), 1e-9)
+    n = len(rates) // 3
     if n == 0:
         return float("nan")
-    first = events[:n].sum() / seconds[:n].sum()
-    last = events[-n:].sum() / seconds[-n:].sum()
+    first, last = (np.percentile(r, RATE_PERCENTILE) for r in (rates[:n], rates[-n:]))
     return 100.0 * (last / first - 1.0)
 
 
