@@ -202,7 +202,8 @@ def test_sigterm_during_a_run_is_one_line_and_leaves_nothing(tmp_path):
     import time
     env = dict(os.environ, RFEMU_DATA=DATA, MPLBACKEND="Agg")
     proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out",
-                             str(tmp_path / "runs" / "run"), "-q", "--set", "training.epochs=100000"],
+                             str(tmp_path / "runs" / "run"), "-q", "--set", "training.epochs=100000",
+                             "--set", "training.patience=null"],     # no early stop: still training
                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     time.sleep(8)                                    # in the middle of the training
     proc.send_signal(signal.SIGTERM)
