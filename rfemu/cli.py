@@ -77,12 +77,23 @@ def _print_problems(exc) -> None:
         print(problem.format(), file=sys.stderr)
 
 
+def _load_checked(path, overrides):
+    """The validated scenario; with a ``sweep:`` section every axis value is checked against its
+    key too (ScenarioError, FILE:LINE), so a bad sweep fails before any work."""
+    from rfemu.scenario import load_scenario
+    from rfemu.sweep.plan import load_plan
+    scenario = load_scenario(path, overrides=overrides)
+    if scenario.sweep is not None:
+        load_plan(path, overrides=overrides)
+    return scenario
+
+
 def _cmd_validate(args) -> int:
-    from rfemu.scenario import ScenarioError, load_scenario
+    from rfemu.scenario import ScenarioError
     status = EXIT_OK
     for path in args.scenarios:
         try:
-            load_scenario(path, overrides=args.overrides)
+            _load_checked(path, args.overrides)
         except ScenarioError as exc:
             _print_problems(exc)
             status = EXIT_BAD_INPUT
@@ -92,14 +103,14 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from rfemu.scenario import ScenarioError, load_scenario
+    from rfemu.scenario import ScenarioError
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     if args.engine is not None:
         overrides.append(f"engine.kind={args.engine}")
     try:
-        scenario = load_scenario(args.scenario, overrides=overrides)
+        scenario = _load_checked(args.scenario, overrides)
     except ScenarioError as exc:
         _print_problems(exc)
         return EXIT_BAD_INPUT

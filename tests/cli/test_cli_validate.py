@@ -41,6 +41,8 @@ BROKEN = [
     ("alias_bomb", GOOD + "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
         f"x{i}: &a{i} [{', '.join(['*a' if i == 0 else f'*a{i - 1}'] * 10)}]\n" for i in range(8)),
      9, ["more than"]),          # the anchor that the aliases repeat
+    ("sweep_axis_value", GOOD + "sweep:\n  axes:\n    - key: medium.amplifier_efficiency\n"
+     "      values: [0.1, true]\n", 12, ["sweep.axes.0.values", "not true/false"]),
 ]
 
 
