@@ -8,16 +8,14 @@ the caller (a seed stream, a progress bar) or keeps its default.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from pydantic import BaseModel
 
 from rfemu.scenario.derive import _admits_none, _base_type, field_key, is_scenario_key, type_hints
 from rfemu.scenario.errors import Problem, ScenarioError
-from rfemu.scenario.schema import IMAGE_SHAPES, Scenario
+from rfemu.scenario.schema import Scenario
 
-__all__ = ["from_sections", "to_description", "training_config", "in_situ_config",
-           "event_config", "energy_model", "frequency_state", "scenario_problem"]
+__all__ = ["from_sections", "to_description", "event_config", "energy_model", "frequency_state", "scenario_problem"]
 
 
 def _plain(value, hint):
@@ -115,25 +113,6 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
     return from_sections(NetworkDescription, {"network": net, "medium": s.medium, "": s},
                          "network", inputs=inputs, layers=tuple(layers), variability=variability,
                          seed=seed)
-
-
-def training_config(s: Scenario, seed: int, progress: bool):
-    """The :class:`rfemu.learning.backprop.TrainingConfig` of ``training``, ``record`` and
-    ``engine`` (pixel-shift augmentation built for image tasks)."""
-    from rfemu.learning.backprop import TrainingConfig, image_shift_augmentation
-    t = s.training
-    augmentation = None
-    if t.shift_augmentation > 0:
-        augmentation = image_shift_augmentation(IMAGE_SHAPES[s.task.dataset], t.shift_augmentation)
-    return from_sections(TrainingConfig, {"training": t, "record": s.record, "engine": s.engine},
-                         "training", augmentation=augmentation, seed=seed, progress=progress)
-
-
-def in_situ_config(s: Scenario, seed: Optional[int], progress: bool):
-    """The :class:`rfemu.learning.in_situ.InSituConfig` of ``training.in_situ``."""
-    from rfemu.learning.in_situ import InSituConfig
-    return from_sections(InSituConfig, {"training.in_situ": s.training.in_situ},
-                         "training.in_situ", seed=seed, progress=progress)
 
 
 def event_config(s: Scenario):

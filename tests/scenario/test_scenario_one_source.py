@@ -20,8 +20,9 @@ from rfemu.network.description import (InputDescription, LayerDescription, Netwo
                                        VariabilityDescription)
 from rfemu.network.frequency import FrequencyPlan
 from rfemu.scenario import Scenario, load_scenario_text
-from rfemu.scenario.build import (energy_model, event_config, from_sections, in_situ_config,
-                                  to_description, training_config)
+from rfemu import api
+from rfemu.learning.rules import IN_SITU, TrainingContext
+from rfemu.scenario.build import energy_model, event_config, from_sections, to_description
 from rfemu.scenario.derive import field_key, is_scenario_key
 from rfemu.scenario.schema import _unwrap as _unwrap_model
 
@@ -147,9 +148,11 @@ def test_a_value_given_in_a_scenario_reaches_the_dataclass(cls, home, prefix):
                  LayerDescription: description.layers[0], InputDescription: description.inputs,
                  VariabilityDescription: description.variability}[cls]
     elif cls is TrainingConfig:
-        built = training_config(s, seed=0, progress=False)
+        built = api._training_config(s, seed=0, progress=False)      # as a run maps it
     elif cls is InSituConfig:
-        built = in_situ_config(s, seed=0, progress=False)
+        context = TrainingContext(network=None, features=None, labels=None, settings=s.training,
+                                  configure=api._configure(s))
+        built = IN_SITU.make_config(context, seed=0, progress=False)
     elif cls is EventConfig:
         built = event_config(s)
     elif cls is EnergyModel:
