@@ -122,7 +122,7 @@ class SpinCNN:
         result = self.conv.forward(np.asarray(features, dtype=float) * self.input_max_power,
                                    backend=self.backend)
         power, d_power = cv.oscillator_activation(result.voltage, self.transconductance, self.oscillator,
-                                                  derivative=keep)
+                                                  derivative=keep, backend=self.backend)
         winner = None
         if self.pool == "max":
             pooled, winner = cv.max_pool(power, self.pool_size)

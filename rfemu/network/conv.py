@@ -296,8 +296,9 @@ class ConvLayer:
         w = self.chain_matrix(backend=backend, n_threads=n_threads)
         if self.n_copies == 1:
             v = patches @ w[0].T + self.bias_voltage[0]
-        else:
-            v = np.einsum("bpt,pft->bpf", patches, w) + self.bias_voltage[None]
+        else:       # one product per position: (P, B, T) @ (P, T, F)
+            v = np.matmul(patches.transpose(1, 0, 2), w.transpose(0, 2, 1)).transpose(1, 0, 2) \
+                + self.bias_voltage[None]
         voltage = np.ascontiguousarray(v.transpose(0, 2, 1)).reshape(-1, self.n_filters, g.out_height, g.out_width)
         return ConvResult(voltage, patches, w)
 
@@ -309,10 +310,10 @@ class ConvLayer:
         K, F, J = self.base_frequency.shape
         gv = np.asarray(grad_voltage, dtype=float).reshape(-1, F, g.n_positions).transpose(0, 2, 1)  # (B,P,F)
         if K == 1:
-            grad_w = np.einsum("bpf,bpt->ft", gv, result.patches)[None]
+            grad_w = (gv.reshape(-1, F).T @ result.patches.reshape(-1, result.patches.shape[2]))[None]
             grad_bias = gv.sum(axis=(0, 1))[None]
-        else:
-            grad_w = np.einsum("bpf,bpt->pft", gv, result.patches)
+        else:       # (P, F, B) @ (P, B, T)
+            grad_w = np.matmul(gv.transpose(1, 2, 0), result.patches.transpose(1, 0, 2))
             grad_bias = gv.sum(axis=0)
         gr = self.response().grad(grad_w.reshape(K * F, -1), self.tone_frequency, self.tone_linewidth,
                                   self.resonance_frequency.reshape(K * F, J), n_threads=n_threads,
@@ -320,7 +321,7 @@ class ConvLayer:
         grad_input = None
         if input_grad:
             w = result.matrix
-            cols = gv @ w[0] if K == 1 else np.einsum("bpf,pft->bpt", gv, w)
+            cols = gv @ w[0] if K == 1 else np.matmul(gv.transpose(1, 0, 2), w).transpose(1, 0, 2)
             grad_input = col2im(cols, g)
         return ConvGradient(gr.resonance_frequency.reshape(K, F, J), grad_bias, grad_input, grad_w)
 
@@ -495,10 +496,18 @@ def program(layer: ConvLayer, *, calibrated=False, write_noise=0.0, rng=None) ->
 # activations and pooling
 # --------------------------------------------------------------------------------------------
 
-def oscillator_activation(voltage, transconductance, params=None, *, derivative=False):
+def oscillator_activation(voltage, transconductance, params=None, *, derivative=False, backend="kernel"):
     """Output power (W) of oscillators driven by ``I = V g_m`` (V includes the chain's bias):
-    :func:`rfemu.devices.oscillator.output_power`, and with ``derivative`` dP/dV (W/V)."""
+    :func:`rfemu.devices.oscillator.output_power`, and with ``derivative`` dP/dV (W/V).
+    ``backend="kernel"``: the same compact model in one pass of the kernel
+    (:class:`rfemu.devices.oscillator.OutputTransfer`, the filters' neurons sharing ``params``);
+    ``"numpy"``: the reference functions."""
     current = np.asarray(voltage, dtype=float) * transconductance
+    if backend == "kernel" and all(np.ndim(getattr(params or osc.OscillatorParameters(), f)) == 0
+                                   for f in ("threshold_current", "max_current", "power_scale")):
+        power, d_power = osc.OutputTransfer(params, 1)(current.reshape(-1, 1), derivative=derivative)
+        power = power.reshape(current.shape)
+        return power, None if d_power is None else d_power.reshape(current.shape) * transconductance
     power = osc.output_power(current, params)
     if not derivative:
         return power, None
