@@ -184,7 +184,7 @@ class LineAgent:
         self.process = None
         self.delivered = np.full(medium.n_chains, np.nan)   # the first delivery wakes every chain
         self.consumers = []          # NeuronAgent or ReadoutAgent per chain
-        self.hidden = compiled_layer.is_hidden
+        self.hidden = True if compiled_layer is None else compiled_layer.is_hidden   # None: a convolution's line
         self.oscillator_slots = []   # slots of tones emitted by oscillators (for locking)
         self.free_frequency = None   # free-running tone frequencies (the medium holds the pulled ones)
         self.causal = causal

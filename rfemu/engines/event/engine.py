@@ -114,7 +114,8 @@ class EventEngine:
             medium = Line.from_layer(cl, resistance=np.full(cl.sign.shape, cfg.junction_resistance),
                                      temperature=cfg.temperature if cfg.noise else 0.0,
                                      bandwidth=cfg.readout_bandwidth,
-                                     delay=cfg.line_delay + (self._diode_response(cl) if cfg.diode_response else 0.0),
+                                     delay=cfg.line_delay + (self._diode_response(cl.resonance_frequency, cl.damping)
+                                                            if cfg.diode_response else 0.0),
                                      n_threads=cfg.n_threads, name=S.line_node(l))
             for t, node in enumerate(cl.tone_nodes):
                 medium.add_slot(node, cl.tone_frequency[t], cl.tone_linewidth[t])
@@ -188,9 +189,10 @@ class EventEngine:
 
     # -- small helpers -------------------------------------------------------------------------
     @staticmethod
-    def _diode_response(cl):
-        """Spin-diode response time of a line's junctions: its slowest junction's, s."""
-        return float(np.max(res.response_time(cl.resonance_frequency, cl.damping)))
+    def _diode_response(resonance_frequency, damping):
+        """Spin-diode response time of a line's junctions (resonances Hz, dampings): its slowest
+        junction's, s (:func:`rfemu.devices.resonator.response_time`)."""
+        return float(np.max(res.response_time(resonance_frequency, damping)))
 
     def schedule(self, delay, priority):
         """An event processed ``delay`` s from now with ``priority`` (a :class:`Priority`), for a
@@ -230,21 +232,10 @@ class EventEngine:
         line.delivered[moved] = v[moved]
         cl = line.cl
         if line.hidden:
-            current = (v + cl.bias_voltage) * cl.transconductance
-            params = self._osc_batch[line.layer]
-            # with noise on the emitted frequency follows the fluctuating power (f(p(t))), which
-            # is the (1 + nu^2) part of the static line: the tone carries only the phase part
-            target = osc.neuron_target(current, params, follows_current=cl.emission == S.EMISSION_CURRENT,
-                                       channel_frequency=cl.channel_frequency,
-                                       channel_linewidth=cl.neuron_linewidth, linewidths=cl.linewidths,
-                                       phase_only=self.noise)
-            p_target, f_target, g_target = (np.broadcast_to(a, current.shape) for a in target)
-            rate = osc.settling_rate(current, params, cfg.min_relaxation_fraction)
-            joule = joule_power(current, params.resistance, params.max_current)
-            for c in moved.tolist():
-                n = line.consumers[c]
-                self._retarget(n, now, float(current[c]), float(p_target[c]), float(f_target[c]),
-                               float(g_target[c]), float(rate[c]), float(joule[c]))
+            self._drive_neurons(line.consumers, moved, now, (v + cl.bias_voltage) * cl.transconductance,
+                                self._osc_batch[line.layer], follows_current=cl.emission == S.EMISSION_CURRENT,
+                                channel_frequency=cl.channel_frequency, channel_linewidth=cl.neuron_linewidth,
+                                linewidths=cl.linewidths)
         else:
             for c in moved.tolist():
                 r = line.consumers[c]
@@ -252,6 +243,23 @@ class EventEngine:
                 if not r.kicked:
                     r.kicked = True
                     r.kick.arm()
+
+    def _drive_neurons(self, neurons, moved, now, current, params, *, follows_current, channel_frequency,
+                       channel_linewidth, linewidths):
+        """Drive ``neurons[c]`` for every chain ``c`` in ``moved`` with ``current[c]`` (A) from
+        ``now`` (ticks): its static target (:func:`rfemu.devices.oscillator.neuron_target`),
+        settling rate and Joule power, all computed over the whole array at once."""
+        # with noise on the emitted frequency follows the fluctuating power (f(p(t))), which
+        # is the (1 + nu^2) part of the static line: the tone carries only the phase part
+        target = osc.neuron_target(current, params, follows_current=follows_current,
+                                   channel_frequency=channel_frequency, channel_linewidth=channel_linewidth,
+                                   linewidths=linewidths, phase_only=self.noise)
+        p_target, f_target, g_target = (np.broadcast_to(a, current.shape) for a in target)
+        rate = osc.settling_rate(current, params, self.config.min_relaxation_fraction)
+        joule = joule_power(current, params.resistance, params.max_current)
+        for c in moved.tolist():
+            self._retarget(neurons[c], now, float(current[c]), float(p_target[c]), float(f_target[c]),
+                           float(g_target[c]), float(rate[c]), float(joule[c]))
 
     def _lock(self, line):
         """Replace the oscillators' tone frequencies by their pulled (Adler) mean frequencies."""
@@ -454,6 +462,11 @@ class EventEngine:
         Noise off: until no event is left (every agent asleep). Noise on: for ``duration``
         (default ``config.noise_duration``). Returns an :class:`InferenceResult`.
         """
+        return self._infer(lambda: self.apply(features, power=power), duration)
+
+    def _infer(self, present, duration=None) -> InferenceResult:
+        """One inference: ``present()`` applies the input at the present time; run until the
+        outputs settle (noise off) or for ``duration`` (noise on)."""
         cfg = self.config
         t_start = self.env.ticks
         for r in self.readouts:
@@ -468,7 +481,7 @@ class EventEngine:
                 if not n.busy:
                     self._retarget(n, t_start, n.current, n.p_target, n.f_target, n.g_target, n.rate)
         wall = _time.perf_counter()
-        self.apply(features, power=power)
+        present()
         n_events = self._run_env(self._stop_time if cfg.noise else None)
         wall = _time.perf_counter() - wall
         t_end = self.env.ticks
