@@ -252,6 +252,9 @@ class VariabilityDescription:
         Junctions' spin-diode sensitivity K.
     damping : float
         Junctions' Gilbert damping (hence their linewidths).
+    oscillator_threshold : float
+        Neurons' threshold current I_th (log-normal; their maximum drive current stays the
+        circuit's, and must stay above every drawn threshold).
     """
 
     source_frequency: float = field(default=0.0, metadata={
@@ -272,10 +275,13 @@ class VariabilityDescription:
     damping: float = field(default=0.0, metadata={
         "unit": "", "ge": 0,
         "help": "Junctions' damping, hence their linewidths."})
+    oscillator_threshold: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0,
+        "help": "Neurons' threshold current (log-normal)."})
 
     def __post_init__(self):
         for name in ("source_frequency", "resonance_frequency", "oscillator_frequency",
-                     "oscillator_power", "sensitivity", "damping"):
+                     "oscillator_power", "sensitivity", "damping", "oscillator_threshold"):
             _finite(f"variability.{name}", getattr(self, name), 0.0)
 
     @classmethod
@@ -290,7 +296,7 @@ class VariabilityDescription:
         """True if any spread is non-zero."""
         return any(getattr(self, f) > 0 for f in ("source_frequency", "resonance_frequency",
                                                    "oscillator_frequency", "oscillator_power",
-                                                   "sensitivity", "damping"))
+                                                   "sensitivity", "damping", "oscillator_threshold"))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from rfemu.network.description import NetworkDescription
 
 #: the random streams, in the order they are spawned from the seed
 STREAMS = ("initial_tuning", "initial_bias", "source_frequency", "resonance_frequency",
-           "oscillator_frequency", "oscillator_power", "sensitivity", "damping")
+           "oscillator_frequency", "oscillator_power", "sensitivity", "damping",
+           "oscillator_threshold")   # appended last: the other streams stay the same
 
 
 def _streams(seed):
@@ -152,6 +153,12 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
             channel = var.draw(channel_nominal, spread.oscillator_frequency, seed=rng["oscillator_frequency"])
             power = var.draw(np.full(n_chains, layer.oscillator.max_output_power), spread.oscillator_power,
                              seed=rng["oscillator_power"], law="lognormal")
+            threshold = var.draw(np.full(n_chains, layer.oscillator.threshold_current),
+                                 spread.oscillator_threshold, seed=rng["oscillator_threshold"],
+                                 law="lognormal")
+            if np.any(threshold >= layer.oscillator.max_current):
+                raise ValueError("variability.oscillator_threshold drew a threshold current at or above "
+                                 "max_current; reduce the spread")
             if np.any(channel <= 0):
                 raise ValueError("variability.oscillator_frequency drew a non-positive channel; reduce the spread")
             next_line = S.line_node(l + 1)
@@ -159,7 +166,8 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
             for c in range(n_chains):
                 osc = S.oscillator_node(l, c)
                 params = dataclasses.replace(layer.oscillator, natural_frequency=float(channel[c]),
-                                             max_output_power=float(power[c]))
+                                             max_output_power=float(power[c]),
+                                             threshold_current=float(threshold[c]))
                 G.add_node(osc, **{S.KIND: S.OSCILLATOR, S.LAYER: l, S.INDEX: c,
                                    S.OSCILLATOR_PARAMETERS: params, S.EMISSION: layer.emission,
                                    S.CHANNEL_FREQUENCY: float(channel[c]),

@@ -18,8 +18,8 @@ from rfemu.network import VariabilityDescription, build_graph, spin_mlp
 
 SIZES = (64, 128, 4)
 SPREADS = dict(source_frequency=0.01, resonance_frequency=0.02, oscillator_frequency=0.03,
-               oscillator_power=0.04, sensitivity=0.05, damping=0.06)
-LOGNORMAL = ("oscillator_power", "sensitivity", "damping")
+               oscillator_power=0.04, sensitivity=0.05, damping=0.06, oscillator_threshold=0.07)
+LOGNORMAL = ("oscillator_power", "sensitivity", "damping", "oscillator_threshold")
 Z_BOUND = 4.5                      # standard errors: a false alarm about once in 10^5 checks
 
 
@@ -45,6 +45,8 @@ def deviates(G, description):
                                  for n in oscillators],
         "oscillator_power": [G.nodes[n]["parameters"].max_output_power / osc.max_output_power
                              for n in oscillators],
+        "oscillator_threshold": [G.nodes[n]["parameters"].threshold_current / osc.threshold_current
+                                 for n in oscillators],
     }
     out = {}
     for name, r in ratio.items():
@@ -93,7 +95,7 @@ def test_a_parameter_draws_the_same_devices_whatever_the_other_spreads(network):
     # in this one's devices (nor in the trainable start)
     G, description = network
     z = deviates(G, description)
-    for name in ("resonance_frequency", "oscillator_power", "damping"):
+    for name in ("resonance_frequency", "oscillator_power", "damping", "oscillator_threshold"):
         alone = spin_mlp(SIZES, variability=VariabilityDescription(**{name: SPREADS[name]}))
         z_alone = deviates(build_graph(alone, seed=2024), alone)
         np.testing.assert_allclose(z_alone[name], z[name], rtol=0, atol=1e-9)
@@ -107,3 +109,30 @@ def test_the_law_draws_a_standard_normal_deviate():
     sigma = math.sqrt(math.log1p(0.01))
     np.testing.assert_allclose(draw(3.0, 0.1, seed=np.random.default_rng(5), size=1000, law="lognormal"),
                                3.0 * np.exp(sigma * z - sigma * sigma / 2), rtol=1e-14)
+
+
+def test_a_neuron_switches_on_at_its_own_drawn_threshold():
+    # the drawn threshold is the one the compiled engine's neurons use: a drive current just
+    # below a neuron's own I_th emits nothing, just above it emits; the drive circuit's maximum
+    # current (and the power there) is the nominal one, whatever the threshold
+    from rfemu.devices.oscillator import output_power
+    from rfemu.network.compile import compile_graph
+    spread = VariabilityDescription(oscillator_threshold=0.1)
+    description = spin_mlp(SIZES, variability=spread)
+    osc = compile_graph(build_graph(description, seed=11)).layers[0].oscillator
+    nominal = description.layers[0].oscillator
+    i_th = np.asarray(osc.threshold_current)
+    assert i_th.shape == (SIZES[1],) and np.unique(i_th).size == SIZES[1]
+    assert 0.7 < i_th.min() / nominal.threshold_current and i_th.max() / nominal.threshold_current < 1.4
+    np.testing.assert_array_equal(output_power(i_th * (1 - 1e-9), osc), 0.0)
+    assert np.all(output_power(i_th * (1 + 1e-3), osc) > 0)
+    np.testing.assert_allclose(osc.max_current, nominal.max_current, rtol=0)
+    np.testing.assert_allclose(output_power(np.asarray(osc.max_current), osc), nominal.max_output_power,
+                               rtol=1e-12)
+
+
+def test_a_threshold_spread_too_wide_for_the_drive_is_refused():
+    # 300 % log-normal spread on I_th = max_current / 4 puts some thresholds above max_current
+    description = spin_mlp(SIZES, variability=VariabilityDescription(oscillator_threshold=3.0))
+    with pytest.raises(ValueError, match="oscillator_threshold"):
+        build_graph(description, seed=0)

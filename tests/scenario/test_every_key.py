@@ -36,7 +36,7 @@ task: {dataset: xor}
 """
 N_INPUTS = 2                                                  # xor's features
 SECTIONS = ("devices.oscillator", "devices.resonator", "devices.frequency_state", "network",
-            "medium", "engine")
+            "medium", "engine", "variability")
 #: keys the engines see only through a transformation of the value: key -> value to find
 TRANSFORMED = {
     "network.layers.0.tap_loss": lambda db: 10.0 ** (-db / 10.0),         # gain of junction 1
@@ -50,6 +50,10 @@ ELSEWHERE = {
     "medium.loss_per_length": "a loss per metre: with line_length it makes the gain (test_line_length_loss)",
     "engine.event.noise_duration": "the event engine's noisy run length (EventEngine.infer)",
     "engine.hold_time": "drift time before the test (test_scenario_one_source, api._program)",
+    **{f"variability.{name}": "a spread of the drawn devices: the deviates of each parameter are "
+       "standard normal and independent (tests/devices/test_variability_independence.py)"
+       for name in ("source_frequency", "resonance_frequency", "oscillator_frequency",
+                    "oscillator_power", "sensitivity", "damping", "oscillator_threshold")},
 }
 #: keys that reach no device although the scenario takes them (bugs: strict xfail until fixed)
 DEAD = {
@@ -203,10 +207,13 @@ def test_the_generated_keys_cover_every_section():
     sections = {k.rsplit(".", 1)[0] for k, _, _ in KEYS}
     for wanted in ("devices.oscillator", "devices.resonator", "devices.frequency_state",
                    "network.inputs", "network.layers.0", "network.layers.0.oscillator",
-                   "network.layers.0.resonance_plan", "medium", "engine.event"):
+                   "network.layers.0.resonance_plan", "medium", "engine.event", "variability"):
         assert wanted in sections, wanted
     assert ("devices.oscillator.nonlinear_frequency_shift", "rad/s", 0.0) in KEYS
     assert set(TRANSFORMED) | set(ELSEWHERE) <= {k for k, _, _ in KEYS}
+    # every variability key is one the independence test draws (its SPREADS)
+    from tests.devices.test_variability_independence import SPREADS
+    assert {k for k, _, _ in KEYS if k.startswith("variability.")} == {f"variability.{n}" for n in SPREADS}
 
 
 def test_a_frequency_shift_written_in_hz_moves_the_tones_by_that_many_hz():
