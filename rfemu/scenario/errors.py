@@ -43,6 +43,8 @@ class Positions:
 
     where: dict[tuple, tuple[str, int]] = field(default_factory=dict)
     default_file: str = "<scenario>"
+    #: the last line of ``default_file`` (where a missing top-level section is cited)
+    end_line: Optional[int] = None
 
     def locate(self, path: tuple) -> tuple[str, Optional[int]]:
         """The position of ``path`` or of its nearest recorded parent."""

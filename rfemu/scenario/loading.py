@@ -59,12 +59,7 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
         raise ScenarioError([Problem(label, None, "extends", f"a chain of more than {MAX_EXTENDS} "
                                                              "files that extend each other "
                                                              "(expected a short chain)")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(label, None, "", "no such scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(label, None, "", f"cannot read the file ({exc})")]) from None
+    text = _read_text(path, label)
     data, positions = read_yaml(text, label)
     if data is None:
         data = {}
@@ -87,7 +82,41 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
         base_pos.default_file = label
         data = _merge(base, data, base_pos, positions, ())
         positions = base_pos
+    positions.end_line = text.count("\n") + 1 - text.endswith("\n")
     return data, positions
+
+
+#: largest scenario file read, bytes (a scenario is a few kB; MAX_VALUES caps it at ~1 MB anyway)
+MAX_FILE_BYTES = 4 * 2 ** 20
+
+
+def _read_text(path: Path, label: str) -> str:
+    """The file's text; a file that is not UTF-8 (a binary file, one cut inside a character)
+    is one problem at the line where decoding failed, a file beyond :data:`MAX_FILE_BYTES`
+    (``/dev/zero``) one problem before it is read whole."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError([Problem(label, None, "", "no such scenario file")]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError([Problem(label, None, "", f"cannot read the file ({exc})")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        line = raw.count(b"\n", 0, MAX_FILE_BYTES) + 1
+        raise ScenarioError([Problem(label, line, "", f"the file goes on beyond {MAX_FILE_BYTES} bytes "
+                                                      "(expected a scenario of a few kB; put large "
+                                                      "arrays in a network.chip_state .npz)")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        if exc.end >= len(raw) and exc.reason == "unexpected end of data":
+            what = "the file ends inside a UTF-8 character (cut short?)"
+        else:
+            what = f"byte 0x{raw[exc.start]:02x} at column {column} is not UTF-8 text"
+        raise ScenarioError([Problem(label, line, "", f"{what} (expected a UTF-8 text file)")]) \
+            from None
 
 
 def _is_file(path: Path) -> bool:
@@ -249,12 +278,17 @@ def _validation_problems(exc: ValidationError, positions: Positions) -> list[Pro
             problems.append(positions.problem(loc, f"unknown key{hint}{allowed}"))
             if near:
                 suggested.add(loc[:-1] + (near[0],))
+        elif err["type"] == "missing" and len(loc) == 1 and positions.end_line is not None:
+            # a section missing from the top: the file may be cut short; cite where it ends
+            problems.append((loc, Problem(positions.default_file, positions.end_line, str(loc[0]),
+                                          f"required key is missing (not given by line "
+                                          f"{positions.end_line}, the end of the file)")))
         else:
             problems.append((loc, positions.problem(loc, _message(err))))
     # a missing key that an unknown key's "did you mean" already names is the same problem
     return [p for p in problems if not isinstance(p, tuple)] + [
         p for loc, p in (q for q in problems if isinstance(q, tuple))
-        if not (p.message == "required key is missing" and loc in suggested)]
+        if not (p.message.startswith("required key is missing") and loc in suggested)]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -172,3 +172,29 @@ def test_cases_found_by_fuzzing_are_one_line(name, text, key, line, tmp_path, ca
         _assert_clean(case, rc, out, err, writes, elapsed)
         assert rc == 2 and len(err.splitlines()) == 1, err
         assert err.startswith(f"{tmp_path / 'case.yaml'}:{line}: {key}: "), err
+
+
+# bytes that are not a scenario's text: still one FILE:LINE line, at the line where reading failed
+_RAW = fuzz.FAST.encode()
+_LINE_OF_NETWORK = fuzz.FAST.splitlines().index("network:") + 1
+BYTES = [
+    ("invalid_utf8", _RAW.replace(b"seed: 3", b"seed: 3 \xff\xfe"), 2, "not UTF-8"),
+    ("cut_inside_a_character", _RAW[:_RAW.index(b"network:")] + "é".encode()[:1],
+     _LINE_OF_NETWORK, "ends inside a UTF-8 character"),
+    ("nul_byte", _RAW.replace(b"seed: 3", b"seed: 3\x00"), 2, "#x0000"),
+    ("cut_before_the_network", _RAW[:_RAW.index(b"network:")], _LINE_OF_NETWORK - 1,
+     "network: required key is missing (not given by line"),
+    ("endless_file", b"\x00" * (5 * 2 ** 20), 1, "beyond"),
+]
+
+
+@pytest.mark.parametrize("name, raw, line, words", BYTES, ids=[b[0] for b in BYTES])
+def test_a_file_that_cannot_be_read_as_text_is_cited_at_its_line(name, raw, line, words, tmp_path, capsys):
+    case = fuzz.Case(name, "fail", raw, note=name)
+    for command in ("validate", "run"):
+        rc, out, err, writes, elapsed = _command(case, tmp_path, command, capsys)
+        _assert_clean(case, rc, out, err, writes, elapsed)
+        first = err.splitlines()[0]
+        assert rc == 2 and first.startswith(f"{tmp_path / 'case.yaml'}:{line}: "), err
+        assert words in first, err
+        assert not (tmp_path / "run").exists()
