@@ -139,6 +139,7 @@ class _Run:
     wall0: float = field(default_factory=time.perf_counter)
     overwrite: bool = False
     frequency_states: list = None
+    learning_traces: object = None
 
 
 def _data(r: _Run) -> None:
@@ -185,6 +186,7 @@ def _training(r: _Run) -> None:
         raise _problem(s, ("training",) + exc.key, str(exc)) from None
     r.history, r.train_info = outcome.history, outcome.metrics
     r.timing.update(outcome.timing)
+    r.learning_traces = outcome.traces
 
 
 def _program(s: Scenario, network, initial_tuning, rng, keep=None) -> dict:
@@ -319,6 +321,8 @@ def _write(r: _Run) -> None:
     r.traces = _traces(s, r.task, r.network, r.history, r.pred_test, r.compiled, r.event_result)
     if r.event_traces is not None:
         r.traces = _merge_event_traces(r.traces, r.event_traces)
+    if r.learning_traces is not None:       # the rule's learning: on_chip_*, in_situ_* variables
+        r.traces = xr.merge([r.traces, r.learning_traces], combine_attrs="override")
     r.metrics["wall_time_s"] = time.perf_counter() - r.wall0
     r.metrics["timing"] = r.timing
     r.resolved = resolved_dict(s, r.seed)

@@ -6,7 +6,10 @@ runs headless (Agg).
 
 - :func:`network_graph`      the layers as a graph: tones -> lines -> chains -> neurons -> ...
 - :func:`frequency_plans`    each layer's tones and junction resonance lines (overlaps visible)
-- :func:`learning_curve`     loss and accuracy per epoch
+- :func:`learning_curve`     loss and accuracy per epoch, titled by the training rule
+- on-chip runs (``on_chip_*`` traces, :mod:`rfemu.learning.local.report`): accuracy and cost
+  against simulated time and against writes, junction trajectories against simulated time,
+  writes per junction; in-situ fine-tuning's writes per junction
 - :func:`confusion_matrix`   test samples by true and predicted class
 - :func:`resonance_trajectories`  junctions' resonance frequencies during training
 
@@ -119,26 +122,58 @@ def frequency_plans(traces):
     return fig
 
 
-def learning_curve(traces):
-    """Loss (left) and accuracy (right) per epoch, training and validation."""
+#: what the generic learning curve of a rule shows: (title, unit of its x axis)
+CURVE_LABELS = {
+    "backprop": ("learning curve (offline backprop through the device models)", "epoch"),
+    "in_situ": ("learning curve (chip-in-the-loop fine-tuning: forward on the event engine, gradient "
+                "through the static model)", "pass over the training samples"),
+}
+
+
+def learning_curve(traces, rule: str = "backprop"):
+    """Loss (left) and accuracy (right) per epoch, training and validation; the title and the
+    x axis say what trained (``rule``, the run's ``training.rule``)."""
     plt = _plt()
+    title, unit = CURVE_LABELS.get(rule, (f"learning curve (training rule {rule})", "evaluation"))
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     epoch = traces["epoch"].values
     a.plot(epoch, traces["train_loss"].values, label="train")
     if np.any(np.isfinite(traces["validation_loss"].values)):
         a.plot(epoch, traces["validation_loss"].values, label="validation")
-    a.set_xlabel("epoch")
+    a.set_xlabel(unit)
     a.set_ylabel("cross-entropy")
     a.legend()
     b.plot(epoch, 100 * traces["train_accuracy"].values, label="train")
     if np.any(np.isfinite(traces["validation_accuracy"].values)):
         b.plot(epoch, 100 * traces["validation_accuracy"].values, label="validation")
-    b.set_xlabel("epoch")
+    b.set_xlabel(unit)
     b.set_ylabel("accuracy (%)")
     b.legend()
-    fig.suptitle("learning curve (offline backprop through the device models)", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _learning_jobs(traces, rule: str) -> list:
+    """The learning figures a run's traces allow: an on-chip run's (``on_chip_*`` variables:
+    accuracy and cost against simulated time and writes, junction trajectories against
+    simulated time, writes per junction; :mod:`rfemu.learning.local.report`), else the learning
+    curve per epoch and the followed junctions per epoch; and the in-situ writes per junction."""
+    from rfemu.learning.local import report
+    jobs = []
+    if "on_chip_accuracy" in traces:
+        jobs.append(("learning_curve.png", lambda: report.learning_curve_figure(traces, "on_chip", rule=rule)))
+        if traces.sizes.get("on_chip_followed"):
+            jobs.append(("resonance_trajectories.png", lambda: report.trajectories_figure(traces, "on_chip")))
+        jobs.append(("writes_per_junction.png", lambda: report.writes_histogram_figure(traces, "on_chip")))
+    elif "train_loss" in traces:
+        jobs.append(("learning_curve.png", lambda: learning_curve(traces, rule)))
+        if "snapshot_resonance_frequency" in traces:
+            jobs.append(("resonance_trajectories.png", lambda: resonance_trajectories(traces)))
+    if "in_situ_writes_per_junction" in traces:
+        jobs.append(("in_situ_writes_per_junction.png",
+                     lambda: report.writes_histogram_figure(traces, "in_situ")))
+    return jobs
 
 
 def confusion_matrix(traces, metrics: dict | None = None):
@@ -228,9 +263,7 @@ def draw_all(traces, resolved: dict, metrics: dict, folder) -> list:
     jobs = [("network_graph.png", lambda: network_graph(traces, resolved)),
             ("frequency_plan.png", lambda: frequency_plans(traces)),
             ("confusion_matrix.png", lambda: confusion_matrix(traces, metrics))]
-    if "train_loss" in traces:
-        jobs.append(("learning_curve.png", lambda: learning_curve(traces)))
-        jobs.append(("resonance_trajectories.png", lambda: resonance_trajectories(traces)))
+    jobs += _learning_jobs(traces, str((resolved.get("training") or {}).get("rule", "backprop")))
     if "event_latency" in traces:
         jobs.append(("event_latency.png", lambda: event_outputs(traces)))
     settling = sorted(v for v in traces.data_vars if str(v).startswith("event_neuron_power_layer"))

@@ -36,6 +36,9 @@ import numpy as np
 
 from rfemu.learning.backprop import TrainingConfig, image_shift_augmentation, train
 from rfemu.learning.in_situ import InSituConfig, train_in_situ
+from rfemu.learning.local.config import write_settings
+from rfemu.learning.local.report import writes_dataset
+from rfemu.learning.local.state import JunctionStates
 from rfemu.learning.restarts import train_restarts
 
 __all__ = ["TrainingContext", "TrainingOutcome", "TrainingRule", "SettingError", "RULES",
@@ -112,11 +115,14 @@ class TrainingContext:
 @dataclass
 class TrainingOutcome:
     """What a rule returns: its learning curve (or None), the metrics it reports (names in its
-    entry's ``reports``) and wall-time figures (``*_s``, s)."""
+    entry's ``reports``), wall-time figures (``*_s``, s) and the traces of its learning (an
+    :class:`xarray.Dataset` whose names carry the rule's prefix, e.g. ``on_chip_accuracy``, or
+    None), which the run adds to its ``trace.nc`` and draws (:func:`rfemu.plots.draw_all`)."""
 
     history: object = None
     metrics: dict = field(default_factory=dict)
     timing: dict = field(default_factory=dict)
+    traces: object = None
 
 
 @dataclass(frozen=True)
@@ -282,12 +288,16 @@ def _train_backprop(context: TrainingContext) -> TrainingOutcome:
         tuned = _train_in_situ(context)
         outcome.metrics.update(tuned.metrics)
         outcome.timing.update(tuned.timing)
+        outcome.traces = tuned.traces
     return outcome
 
 
 def _train_in_situ(context: TrainingContext) -> TrainingOutcome:
     """Chip-in-the-loop fine-tuning (:func:`rfemu.learning.in_situ.train_in_situ`) on the first
-    ``in_situ.samples`` training samples."""
+    ``in_situ.samples`` training samples, every step of the tuning states written through the
+    junctions' frequency states with the devices' write physics (``context.frequency_state``:
+    quantisation, write noise, window, latency, energy, endurance; every write logged and
+    counted in the metrics ``in_situ_writes``, ``in_situ_write_energy_J``, ...)."""
     settings = IN_SITU.settings_of(context.settings)
     if settings.epochs < 1:
         raise SettingError(("in_situ", "epochs"), "training.rule: in_situ trains on the chip for "
@@ -295,24 +305,35 @@ def _train_in_situ(context: TrainingContext) -> TrainingOutcome:
     n_total = len(context.labels)
     n = n_total if settings.samples is None else min(settings.samples, n_total)
     config = IN_SITU.make_config(context, seed=context.seed("in_situ"), progress=context.progress)
+    states = JunctionStates(context.network, write_settings(context.frequency_state),
+                            seed=np.random.default_rng(config.seed).spawn(1)[0])
     t0 = time.perf_counter()
     tuned = train_in_situ(context.network, context.features[:n], context.labels[:n],
-                          context.event_config, config, energy_model=context.energy_model)
-    return TrainingOutcome(tuned.history, {"in_situ_chip_train_accuracy": tuned.history.train_accuracy},
-                           {"in_situ_s": time.perf_counter() - t0})
+                          context.event_config, config, energy_model=context.energy_model, writes=states)
+    per_junction = np.bincount(states.log.arrays()["junction"], minlength=states.n_junctions)
+    metrics = {"in_situ_chip_train_accuracy": tuned.history.train_accuracy,
+               "in_situ_writes": int(states.log.count), "in_situ_write_energy_J": float(states.log.energy),
+               "in_situ_max_writes_per_junction": int(per_junction.max(initial=0)),
+               "in_situ_stuck_junctions": int(states.stuck.sum())}
+    return TrainingOutcome(tuned.history, metrics, {"in_situ_s": time.perf_counter() - t0},
+                           traces=writes_dataset(states.log, states.n_junctions, prefix="in_situ"))
 
+
+#: what in-situ fine-tuning reports (alone or after backprop)
+IN_SITU_REPORTS = ("in_situ_chip_train_accuracy", "in_situ_writes", "in_situ_write_energy_J",
+                   "in_situ_max_writes_per_junction", "in_situ_stuck_junctions")
 
 NONE = register(TrainingRule(
     "none", _train_nothing, summary="no training: test the network as fabricated", trains=False))
 BACKPROP = register(TrainingRule(
     "backprop", _train_backprop, TrainingConfig, (),
     reports=("epochs_run", "best_epoch", "stopped_early", "score_scale_per_V",
-             "restart_validation_accuracy", "in_situ_chip_train_accuracy"),
+             "restart_validation_accuracy") + IN_SITU_REPORTS,
     summary="offline backpropagation through the static device models (restarts, then in-situ "
             "fine-tuning when training.in_situ.epochs > 0)"))
 IN_SITU = register(TrainingRule(
     "in_situ", _train_in_situ, InSituConfig, ("in_situ",),
-    reports=("in_situ_chip_train_accuracy",),
+    reports=IN_SITU_REPORTS,
     summary="physics-aware training on the chip alone: forward on the event engine, gradient "
             "through the static model"))
 

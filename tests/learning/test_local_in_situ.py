@@ -50,3 +50,74 @@ def test_quantised_writes_land_on_the_grid_within_endurance():
         moved = layer.tuning != s0
         k = layer.tuning[moved] / step
         assert np.allclose(k, np.round(k))
+
+
+# ------------------------------------------------------------- the registry's in_situ rule
+
+IN_SITU_SCENARIO = """
+name: in_situ_writes
+network:
+  inputs: {frequency_plan: {kind: linear, min: 20 MHz, max: 120 MHz}}
+  layers:
+    - {size: 3, resonance_plan: {kind: linear, min: 20 MHz, max: 120 MHz}, bias_voltage: 11 mV,
+       transconductance: 3.388 uA/mV}
+    - {size: 2, resonance_plan: {kind: geometric, min: 200 MHz, max: 400 MHz}}
+task: {dataset: xor, n_train: 40}
+training:
+  rule: in_situ
+  in_situ: {epochs: 3, batch_size: 4, frequency_learning_rate: 100 kHz, score_scale: 3 /mV,
+            final_learning_rate_fraction: 1.0}
+"""
+
+
+def _in_situ_context(frequency_state, seed=0):
+    from rfemu.learning import rules
+    from rfemu.scenario import load_scenario_text
+    task = xor_quadrants(n_train=24, n_test=8, seed=seed)
+    streams = dict(zip(("training", "restarts", "in_situ"), np.random.SeedSequence(seed).spawn(3)))
+    return rules.TrainingContext(network=_net(), features=task.x_train, labels=task.y_train,
+                                 settings=load_scenario_text(IN_SITU_SCENARIO).training, streams=streams,
+                                 event_config=EventConfig(noise=False), frequency_state=frequency_state)
+
+
+def test_the_in_situ_rule_writes_quantised_and_counted_through_the_devices_frequency_state():
+    """training.rule: in_situ writes through devices.frequency_state: every tuning state on the
+    quantisation grid, no junction past its endurance (stuck exactly there), the metrics count
+    every write of the frequency states and price each at the device's write energy."""
+    import types
+    from rfemu.learning import rules
+    step, endurance, energy = 50e3, 3, 4e-13
+    fs = types.SimpleNamespace(step=step, write_noise=0.0, write_latency=20e-9, write_energy=energy,
+                               endurance=endurance, drift_rate=0.0)
+    context = _in_situ_context(fs)
+    start = [layer.tuning.copy() for layer in context.network.layers]
+    m = rules.get_rule("in_situ").train(context).metrics
+    assert m["in_situ_writes"] > context.network.n_junctions            # it did learn by writing
+    assert m["in_situ_write_energy_J"] == pytest.approx(energy * m["in_situ_writes"], rel=1e-12)
+    assert m["in_situ_max_writes_per_junction"] == endurance and m["in_situ_stuck_junctions"] > 0
+    for layer, s0 in zip(context.network.layers, start):
+        moved = layer.tuning != s0
+        k = layer.tuning[moved] / step               # every written state on the device's grid
+        assert moved.any() and np.allclose(k, np.round(k), rtol=0, atol=1e-9)
+        assert np.all(np.abs(layer.tuning) <= 15e6)
+
+
+def test_the_in_situ_rule_writes_with_the_devices_write_noise():
+    """Continuous writes with 20 kHz of write noise: each write lands off the frequency asked for
+    by a Gaussian error of that spread (every write of the run, from the outcome's traces), and
+    the metrics count them all."""
+    import types
+    from scipy import stats
+    from rfemu.learning import rules
+    noise = 20e3
+    fs = types.SimpleNamespace(step=0.0, write_noise=noise, write_latency=10e-9, write_energy=1e-13,
+                               endurance=None, drift_rate=0.0)
+    context = _in_situ_context(fs)
+    outcome = rules.get_rule("in_situ").train(context)
+    ds = outcome.traces
+    error = ds["in_situ_write_obtained"].values - ds["in_situ_write_requested"].values
+    assert error.size == outcome.metrics["in_situ_writes"] > 100
+    assert int(ds["in_situ_writes_per_junction"].sum()) == error.size
+    assert abs(np.mean(error)) < 4 * noise / np.sqrt(error.size)
+    assert np.std(error) == pytest.approx(noise, rel=4 / np.sqrt(2 * error.size))
+    assert stats.kstest(error / noise, "norm").pvalue > 1e-3

@@ -12,9 +12,10 @@ import math
 from dataclasses import dataclass, field
 
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
+from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import OnChipConfig
 
-__all__ = ["OnChipRuleConfig"]
+__all__ = ["OnChipRuleConfig", "write_settings"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,19 @@ class OnChipRuleConfig:
         if name == "feedback_alignment":
             return FeedbackAlignmentRule(self.learning_rate)
         raise ValueError(f"unknown local rule {name!r} (known: perturbative, feedback_alignment)")
+
+
+def write_settings(frequency_state) -> WriteSettings:
+    """The junctions' :class:`WriteSettings` from a frequency-state settings object (the
+    scenario's ``devices.frequency_state``: step, write_noise, write_latency, write_energy,
+    endurance, drift_rate), or the defaults for None."""
+    if frequency_state is None:
+        return WriteSettings()
+
+    def get(name, default):
+        value = getattr(frequency_state, name, default)
+        return default if value is None else value
+
+    return WriteSettings(step=get("step", 0.0), write_noise=get("write_noise", 0.0),
+                         write_latency=get("write_latency", 10e-9), write_energy=get("write_energy", 1e-13),
+                         endurance=get("endurance", math.inf), drift_rate=get("drift_rate", 0.0))

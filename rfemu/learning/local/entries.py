@@ -9,14 +9,13 @@ it, else :class:`~rfemu.learning.local.state.WriteSettings`' defaults).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from rfemu.learning.backprop import LearningCurve
-from rfemu.learning.local.config import OnChipRuleConfig
-from rfemu.learning.local.state import WriteSettings
+from rfemu.learning.local.config import OnChipRuleConfig, write_settings
+from rfemu.learning.local.report import run_traces
 from rfemu.learning.local.train import train_on_chip
 from rfemu.learning.restarts import random_state
 from rfemu.learning.rules import TrainingContext, TrainingOutcome, TrainingRule, register
@@ -26,22 +25,6 @@ __all__ = ["PERTURBATIVE", "FEEDBACK_ALIGNMENT", "write_settings", "as_learning_
 REPORTS = ("on_chip_writes", "on_chip_write_energy_J", "on_chip_simulated_time_s", "on_chip_stuck_junctions",
            "on_chip_max_writes_per_junction", "on_chip_junction_updates", "on_chip_curve",
            "on_chip_restart_validation_accuracy")
-
-
-def write_settings(frequency_state) -> WriteSettings:
-    """The junctions' :class:`WriteSettings` from a frequency-state settings object (the
-    scenario's ``devices.frequency_state``: step, write_noise, write_latency, write_energy,
-    endurance, drift_rate), or the defaults for None."""
-    if frequency_state is None:
-        return WriteSettings()
-
-    def get(name, default):
-        value = getattr(frequency_state, name, default)
-        return default if value is None else value
-
-    return WriteSettings(step=get("step", 0.0), write_noise=get("write_noise", 0.0),
-                         write_latency=get("write_latency", 10e-9), write_energy=get("write_energy", 1e-13),
-                         endurance=get("endurance", math.inf), drift_rate=get("drift_rate", 0.0))
 
 
 def as_learning_curve(result, score_scale) -> LearningCurve:
@@ -120,8 +103,10 @@ def _train(name):
             "on_chip_curve": {"window": c.window, "time_s": c.time, "writes": c.writes,
                               "energy_J": c.energy, "accuracy": c.accuracy},
         })
+        measured_on = "validation fifth" if "on_chip_restart_validation_accuracy" in metrics else "training samples"
+        traces = run_traces(result, "on_chip", rule=name, measured_on=measured_on)
         return TrainingOutcome(as_learning_curve(result, config.score_scale), metrics,
-                               {"training_s": result.seconds})
+                               {"training_s": result.seconds}, traces=traces)
     train.__doc__ = (f"On-chip learning with the {name} rule (:func:`rfemu.learning.local.train_on_chip`), "
                      "from several random programmings with training.restarts > 1 or initial_state: uniform.")
     return train
