@@ -79,3 +79,30 @@ def test_a_write_lands_after_the_write_latency_and_processes_wake_only_to_write(
 
 def test_a_junction_agent_takes_at_most_1_kB():
     assert EventLearning.bytes_per_agent() <= 1024
+
+
+@pytest.mark.parametrize("write_noise", [0.0, 3e3])
+def test_every_write_costs_the_devices_write_energy_in_both_paths(task, write_noise):
+    """Batched loop and event engine: the write energy is the number of writes times the
+    device's energy per write pulse (a junction asked to stay put is not pulsed); in the event
+    engine the chip's energy ledger holds the same joules as the write log."""
+    energy = 2.5e-13
+    writes = WriteSettings(step=10e3, write_noise=write_noise, write_energy=energy, endurance=6)
+    config = OnChipConfig(windows=10, batch_size=8, evaluate_every=5, seed=1)
+    batched = train_on_chip(_net(), task.x_train, task.y_train, FeedbackAlignmentRule(0.3), config, writes)
+    engine = EventEngine(_net(), EventConfig(), seed=0)
+    events = EventLearning(engine, task.x_train, task.y_train, FeedbackAlignmentRule(0.3), config, writes).run()
+    for log in (batched.states.log, events.log):
+        assert log.count > 100
+        assert log.energy == pytest.approx(energy * log.count, rel=1e-12)
+        assert np.all(log.arrays()["energy"] == energy)
+    # the frequency states counted exactly the logged writes (and stuck junctions stopped), the
+    # same in both paths: without drift too, the event engine's next window senses the chip only
+    # once the writes have landed on its lines (they once sensed it a latency too early)
+    counts = np.concatenate([line.frequency_state.writes for line in engine.lines])
+    assert counts.sum() == events.log.count and counts.max() == 6
+    assert np.array_equal(batched.states.writes, counts)
+    assert np.array_equal(batched.states.log.arrays()["obtained"], events.log.arrays()["obtained"])
+    assert engine.ledger.finish(engine.env.now, engine.env.now)["write"] == pytest.approx(events.log.energy,
+                                                                                         rel=1e-12)
+    assert events.curve.energy[-1] == events.log.energy and batched.curve.energy[-1] == batched.states.log.energy

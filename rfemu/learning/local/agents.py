@@ -98,7 +98,11 @@ def learning_circuit(env, learning):
             learning.set_biases(learning.rule.update_bias(chains[0]))
         if pending:
             latency = max(learning.engine.lines[a.line].frequency_state.write_latency for a in pending)
-            yield learning.engine.schedule(latency, Priority.SOURCE)     # after the writes landed
+            # after the writes landed: a landing fires at the end of the latency (its write
+            # driver's WRITE timeout, then the landing event at simpy's normal priority, then
+            # the junctions put their resonances on the lines); the circuit comes last in that
+            # instant, so the next window senses the written chip
+            yield learning.engine.schedule(latency, Priority.READOUT)
             learning.events += 1
             learning.drift(latency)
         if window % cfg.evaluate_every == 0 or window == cfg.windows:
