@@ -26,21 +26,24 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from rfemu import plots, tasks
+from rfemu import checkpoint as ckpt
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventEngine, TraceConfig
+from rfemu.learning import resume
+from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
 from rfemu.network import build_graph, compile_graph, write_back
 from rfemu.network.chip_state import ChipStateError, apply_chip_state, read_chip_state
 from rfemu.network.chip_state import resolve_path as chip_state_path
-from rfemu.results import (Result, default_run_dir, run_folder_files, static_energy_and_latency,
-                           write_run_folder)
+from rfemu.results import (Result, check_destination, default_run_dir, run_folder_files,
+                           static_energy_and_latency, write_run_folder)
 from rfemu.scenario import (IMAGE_SHAPES, Scenario, ScenarioError, dump_resolved,
                             load_scenario, resolved_dict, task_settings)
 from rfemu.scenario.build import (energy_model, event_config, frequency_state, from_sections,
                                   scenario_problem, to_description)
 from rfemu.study.energy import per_operation
 
-__all__ = ["load_scenario", "run", "to_description", "load_task", "Result", "ScenarioError",
+__all__ = ["load_scenario", "run", "resume_run", "to_description", "load_task", "Result", "ScenarioError",
            "SEED_STREAMS"]
 
 #: the random streams of a run, spawned in this order from the scenario seed (SeedSequence)
@@ -140,6 +143,7 @@ class _Run:
     overwrite: bool = False
     frequency_states: list = None
     learning_traces: object = None
+    checkpointer: ckpt.Checkpointer = None
 
 
 def _data(r: _Run) -> None:
@@ -171,15 +175,21 @@ def _ideal_twin(r: _Run):
 
 
 def _training(r: _Run) -> None:
-    """The rule ``training.rule`` names (:func:`rfemu.learning.rules.get_rule`) trains the network."""
+    """The rule ``training.rule`` names (:func:`rfemu.learning.rules.get_rule`) trains the network
+    (its loop saving checkpoints through ``r.checkpointer``; a run resumed after the training
+    takes the training's outcome from the checkpoint)."""
     s = r.s
     r.rule = get_rule(s.training.rule)
+    done = r.checkpointer.resumed_stage("event") if r.checkpointer is not None else None
+    if done is not None:
+        _restore_training(r, done["training"])
+        return
     context = TrainingContext(
         network=r.network, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
         streams=r.streams, progress=r.progress, n_threads=s.engine.n_threads,
         image_shape=IMAGE_SHAPES.get(s.task.dataset), snapshot_junctions=s.record.snapshot_junctions,
         ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s),
-        frequency_state=s.devices.frequency_state, configure=_configure(s))
+        frequency_state=s.devices.frequency_state, configure=_configure(s), checkpoint=r.checkpointer)
     try:
         outcome = r.rule.train(context)
     except SettingError as exc:
@@ -187,6 +197,49 @@ def _training(r: _Run) -> None:
     r.history, r.train_info = outcome.history, outcome.metrics
     r.timing.update(outcome.timing)
     r.learning_traces = outcome.traces
+    if r.checkpointer is not None and (r.history is None or type(r.history) is LearningCurve):
+        r.checkpointer.finished_training = _training_state(r)
+
+
+def _training_state(r: _Run) -> dict:
+    """The training's outcome as a checkpoint keeps it (the trained arrays, curve, metrics)."""
+    h = r.history
+    return {"network": resume.trainable_arrays(r.network), "metrics": r.train_info,
+            "timing": dict(r.timing), "learning_traces": _netcdf_bytes(r.learning_traces),
+            "history": None if h is None else {"curve": resume.curve_state(h),
+                                                "snapshot_nodes": list(h.snapshot_nodes)}}
+
+
+def _netcdf_bytes(ds) -> Optional[np.ndarray]:
+    """An xarray Dataset as netCDF bytes (uint8 array; None for None): exact, and read back
+    without running code."""
+    if ds is None:
+        return None
+    import io
+    buf = io.BytesIO()
+    ds.to_netcdf(buf, engine="h5netcdf")
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8)
+
+
+def _netcdf_dataset(data) -> Optional[xr.Dataset]:
+    if data is None:
+        return None
+    import io
+    with xr.open_dataset(io.BytesIO(np.asarray(data, dtype=np.uint8).tobytes()), engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def _restore_training(r: _Run, saved: dict) -> None:
+    """The training's outcome from a checkpoint taken after it (:func:`_training_state`)."""
+    resume.set_trainable_arrays(r.network, saved["network"])
+    r.train_info = saved["metrics"]
+    r.timing.update(saved["timing"])
+    r.learning_traces = _netcdf_dataset(saved.get("learning_traces"))
+    r.history = None
+    if saved["history"] is not None:
+        r.history = LearningCurve()
+        resume.set_curve_state(r.history, saved["history"]["curve"])
+        r.history.snapshot_nodes = list(saved["history"]["snapshot_nodes"])
 
 
 def _program(s: Scenario, network, initial_tuning, rng, keep=None) -> dict:
@@ -289,6 +342,9 @@ def _event(r: _Run) -> None:
     the per-operation energy figures in either case."""
     s, network = r.s, r.network
     if s.engine.kind == "event":
+        if r.checkpointer is not None and r.checkpointer.finished_training is not None:
+            # the training is not redone after a kill in the event engine's run
+            r.checkpointer.offer_stage("event", lambda: {"next_sample": 0})
         n_ev = min(s.engine.event.samples, len(r.task.x_test))
         trace = None
         if s.record.event_traces:
@@ -328,7 +384,8 @@ def _write(r: _Run) -> None:
     r.resolved = resolved_dict(s, r.seed)
     if not r.write:
         return
-    r.run_dir = Path(r.out) if r.out is not None else default_run_dir(s.name)
+    if r.run_dir is None:
+        r.run_dir = Path(r.out) if r.out is not None else default_run_dir(s.name)
     draw = None
     if s.record.figures:
         def draw(folder):
@@ -338,6 +395,7 @@ def _write(r: _Run) -> None:
                                  draw=draw, overwrite=r.overwrite,
                                  extra_files=run_folder_files(r.graph, r.network, r.frequency_states,
                                                               r.seed))
+    ckpt.remove_checkpoint(r.run_dir)     # left only where the run's files joined a user's folder
 
 
 #: the stages of a run, in order: (what the progress bar says, the stage)
@@ -360,8 +418,63 @@ def _scenario(scenario, engine, overrides) -> Scenario:
     return s
 
 
+#: ``checkpoint_interval`` not given: the scenario's ``record.checkpoint_interval``
+_SCENARIO_INTERVAL = object()
+
+
+def _checkpointer(r: _Run, interval, overrides, resumed) -> ckpt.Checkpointer:
+    """The run's :class:`~rfemu.checkpoint.Checkpointer` in its run folder; a resumed
+    checkpoint must be of this scenario, seed and rfemu version (:class:`CheckpointError`)."""
+    from rfemu._version import __version__
+    s = r.s
+    header = {"fingerprint": ckpt.fingerprint(resolved_dict(s, r.seed)), "seed": int(r.seed),
+              "scenario_file": str(Path(s.source).resolve()) if s.source else None,
+              "overrides": [str(o) for o in overrides], "overwrite": bool(r.overwrite),
+              "rfemu_version": __version__}
+    if resumed is not None:
+        if resumed.get("rfemu_version") != __version__:
+            raise ckpt.CheckpointError(f"the checkpoint was written by rfemu {resumed.get('rfemu_version')}, "
+                                       f"this is rfemu {__version__}; start the run again without --resume")
+        if resumed.get("fingerprint") != header["fingerprint"]:
+            raise ckpt.CheckpointError(
+                f"the checkpoint is of another scenario or seed (it was written for "
+                f"{resumed.get('scenario_file')} with overrides {resumed.get('overrides')}); expected "
+                "that scenario, unchanged")
+    else:
+        check_destination(r.run_dir, r.overwrite)
+    checkpointer = ckpt.Checkpointer(r.run_dir, header, interval, resumed)
+    if r.progress:
+        checkpointer.announce = lambda folder: tqdm.write(
+            f"rfemu: checkpoint saved in {folder}; if the run stops, go on with: rfemu run --resume {folder}")
+    return checkpointer
+
+
+def resume_run(folder, scenario=None, progress: bool = True,
+               checkpoint_interval=_SCENARIO_INTERVAL) -> Result:
+    """Go on with the run interrupted in ``folder`` (its ``--out``) from its checkpoint
+    (:mod:`rfemu.checkpoint`): the scenario file and overrides recorded in the checkpoint (or
+    ``scenario``, which must be the same), the same seed; ends with the run folder the run left
+    alone would have written (wall times aside).
+
+    Raises
+    ------
+    rfemu.checkpoint.CheckpointError
+        No checkpoint, a damaged or changed one, or one of another scenario.
+    """
+    content = ckpt.read_checkpoint(folder)
+    path = scenario if scenario is not None else content.get("scenario_file")
+    if path is None:
+        raise ckpt.CheckpointError("the checkpoint names no scenario file (the run was given a Scenario "
+                                   "object): pass the scenario")
+    overrides = list(content.get("overrides") or [])
+    s = path if isinstance(path, Scenario) else load_scenario(path, overrides=overrides)
+    return run(s, out=folder, progress=progress, overrides=overrides, overwrite=bool(content.get("overwrite")),
+               checkpoint_interval=checkpoint_interval, resume=True)
+
+
 def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
-        write: bool = True, overrides=(), overwrite: bool = False) -> Result:
+        write: bool = True, overrides=(), overwrite: bool = False,
+        checkpoint_interval=_SCENARIO_INTERVAL, resume: bool = False) -> Result:
     """Run a scenario: its :data:`STAGES` (data, network graph, training, programming, test,
     event engine, run folder) one after the other.
 
@@ -382,6 +495,13 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
     overwrite : bool
         Write into an existing ``out`` that rfemu did not write (only the run's files are
         replaced); without it such a folder is refused (:func:`rfemu.results.check_destination`).
+    checkpoint_interval : float or None
+        s of wall time between checkpoints saved into the run folder (0: at every epoch or
+        window; None: none); default the scenario's ``record.checkpoint_interval``. Only with
+        ``write``.
+    resume : bool
+        Go on from the checkpoint in ``out`` (see :func:`resume_run`, which loads the scenario the
+        checkpoint names).
 
     Returns
     -------
@@ -395,9 +515,21 @@ def run(scenario, engine: Optional[str] = None, out=None, progress: bool = True,
         device model or a training rule), citing the scenario's line.
     """
     s = _scenario(scenario, engine, overrides)
-    seed = s.seed if s.seed is not None else secrets.randbits(32)
+    resumed = None
+    if resume:
+        if out is None or not write:
+            raise ValueError("resume needs out (the folder of the interrupted run) and write=True")
+        resumed = ckpt.read_checkpoint(out)
+    seed = s.seed if s.seed is not None else \
+        (int(resumed["seed"]) if resumed is not None else secrets.randbits(32))
     streams = dict(zip(SEED_STREAMS, np.random.SeedSequence(seed).spawn(len(SEED_STREAMS))))
     r = _Run(s, seed, streams, progress, write, out, overwrite=overwrite, frequency_states=[])
+    if write:
+        r.run_dir = Path(out) if out is not None else default_run_dir(s.name)
+        interval = s.record.checkpoint_interval if checkpoint_interval is _SCENARIO_INTERVAL \
+            else checkpoint_interval
+        if interval is not None or resumed is not None:
+            r.checkpointer = _checkpointer(r, interval, overrides, resumed)
     bar = tqdm(total=len(STAGES), desc="rfemu", unit="stage", leave=False, disable=not progress)
     try:
         for what, stage in STAGES:

@@ -2,7 +2,9 @@
 
 ::
 
-    rfemu run SCENARIO [--out DIR [--overwrite]] [--engine event|compiled] [--seed N] [--set KEY=VALUE ...] [-q]
+    rfemu run SCENARIO [--out DIR [--overwrite]] [--engine event|compiled] [--seed N] [--set KEY=VALUE ...]
+              [--checkpoint-every SECONDS] [-q]
+    rfemu run --resume DIR [SCENARIO] [--checkpoint-every SECONDS] [-q]
     rfemu validate SCENARIO...
     rfemu plot RUN_DIR|SWEEP_DIR
     rfemu sweep SCENARIO [--out DIR] [--workers N] [--dask] [--scheduler tcp://HOST:PORT]
@@ -31,8 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="run a scenario and write a run folder")
-    run.add_argument("scenario", metavar="SCENARIO", help="a scenario YAML file")
+    run = sub.add_parser(
+        "run", help="run a scenario and write a run folder",
+        description="Run a scenario and write its run folder. A long run (training epochs, "
+                    "on-chip learning windows) saves a checkpoint into its run folder (the --out "
+                    "folder; without --out the folder it prints) every record.checkpoint_interval "
+                    "(default 60 s) or --checkpoint-every SECONDS. If the run is killed, that "
+                    "folder holds the checkpoint; `rfemu run --resume DIR` with the same DIR goes "
+                    "on from it (the scenario file and --set overrides recorded in it) and ends "
+                    "with the run folder the run left alone would have written.")
+    run.add_argument("scenario", metavar="SCENARIO", nargs="?", default=None,
+                     help="a scenario YAML file (with --resume: optional, must be the checkpoint's)")
     run.add_argument("--out", metavar="DIR", default=None,
                      help="the run folder (default runs/NAME-YYYYmmdd-HHMMSS); an earlier run "
                           "folder is replaced, a folder rfemu did not write is refused")
@@ -44,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                      help="override a key, e.g. --set network.layers.0.size=64 (VALUE is YAML)")
+    run.add_argument("--checkpoint-every", dest="checkpoint_every", metavar="SECONDS", type=float,
+                     default=None, help="wall time between checkpoints (overrides "
+                     "record.checkpoint_interval; 0: after every epoch or window)")
+    run.add_argument("--no-checkpoints", dest="no_checkpoints", action="store_true",
+                     help="save no checkpoint")
+    run.add_argument("--resume", metavar="DIR", default=None,
+                     help="go on with the interrupted run whose --out folder was DIR, from its "
+                          "checkpoint (a checkpoint of another scenario, changed or damaged is refused)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
 
     validate = sub.add_parser("validate", help="check scenario files; print ok or the problems")
@@ -102,8 +121,60 @@ def _cmd_validate(args) -> int:
     return status
 
 
+def _checkpoint_interval(args):
+    """The --checkpoint-every / --no-checkpoints choice for :func:`rfemu.api.run` (None: none)."""
+    from rfemu.api import _SCENARIO_INTERVAL
+    if args.no_checkpoints:
+        return None
+    if args.checkpoint_every is None:
+        return _SCENARIO_INTERVAL
+    import math
+    if not (math.isfinite(args.checkpoint_every) and args.checkpoint_every >= 0):
+        raise ValueError(f"--checkpoint-every {args.checkpoint_every!r}: expected seconds >= 0")
+    return args.checkpoint_every
+
+
+def _cmd_resume(args) -> int:
+    """``rfemu run --resume DIR``: the interrupted run goes on from its checkpoint."""
+    from rfemu.api import resume_run
+    from rfemu.checkpoint import CheckpointError
+    from rfemu.results import RunFolderError, print_summary
+    from rfemu.scenario import ScenarioError
+    given = [flag for flag, value in (("--set", args.overrides), ("--seed", args.seed),
+                                      ("--engine", args.engine), ("--out", args.out),
+                                      ("--overwrite", args.overwrite)) if value]
+    if given:
+        print(f"rfemu run --resume: {', '.join(given)} cannot be combined with --resume (the run goes "
+              "on with the scenario, overrides and folder recorded in its checkpoint)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        result = resume_run(args.resume, scenario=args.scenario, progress=not args.quiet,
+                            checkpoint_interval=_checkpoint_interval(args))
+    except ScenarioError as exc:
+        _print_problems(exc)
+        return EXIT_BAD_INPUT
+    except (CheckpointError, RunFolderError, ValueError) as exc:
+        print(f"{args.resume}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.quiet:
+        print_summary(result)
+    else:
+        print(result.run_dir)
+    return EXIT_OK
+
+
 def _cmd_run(args) -> int:
     from rfemu.scenario import ScenarioError
+    if args.resume is not None:
+        return _cmd_resume(args)
+    if args.scenario is None:
+        print("rfemu run: a SCENARIO file is needed (or --resume DIR)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        interval = _checkpoint_interval(args)
+    except ValueError as exc:
+        print(f"rfemu run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -115,16 +186,18 @@ def _cmd_run(args) -> int:
         _print_problems(exc)
         return EXIT_BAD_INPUT
     from rfemu.api import run
+    from rfemu.checkpoint import CheckpointError
     from rfemu.results import RunFolderError, check_destination, print_summary
     try:
         if args.out is not None:       # before the work, not after it
             check_destination(args.out, args.overwrite)
-        result = run(scenario, out=args.out, progress=not args.quiet, overwrite=args.overwrite)
+        result = run(scenario, out=args.out, progress=not args.quiet, overwrite=args.overwrite,
+                     overrides=overrides, checkpoint_interval=interval)
     except ScenarioError as exc:  # problems found while building (data files, ...)
         _print_problems(exc)
         return EXIT_BAD_INPUT
-    except RunFolderError as exc:
-        print(f"{args.out}: {exc}", file=sys.stderr)
+    except (RunFolderError, CheckpointError) as exc:
+        print(f"{args.out if args.out is not None else 'rfemu run'}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         print_summary(result)

@@ -35,7 +35,7 @@ LAYERS = {
     "rfemu.network": 2,
     "rfemu.engines": 3,
     "rfemu.learning": 4, "rfemu.study": 4,
-    "rfemu.api": 5, "rfemu.results": 5, "rfemu.scenario": 5, "rfemu.plots": 5, "rfemu.sweep": 5,
+    "rfemu.api": 5, "rfemu.checkpoint": 5, "rfemu.results": 5, "rfemu.scenario": 5, "rfemu.plots": 5, "rfemu.sweep": 5,
     "rfemu.cli": 6,
 }
 LAYER_NAMES = ("kernel and devices", "medium", "network", "engines", "learning and studies",

@@ -42,6 +42,7 @@ import numpy as np
 
 from rfemu.devices import oscillator as osc
 from rfemu.engines.compiled import CompiledEngine, blas_threads
+from rfemu.learning import resume
 from rfemu.network import schema as S
 from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.rng import as_generator
@@ -435,6 +436,40 @@ class _Adam:
             np.clip(p, self.bounds[0], self.bounds[1], out=p)
 
 
+class _Loop:
+    """The state of :func:`train`'s loop that a checkpoint keeps (:mod:`rfemu.learning.resume`)."""
+
+    def __init__(self, net, ideal_net, optimisers, log_scale, rng, history):
+        self.net, self.ideal_net, self.optimisers = net, ideal_net, optimisers
+        self.log_scale, self.rng, self.history = log_scale, rng, history
+
+    def state(self, next_epoch, step, bad_epochs, best, elapsed) -> dict:
+        """Everything the next epoch starts from."""
+        return {"next_epoch": int(next_epoch), "step": int(step), "bad_epochs": int(bad_epochs),
+                "network": resume.trainable_arrays(self.net),
+                "optimisers": [{"m": o.m.copy(), "v": o.v.copy(), "t": int(o.t)} for o in self.optimisers],
+                "log_scale": self.log_scale.copy(), "rng": resume.generator_state(self.rng),
+                "best": {"figure": [float(v) for v in best[0]], "epoch": int(best[1]),
+                         "network": best[2], "scale": float(best[3])},
+                "history": resume.curve_state(self.history), "elapsed_s": float(elapsed)}
+
+    def restore(self, saved: dict):
+        """Put a saved state back; returns (first epoch, step, bad epochs, best)."""
+        resume.set_trainable_arrays(self.net, saved["network"])
+        if self.ideal_net is not None:
+            resume.set_trainable_arrays(self.ideal_net, saved["network"])
+        for o, s in zip(self.optimisers, saved["optimisers"], strict=True):
+            o.m[...], o.v[...], o.t = s["m"], s["v"], int(s["t"])
+        self.log_scale[...] = saved["log_scale"]
+        resume.set_generator_state(self.rng, saved["rng"])
+        resume.set_curve_state(self.history, saved["history"])
+        b = saved["best"]
+        best = (tuple(b["figure"]), int(b["epoch"]),
+                {k: [np.asarray(a, dtype=float) for a in v] for k, v in b["network"].items()},
+                float(b["scale"]))
+        return int(saved["next_epoch"]), int(saved["step"]), int(saved["bad_epochs"]), best
+
+
 # --------------------------------------------------------------------------------- schedules, augmentation
 
 def learning_rate_factor(schedule, step, total_steps, final_fraction=0.0):
@@ -525,7 +560,7 @@ def _check_twin(net, ideal):
 
 
 def train(network, features, labels, config: TrainingConfig | None = None, *, ideal=None,
-          validation=None) -> TrainingResult:
+          validation=None, checkpoint=None) -> TrainingResult:
     """Train a network's tuning states and bias voltages by offline backpropagation.
 
     Parameters
@@ -544,6 +579,12 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         ``variability_mode="ideal_gradient"``.
     validation : (features, labels), optional
         An explicit validation set instead of the stratified split of ``validation_fraction``.
+    checkpoint : object, optional
+        Saves the loop's state at the end of an epoch when one is due and gives it back when a
+        run resumes (:mod:`rfemu.learning.resume`, loop name ``"backprop"``): the tuning states,
+        biases, Adam moments and step counts, the score scale, the best state so far, the
+        learning curve and the shuffling generator; the resumed loop's results equal those of
+        the loop left alone, bit for bit.
 
     Returns
     -------
@@ -619,16 +660,25 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         return (sum(e.kernel_seconds for e in engines), sum(e.lorentzian_seconds for e in engines))
 
     kernel_start = kernel_time()[0]
+    loop = _Loop(net, ideal_net, (opt_f, opt_b, opt_s), log_scale, rng, history)
+    first_epoch = 1
+    saved = checkpoint.restore("backprop") if checkpoint is not None else None
+    if saved is not None:
+        first_epoch, step, bad_epochs, best = loop.restore(saved)
+        t_start -= saved["elapsed_s"]
+        engine.invalidate()
+        if grad_engine is not engine:
+            grad_engine.invalidate()
 
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=config.epochs, desc="training", unit="epoch", leave=False)
+        bar = tqdm(total=config.epochs, initial=first_epoch - 1, desc="training", unit="epoch", leave=False)
     # one BLAS limit for the whole loop (the engines' own contexts nested in it cost nothing)
     blas_limit = blas_threads(engine.blas_threads)
     try:
         blas_limit.__enter__()
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(first_epoch, config.epochs + 1):
             t0 = time.perf_counter()
             k0 = kernel_time()
             order = rng.permutation(train_idx)
@@ -697,6 +747,9 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
             if has_val and config.patience is not None and bad_epochs >= config.patience:
                 stopped_early = True
                 break
+            if checkpoint is not None and epoch < config.epochs:
+                checkpoint.offer("backprop", lambda: loop.state(epoch + 1, step, bad_epochs, best,
+                                                                time.perf_counter() - t_start))
     finally:
         blas_limit.__exit__(None, None, None)
         if bar is not None:

@@ -90,6 +90,9 @@ class TrainingContext:
         ``configure(config_class, home, **given)``: a rule's config from the scenario (the run
         passes :func:`rfemu.scenario.build.from_sections` over its sections); None: by name from
         ``settings``.
+    checkpoint : object or None
+        The run's checkpoints (:mod:`rfemu.learning.resume`): a rule's loop saves its state
+        through it and takes it back when the run resumes; None: no checkpoints.
     """
 
     network: object
@@ -106,6 +109,7 @@ class TrainingContext:
     energy_model: object = None
     frequency_state: object = None
     configure: Callable | None = None
+    checkpoint: object = None
 
     def seed(self, stream: str) -> int:
         """An integer seed drawn from the named stream (the same for the same run seed)."""
@@ -278,7 +282,8 @@ def _train_backprop(context: TrainingContext) -> TrainingOutcome:
             progress=context.progress)
         metrics["restart_validation_accuracy"] = scores
     else:
-        trained = train(context.network, context.features, context.labels, config, ideal=ideal)
+        trained = train(context.network, context.features, context.labels, config, ideal=ideal,
+                        checkpoint=context.checkpoint)
     history = trained.history
     metrics.update({"epochs_run": len(history.train_loss), "best_epoch": trained.best_epoch,
                     "stopped_early": trained.stopped_early, "score_scale_per_V": trained.score_scale})

@@ -332,6 +332,11 @@ class _RecordKeys(_Section):
     """Where the traces go, inside the run folder."""
     figures_dir: str = "figures"
     """Where the figures go, inside the run folder."""
+    checkpoint_interval: Optional[Q("s", ge=0)] = 60.0
+    """Wall time between two checkpoints of a long run (after a training epoch or an on-chip
+    learning window; before the event engine's test run, the finished training), saved
+    atomically into the run folder for `rfemu run --resume DIR` (:mod:`rfemu.checkpoint`);
+    0: at every epoch or window; null: none. Checkpoints do not change the results."""
 
 
 RecordSection = derive_section(

@@ -197,7 +197,8 @@ def backprop_gradient(network, features, labels, score_scale):
 
 
 def train_on_chip(network, features, labels, rule, config: OnChipConfig | None = None,
-                  writes: WriteSettings | None = None, evaluation=None, n_threads=1) -> OnChipResult:
+                  writes: WriteSettings | None = None, evaluation=None, n_threads=1,
+                  checkpoint=None) -> OnChipResult:
     """Let the chip learn with a local rule (batched junction agents, simulated clock).
 
     Parameters
@@ -213,6 +214,9 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     evaluation : (features, labels), optional
         Set the accuracy of the curve is measured on (default: the training samples).
     n_threads : int
+    checkpoint : object, optional
+        Saves the learning state after a window when one is due and gives it back when a run
+        resumes (:mod:`rfemu.learning.resume`, loop ``"on_chip"``; :func:`_state`).
 
     Returns
     -------
@@ -245,19 +249,61 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         record.costs.clear()
 
     record.costs = []
+    record.curve = curve
 
     with blas_threads(1):         # small products: one BLAS thread (see the compiled engine)
-        record(0)
-        _learn(chip, rule, states, x, y, config, rng, record, clock)
+        saved = checkpoint.restore("on_chip") if checkpoint is not None else None
+        if saved is None:
+            record(0)
+        else:
+            _restore(saved, chip, rule, states, curve, rng, record, clock)
+            t0 -= saved["elapsed_s"]
+        _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint, saved,
+               lambda: time.perf_counter() - t0)
     return OnChipResult(network=net, states=states, curve=curve, simulated_time=clock[0],
                         seconds=time.perf_counter() - t0, junction_updates=clock[1])
 
 
-def _learn(chip, rule, states, x, y, config, rng, record, clock):
-    """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates]."""
-    order = rng.permutation(len(y))
-    pos = 0
-    for window in range(1, config.windows + 1):
+def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, elapsed) -> dict:
+    """What the windows after ``window`` start from (:mod:`rfemu.learning.resume`): the chip's
+    biases and the junctions' states, the rule's, the generators', the sample order, the clock,
+    the curve so far."""
+    from rfemu.learning import resume
+    return {"next_window": int(window) + 1, "order": order.copy(), "pos": int(pos),
+            "clock": [float(clock[0]), int(clock[1])], "costs": [float(c) for c in record.costs],
+            "network": resume.trainable_arrays(chip.network), "junctions": resume.junction_states_state(states),
+            "rule": resume.rule_state(rule), "rng": resume.generator_state(rng),
+            "noise_rng": resume.generator_state(chip.noise_rng),
+            "curve": {"window": [int(w) for w in curve.window], "frequency": [np.asarray(f) for f in curve.frequency],
+                      **{k: [float(v) for v in getattr(curve, k)] for k in ("time", "energy", "cost", "accuracy")},
+                      "writes": [int(w) for w in curve.writes]},
+            "elapsed_s": float(elapsed)}
+
+
+def _restore(saved, chip, rule, states, curve, rng, record, clock) -> None:
+    """Put :func:`_state` back (after the same set-up as a fresh start)."""
+    from rfemu.learning import resume
+    resume.set_trainable_arrays(chip.network, saved["network"])
+    resume.set_junction_states_state(states, saved["junctions"])
+    resume.set_rule_state(rule, saved["rule"])
+    resume.set_generator_state(rng, saved["rng"])
+    resume.set_generator_state(chip.noise_rng, saved["noise_rng"])
+    c = saved["curve"]
+    curve.window, curve.writes = list(c["window"]), list(c["writes"])
+    curve.frequency = [np.asarray(f) for f in c["frequency"]]
+    for k in ("time", "energy", "cost", "accuracy"):
+        setattr(curve, k, list(c[k]))
+    record.costs[:] = saved["costs"]
+    clock[:] = [float(saved["clock"][0]), int(saved["clock"][1])]
+    chip.engine.invalidate()
+
+
+def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None, saved=None, elapsed=None):
+    """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates];
+    from a checkpoint's ``saved`` state when resuming."""
+    order = rng.permutation(len(y)) if saved is None else np.asarray(saved["order"])
+    pos = 0 if saved is None else int(saved["pos"])
+    for window in range(1 if saved is None else int(saved["next_window"]), config.windows + 1):
         if pos + config.batch_size > len(order):
             order, pos = rng.permutation(len(y)), 0
         idx = order[pos:pos + config.batch_size]
@@ -282,3 +328,6 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock):
             clock[0] += latency
         if window % config.evaluate_every == 0 or window == config.windows:
             record(window)
+        if checkpoint is not None and window < config.windows:
+            checkpoint.offer("on_chip", lambda: _state(chip, rule, states, record.curve, rng, record, clock,
+                                                       order, pos, window, elapsed()))

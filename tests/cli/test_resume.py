@@ -1,0 +1,191 @@
+"""`rfemu run --resume DIR`: a run killed with SIGKILL in the middle and resumed from its
+checkpoint ends with the run folder of the run left alone (metrics.json wall times aside, every
+netCDF variable bit for bit); a checkpoint of another scenario, changed or truncated is refused
+with one line and exit status 2, and the folder is left as it was."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rfemu import api, cli
+from rfemu.checkpoint import CHECKPOINT_FILE, read_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+#: metrics that measure the computer, not the emulated chip
+WALL_CLOCK = ("wall_time_s", "timing")
+#: the quickstart trained offline for 40 epochs, no early stop, no figures (they are not data)
+OFFLINE = ("training.epochs=40", "training.patience=null", "record.figures=false")
+#: on-chip perturbative learning with every random stream in use: random dither codes (the
+#: rule's generator), readout noise (the chip's), write noise (each line's frequency state)
+PERTURBATIVE = ("training.rule=perturbative", "training.on_chip.windows=120", "training.on_chip.steps=8",
+                "training.on_chip.code=random", "training.on_chip.evaluate_every=4",
+                "training.on_chip.readout_noise=1e-5", "devices.frequency_state.write_noise=1 kHz",
+                "devices.frequency_state.step=1 kHz", "record.figures=false")
+FEEDBACK = ("training.rule=feedback_alignment", "training.on_chip.windows=120",
+            "training.on_chip.evaluate_every=4", "devices.frequency_state.step=1 kHz", "record.figures=false")
+
+
+def _sets(overrides):
+    return [a for o in overrides for a in ("--set", o)]
+
+
+def _killed_run(out: Path, overrides, stage="training") -> Path:
+    """``rfemu run`` in a subprocess with a checkpoint after every epoch or window, killed with
+    SIGKILL as soon as its first checkpoint of ``stage`` is on disk."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out", str(out),
+                             "--checkpoint-every", "0", "-q", *_sets(overrides)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 300
+    try:
+        while not (out / CHECKPOINT_FILE).exists() or read_checkpoint(out)["stage"] != stage:
+            assert proc.poll() is None, f"the run ended before its first checkpoint: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "no checkpoint after 300 s"
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+    return out
+
+
+def _left_alone(out: Path, overrides) -> Path:
+    """The same run, not interrupted and saving no checkpoint."""
+    api.run(api.load_scenario(QUICKSTART, overrides=list(overrides)), out=out, progress=False,
+            checkpoint_interval=None)
+    return out
+
+
+def _metrics(folder: Path) -> dict:
+    m = json.loads((folder / "metrics.json").read_text())
+    return {k: v for k, v in m.items() if k not in WALL_CLOCK}
+
+
+def _same_attrs(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def _assert_same_netcdf(a: Path, b: Path) -> None:
+    with xr.open_dataset(a, engine="h5netcdf") as da, xr.open_dataset(b, engine="h5netcdf") as db:
+        assert set(da.variables) == set(db.variables)
+        assert _same_attrs(da.attrs, db.attrs)
+        for name in da.variables:
+            assert _same_attrs(da[name].attrs, db[name].attrs), name
+            x, y = da[name].values, db[name].values
+            assert x.dtype == y.dtype and x.shape == y.shape, name
+            if x.dtype.kind in "fiub":
+                assert x.tobytes() == y.tobytes(), f"{a.name}: {name} differs"
+            else:
+                assert np.array_equal(x, y), f"{a.name}: {name} differs"
+
+
+def _assert_same_run_folder(resumed: Path, alone: Path) -> None:
+    assert sorted(p.name for p in resumed.iterdir()) == sorted(p.name for p in alone.iterdir())
+    assert not (resumed / CHECKPOINT_FILE).exists()
+    assert _metrics(resumed) == _metrics(alone)
+    for name in ("trace.nc", "chip_state.nc"):
+        _assert_same_netcdf(resumed / name, alone / name)
+    assert (resumed / "scenario.yaml").read_text() == (alone / "scenario.yaml").read_text()
+
+
+@pytest.fixture(scope="module")
+def offline_killed(tmp_path_factory):
+    """The offline run killed after its first epochs, and an untouched copy of its folder."""
+    work = tmp_path_factory.mktemp("offline")
+    killed = _killed_run(work / "killed", OFFLINE)
+    shutil.copytree(killed, work / "copy")
+    return killed, work / "copy"
+
+
+def test_a_killed_offline_training_resumed_ends_with_the_run_left_alone(offline_killed, tmp_path):
+    killed, _ = offline_killed
+    saved = read_checkpoint(killed)
+    assert not (killed / "metrics.json").exists()              # killed in the middle ...
+    assert saved["stage"] == "training" and saved["loop"] == "backprop"
+    assert 2 <= saved["state"]["next_epoch"] <= 40              # ... of the training
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    _assert_same_run_folder(killed, _left_alone(tmp_path / "alone", OFFLINE))
+    assert _metrics(killed)["epochs_run"] == 40
+
+
+@pytest.mark.parametrize("overrides", [PERTURBATIVE, FEEDBACK], ids=["perturbative", "feedback_alignment"])
+def test_a_killed_on_chip_learning_resumed_ends_with_the_run_left_alone(overrides, tmp_path):
+    killed = _killed_run(tmp_path / "killed", overrides)
+    saved = read_checkpoint(killed)
+    assert not (killed / "metrics.json").exists()
+    assert saved["stage"] == "training" and saved["loop"] == "on_chip"
+    assert 2 <= saved["state"]["next_window"] <= 120
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    alone = _left_alone(tmp_path / "alone", overrides)
+    _assert_same_run_folder(killed, alone)
+    assert _metrics(alone)["on_chip_writes"] > 0
+
+
+def test_a_run_killed_in_the_event_engine_resumes_without_training_again(tmp_path):
+    overrides = FEEDBACK + ("engine.kind=event", "engine.event.samples=200")
+    killed = _killed_run(tmp_path / "killed", overrides, stage="event")
+    saved = read_checkpoint(killed)
+    assert not (killed / "metrics.json").exists()
+    assert saved["training"]["metrics"]["on_chip_writes"] > 0     # the training's outcome is kept
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    _assert_same_run_folder(killed, _left_alone(tmp_path / "alone", overrides))
+    assert _metrics(killed)["event_samples"] == 200
+
+
+def _refused(args, folder: Path, capsys) -> str:
+    """Run ``rfemu run ARGS``; assert exit 2, one line, nothing in ``folder`` changed."""
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+    assert cli.main(["run", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    return err[0]
+
+
+def test_a_checkpoint_of_another_scenario_is_refused(offline_killed, tmp_path, capsys):
+    folder = tmp_path / "k"
+    shutil.copytree(offline_killed[1], folder)
+    other = tmp_path / "other.yaml"
+    other.write_text(QUICKSTART.read_text().replace("n_train: 600", "n_train: 500"))
+    line = _refused([str(other), "--resume", str(folder)], folder, capsys)
+    assert line.startswith(f"{folder}: the checkpoint is of another scenario")
+
+
+def test_a_changed_checkpoint_is_refused(offline_killed, tmp_path, capsys):
+    folder = tmp_path / "k"
+    shutil.copytree(offline_killed[1], folder)
+    path = folder / CHECKPOINT_FILE
+    with np.load(path, allow_pickle=False) as z:               # one array changed, the file rewritten
+        arrays = {k: z[k].copy() for k in z.files}
+    key = next(k for k, a in arrays.items() if not k.startswith("__") and a.dtype.kind == "f" and a.size)
+    arrays[key].flat[0] += 1.0
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    line = _refused(["--resume", str(folder)], folder, capsys)
+    assert "does not match its digest" in line
+
+
+def test_a_truncated_checkpoint_is_refused(offline_killed, tmp_path, capsys):
+    folder = tmp_path / "k"
+    shutil.copytree(offline_killed[1], folder)
+    path = folder / CHECKPOINT_FILE
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    line = _refused(["--resume", str(folder)], folder, capsys)
+    assert line.startswith(f"{folder}: damaged checkpoint")
+
+
+def test_resume_of_a_folder_without_checkpoint_is_one_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    line = _refused(["--resume", str(tmp_path / "empty")], tmp_path / "empty", capsys)
+    assert "no checkpoint here" in line
