@@ -106,3 +106,56 @@ def test_every_write_costs_the_devices_write_energy_in_both_paths(task, write_no
     assert engine.ledger.finish(engine.env.now, engine.env.now)["write"] == pytest.approx(events.log.energy,
                                                                                          rel=1e-12)
     assert events.curve.energy[-1] == events.log.energy and batched.curve.energy[-1] == batched.states.log.energy
+
+
+def test_same_seed_same_learning_run_and_another_seed_another(task):
+    """A whole learning run (mini-batches, random dither codes, write noise) on the event engine
+    is fixed by its seed: the same seed makes the same writes at the same times; another seed
+    other writes."""
+    writes = WriteSettings(step=10e3, write_noise=3e3)
+
+    def log(seed):
+        config = OnChipConfig(windows=4, batch_size=8, evaluate_every=4, seed=seed)
+        engine = EventEngine(_net(), EventConfig(), seed=0)
+        rule = PerturbativeRule(0.3, steps=16, code="random")
+        return EventLearning(engine, task.x_train, task.y_train, rule, config, writes).run().log.arrays()
+
+    a, b, c = log(11), log(11), log(12)
+    assert a["junction"].size > 100
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key
+    assert not np.array_equal(a["obtained"][:50], c["obtained"][:50])
+
+
+def test_event_writes_are_quantised_noisy_windowed_and_endure_over_10000_writes(task):
+    """The event engine's junction agents write through their lines' frequency states: over more
+    than 10,000 writes each lands on the 10 kHz grid plus a Gaussian write error of the given
+    spread, inside the tuning window, and no junction writes past its endurance (the stuck ones
+    keep their last frequency)."""
+    step, sigma, endurance = 10e3, 2e3, 25
+    writes = WriteSettings(step=step, write_noise=sigma, endurance=endurance)
+    config = OnChipConfig(windows=40, batch_size=8, evaluate_every=40, seed=2)
+    engine = EventEngine(_net(), EventConfig(), seed=0)
+    run = EventLearning(engine, task.x_train, task.y_train, FeedbackAlignmentRule(3.0), config, writes).run()
+    log = run.log.arrays()
+    assert log["junction"].size > 10_000
+    base = np.concatenate([line.frequency_state.base_frequency for line in engine.lines])[log["junction"]]
+    lo, hi = engine.lines[0].frequency_state.window_low, engine.lines[0].frequency_state.window_high
+    shift = log["obtained"] - base
+    assert np.all((shift >= lo) & (shift <= hi))                         # the window
+    grid = np.clip(np.round((log["requested"] - base) / step) * step, lo, hi)
+    inside = (grid > lo + 6 * sigma) & (grid < hi - 6 * sigma)
+    error = (shift - grid)[inside]                                      # quantised, then noise
+    assert error.size > 10_000
+    assert abs(error.mean()) < 4 * sigma / np.sqrt(error.size)
+    assert abs(error.std() / sigma - 1) < 0.05
+    per_junction = np.bincount(log["junction"], minlength=int(run.offsets[-1]))
+    assert per_junction.max() == endurance
+    stuck = np.concatenate([line.frequency_state.stuck for line in engine.lines])
+    assert np.array_equal(stuck, per_junction == endurance) and stuck.sum() > 100
+    # a stuck junction's resonance is its last write's
+    last = {}
+    for j, f in zip(log["junction"], log["obtained"]):
+        last[j] = f
+    frequency = run.frequency
+    assert all(frequency[j] == last[j] for j in np.flatnonzero(stuck))
