@@ -27,6 +27,31 @@ from rfemu.network.compile import CompiledNetwork
 __all__ = ["LearningChip", "cross_entropy_per_copy"]
 
 
+def _sum_leading(a):
+    """Sum over the leading axis in numpy's pairwise order (the order of ``sum`` over a
+    contiguous axis of that length): one after the other below 8 terms, 8 partial sums up to
+    128, halves beyond. Over a leading axis the sums are whole-array additions (fast)."""
+    n = a.shape[0]
+    if n < 8:
+        out = a[0].copy()
+        for i in range(1, n):
+            out += a[i]
+        return out
+    if n <= 128:
+        r = a[:8].copy()
+        m = n - n % 8
+        for i in range(8, m, 8):
+            r += a[i:i + 8]
+        out = (r[0] + r[1]) + (r[2] + r[3])
+        out += (r[4] + r[5]) + (r[6] + r[7])
+        for i in range(m, n):
+            out += a[i]
+        return out
+    half = n // 2
+    half -= half % 8
+    return _sum_leading(a[:half]) + _sum_leading(a[half:])
+
+
 def cross_entropy_per_copy(scores, labels, score_scale):
     """Mean softmax cross-entropy of ``score_scale * scores`` over the samples of each copy.
 
@@ -41,12 +66,27 @@ def cross_entropy_per_copy(scores, labels, score_scale):
     Returns
     -------
     array (K,)
+
+    Notes
+    -----
+    Computed classes-first (the reductions over a few classes are then whole-array operations),
+    in the same order of operations as numpy's reductions of ``scores`` as laid out: the same
+    bits as ``(log(sum(exp(z - max z))) - z[label]).mean()`` over the last axis and the samples.
     """
-    z = score_scale * np.asarray(scores, dtype=float)
-    z -= z.max(axis=2, keepdims=True)
-    picked = z[:, np.arange(z.shape[1]), np.asarray(labels)]
+    s = np.asarray(scores, dtype=float)
+    k, b, c = s.shape
+    z = np.empty((c, k, b))
+    np.multiply(s.transpose(2, 0, 1), score_scale, out=z)
+    z -= np.maximum.reduce(z, axis=0)
+    picked = z[np.asarray(labels), :, np.arange(b)]                     # (B, K)
     np.exp(z, out=z)
-    return (np.log(z.sum(axis=2)) - picked).mean(axis=1)
+    # (K, B) laid out as numpy lays out reductions of ``scores``, so that its mean over the
+    # samples adds them in the same order
+    total = np.empty((k, b), order="C" if abs(s.strides[0]) >= abs(s.strides[1]) else "F")
+    total[...] = _sum_leading(z)
+    np.log(total, out=total)
+    total -= picked.T
+    return total.mean(axis=1)
 
 
 class LearningChip:
@@ -123,6 +163,25 @@ class LearningChip:
             else:
                 k = dither.shape[0]
                 out.append(fr[None] + dither[:, start:start + n].reshape(k, *fr.shape))
+            start += n
+        return out
+
+    def dithered_resonances(self, codes, amplitude):
+        """Per layer (K + 1, C, J) resonance frequencies: copy 0 the present ones, copy k the
+        present ones plus ``codes[k - 1] * amplitude`` (codes (K, N), amplitude (N,) Hz, global
+        junction order): :meth:`resonances` of the dither with a row of zeros on top, built in
+        place."""
+        k = codes.shape[0]
+        out, start = [], 0
+        for layer in self.network.layers:
+            fr = layer.resonance_frequency
+            n = fr.size
+            r = np.empty((k + 1,) + fr.shape)
+            r[0] = fr
+            dithered = r[1:].reshape(k, n)
+            np.multiply(codes[:, start:start + n], amplitude[start:start + n], out=dithered)
+            dithered += fr.reshape(n)
+            out.append(r)
             start += n
         return out
 

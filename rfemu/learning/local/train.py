@@ -146,19 +146,18 @@ def sense(chip: LearningChip, rule, power, labels, score_scale, chain_views=None
         n_bias = sum(chains) if getattr(rule, "bias_dither", 0.0) > 0 else 0
         codes = rule.codes(n + n_bias)
         amplitude = rule.dither_fraction * half_width
-        dither = np.vstack([np.zeros((1, n)), codes[:, :n] * amplitude[None, :]])
+        resonances = chip.dithered_resonances(codes, amplitude)      # copy 0: the dither off
         bias = None
         if n_bias:
             offsets = np.vstack([np.zeros((1, n_bias)), codes[:, n:] * rule.bias_dither])
             bias = np.split(offsets, np.cumsum(chains)[:-1], axis=1)
-        costs = cross_entropy_per_copy(chip.read(chip.scores(power, chip.resonances(dither), bias)), labels,
-                                       score_scale)
+        costs = cross_entropy_per_copy(chip.read(chip.scores(power, resonances, bias)), labels, score_scale)
         view = LocalView("dither", dither=codes[:, :n], dither_amplitude=amplitude, cost=costs[1:],
                          reference_cost=costs[0], **common)
         if n_bias and chain_views is not None:
             chain_views.append(LocalView("dither", dither=codes[:, n:], cost=costs[1:], reference_cost=costs[0],
                                          dither_amplitude=np.full(n_bias, rule.bias_dither)))
-        return view, dither.shape[0] * len(labels), float(costs[0])
+        return view, (codes.shape[0] + 1) * len(labels), float(costs[0])
     if rule.sensing == "feedback":
         fwd = chip.engine.forward(power=power, keep=True)
         loss, g = softmax_cross_entropy(score_scale * chip.read(fwd.scores), labels)
