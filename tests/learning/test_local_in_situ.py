@@ -121,3 +121,28 @@ def test_the_in_situ_rule_writes_with_the_devices_write_noise():
     assert abs(np.mean(error)) < 4 * noise / np.sqrt(error.size)
     assert np.std(error) == pytest.approx(noise, rel=4 / np.sqrt(2 * error.size))
     assert stats.kstest(error / noise, "norm").pvalue > 1e-3
+
+
+def test_an_in_situ_run_folder_holds_every_write(tmp_path):
+    """rfemu run with training.rule: in_situ: trace.nc holds every write of the fine-tuning (on
+    the device's 50 kHz grid, each at the device's write energy), metrics.json counts them, and
+    the figures show the writes per junction under a title that says what trained."""
+    import json
+    import xarray as xr
+    from rfemu import api
+    from rfemu.scenario import load_scenario_text
+    text = IN_SITU_SCENARIO.replace("task:", "devices:\n  frequency_state: {step: 50 kHz, write_energy: 2e-13 J}\n"
+                                             "engine: {n_threads: 1}\nrecord: {samples: 4}\ntask:")
+    text = text.replace("n_train: 40", "n_train: 24, n_test: 8")
+    api.run(load_scenario_text(text), out=tmp_path / "run", progress=False)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    ds = xr.load_dataset(tmp_path / "run" / "trace.nc", engine="h5netcdf")
+    assert m["in_situ_writes"] == ds.sizes["in_situ_write"] == int(ds["in_situ_writes_per_junction"].sum()) > 0
+    assert m["in_situ_write_energy_J"] == pytest.approx(2e-13 * m["in_situ_writes"], rel=1e-12)
+    assert np.all(ds["in_situ_write_pulse_energy"].values == 2e-13)
+    base = np.concatenate([ds[f"base_frequency_{l}"].values.ravel() for l in range(2)])
+    k = (ds["in_situ_write_obtained"].values - base[ds["in_situ_write_junction"].values]) / 50e3
+    assert np.allclose(k, np.round(k), rtol=0, atol=1e-6)
+    names = {p.name for p in (tmp_path / "run" / "figures").iterdir()}
+    assert {"learning_curve.png", "in_situ_writes_per_junction.png"} <= names
+    assert "resonance_trajectories.png" not in names          # in-situ follows no junction per epoch
