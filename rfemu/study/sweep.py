@@ -39,7 +39,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -113,9 +113,10 @@ class AxisSection(_Section):
     """Instead of key and values: each value of the axis is a mapping of keys to their values,
     set together (a device diameter changes R, I_th and the transconductance at once); needs
     ``name`` and ``labels``."""
-    labels: Optional[list[float]] = None
+    labels: Optional[Union[list[float], list[str]]] = None
     """The axis's coordinates in sweep.nc and on the figures, one per value (default: the
-    values in SI units); required with ``sets``."""
+    values in SI units); required with ``sets``. Numbers, or names (``offline``, ``on_chip``)
+    for an axis whose values have no order."""
 
     @model_validator(mode="after")
     def _one_kind(self):

@@ -192,3 +192,28 @@ def test_an_axis_of_sets_changes_its_keys_together_at_its_labels(tmp_path, write
     assert ds["size"].values.tolist() == [1.0, 2.0]
     assert ds["size"].attrs["keys"] == "network.layers.0.size, network.layers.0.bias_voltage"
     assert ds["n_oscillators"].values[:, 0].tolist() == [3, 5]
+
+
+def test_an_axis_of_sets_may_name_its_values(tmp_path, write_scenario):
+    """Labels may be names (training schemes have no order): sweep.nc keeps them as its
+    coordinate, the figures write them as ticks, and numbers mixed with names are refused."""
+    import xarray as xr
+    path = write_scenario(tmp_path, """\
+        sweep:
+          axes:
+            - name: scheme
+              labels: [untrained, trained]
+              sets:
+                - {training.rule: none}
+                - {training.rule: backprop, training.epochs: 5}
+          figures: [test_accuracy]
+        """)
+    with pytest.raises(ValueError, match="labels"):
+        SweepSection.model_validate({"axes": [{"name": "x", "labels": [1.0, "a"],
+                                               "sets": [{"a.b": 1}, {"a.b": 2}]}]})
+    from rfemu.sweep.runner import run_sweep
+    result = run_sweep(path, out=tmp_path / "out", workers=0, progress=False)
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc", engine="h5netcdf") as ds:
+        assert ds["scheme"].values.tolist() == ["untrained", "trained"]
+        assert np.nan_to_num(ds["epochs_run"].values[:, 0]).tolist() == [0, 5]
+    assert {p.name for p in result.figures} == {"test_accuracy_vs_scheme.png"}
