@@ -12,18 +12,40 @@ and what is expected); :mod:`rfemu.scenario` cites the scenario line with it.
   tunnel barrier breaks down (the chains carry mV signals; at 1e20 K the event engine ran for
   minutes without end);
 - :func:`reciprocal_problem`: a positive factor whose reciprocal overflows a float (an amplifier
-  efficiency of 1e-320 made the energy per inference infinite).
+  efficiency of 1e-320 made the energy per inference infinite);
+- :func:`memory_problem`: a run whose estimated memory exceeds :func:`memory_limit` (the
+  machine's available memory, or ``$RFEMU_MEMORY_LIMIT``), refused before anything is allocated
+  (``size: 1000000000`` asked for gigabytes and died in a MemoryError).
+
+During a run (docs/physics.md#model-limits): the integrators are checked after each batch, in
+vectorised numpy around the kernel calls, and a state that left the model's domain raises
+:class:`Divergence` (one line: the device, the simulated time, the likely cause and the largest
+stable step :func:`heun_stable_step` estimates):
+
+- :func:`check_macrospin`: a magnetisation that is not finite, or one step of the integrator
+  from the state reached moves ``|m|`` off 1 by more than :data:`NORM_TOLERANCE` (the kernel
+  renormalises ``|m|`` after every step, so a step too large for the precession leaves ``|m| = 1``
+  but turns ``m`` by a meaningless angle);
+- :func:`check_oscillator`: a power ``p = |c|^2`` that is not finite or beyond
+  :data:`RUNAWAY_POWER` (the physical bound is ``p <= 1``).
 """
 from __future__ import annotations
 
 import math
+import os
+import re
 import sys
 from typing import Optional
+
+import numpy as np
 
 from rfemu.devices.oscillator import BOLTZMANN_CONSTANT
 
 __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "johnson_noise_problem",
-           "reciprocal_problem"]
+           "reciprocal_problem", "MEMORY_ENV", "JUNCTION_BYTES", "EVENT_JUNCTION_BYTES",
+           "memory_limit", "memory_problem", "format_bytes", "Divergence", "STABLE_STEP_FRACTION",
+           "NORM_TOLERANCE", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
+           "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator"]
 
 #: largest k_B T / E0 of the oscillator's small-noise model
 MAX_NOISE_RATIO = 1.0
@@ -69,3 +91,284 @@ def reciprocal_problem(value: float, what: str, expected: str) -> Optional[str]:
         return None
     return (f"{what} = {value:g} is so small that dividing by it overflows a float (the energy "
             f"account would be infinite); expected {expected}")
+
+
+#: environment variable that sets the memory a run may take (bytes, or with a unit: "64 GB", "8GiB")
+MEMORY_ENV = "RFEMU_MEMORY_LIMIT"
+#: bytes per junction of the network graph and its compiled arrays (measured 2.9-3.0 kB with
+#: build_graph + compile_graph on spin_mlp((2, S, 2)), S = 5,000 and 20,000)
+JUNCTION_BYTES = 3000
+#: bytes per junction the event engine adds (its agents; measured 1.46 kB, S = 5,000)
+EVENT_JUNCTION_BYTES = 1500
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12,
+          "tb": 1e12, "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+
+
+def _available_memory() -> Optional[int]:
+    """Bytes the machine can give a new allocation now: psutil if installed, else
+    /proc/meminfo's MemAvailable, else None (unknown)."""
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except Exception:        # not installed, or no access to the system's figures
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def memory_limit() -> tuple[Optional[float], str]:
+    """The memory a run may take, bytes, and where that figure comes from.
+
+    ``$RFEMU_MEMORY_LIMIT`` (a number of bytes, or with a unit such as ``64 GB`` or ``8GiB``;
+    ``none`` lifts the limit) wins; else the machine's available memory; else no limit (None).
+
+    Raises
+    ------
+    ValueError
+        If ``$RFEMU_MEMORY_LIMIT`` is set but is not a positive amount of bytes.
+    """
+    text = os.environ.get(MEMORY_ENV, "").strip()
+    if text:
+        if text.lower() in ("none", "off", "inf"):
+            return None, f"${MEMORY_ENV}={text}"
+        m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)", text)
+        unit = m.group(2).lower() if m else None
+        if m is None or unit not in _UNITS or not 0 < float(m.group(1)) * _UNITS[unit] < math.inf:
+            raise ValueError(f"${MEMORY_ENV}={text!r} is not an amount of memory (expected bytes, "
+                             "or a number with kB, MB, GB, TB, KiB, MiB, GiB or TiB, or none)")
+        return float(m.group(1)) * _UNITS[unit], f"${MEMORY_ENV}"
+    available = _available_memory()
+    if available is None:
+        return None, "unknown"
+    return float(available), "the machine's available memory"
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in kB/MB/GB/TB (powers of 1000), 3 significant figures."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def memory_problem(estimate: float, what: str) -> Optional[str]:
+    """Why a run estimated to need ``estimate`` bytes (mostly for ``what``) cannot start here,
+    or None when it fits under :func:`memory_limit`."""
+    limit, source = memory_limit()
+    if limit is None or estimate <= limit:
+        return None
+    return (f"{what}: the run needs about {format_bytes(estimate)} of memory and {source} is "
+            f"{format_bytes(limit)} (expected a run that fits; if the estimate is wrong for this "
+            f"machine, set {MEMORY_ENV}, e.g. {MEMORY_ENV}='64 GB' or none)")
+
+
+# --------------------------------------------------------------------------------------------
+# Divergence during a run (docs/physics.md#model-limits)
+# --------------------------------------------------------------------------------------------
+
+#: the stable step quoted is this fraction of Heun's stability boundary (margin for the
+#: nonlinear terms and the noise)
+STABLE_STEP_FRACTION = 0.5
+#: largest departure of |m| from 1 in one macrospin step from a state reached (a step at a
+#: tenth of Heun's stability boundary moves |m| by ~1e-8; a diverged run by 1e-2 or more)
+NORM_TOLERANCE = 1e-3
+#: normalised oscillator power p = |c|^2 taken as a runaway: p <= 1 deterministically (the
+#: spin-torque gain sigma I (1 - p) vanishes at p = 1) and thermal excursions beyond it fall off
+#: as exp(-p / eta) with eta <= 1 (rfemu.devices.limits.thermal_noise_problem)
+RUNAWAY_POWER = 100.0
+
+
+class Divergence(RuntimeError):
+    """A simulation that left its model's domain during a run.
+
+    ``str()`` is one line naming the device, the simulated time and the likely cause, with the
+    largest stable time step when a step is the cause.
+
+    Attributes
+    ----------
+    device : str
+    time : float, s of simulated time (the end of the batch in which the state was found, or
+        the first traced sample that shows it)
+    cause : str
+    stable_step : float or None, s
+    """
+
+    def __init__(self, device: str, time: float, cause: str, stable_step: Optional[float] = None):
+        self.device, self.time, self.cause, self.stable_step = device, float(time), cause, stable_step
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        text = f"{self.device} diverged at t = {self.time:.4g} s: {self.cause}"
+        if self.stable_step is not None:
+            text += f"; the largest stable time step is about {self.stable_step:.3g} s"
+        return text
+
+    def at(self, device: str, time: float, advice: str = "") -> "Divergence":
+        """The same divergence told of ``device`` at simulated ``time`` (an engine's names and
+        clock), with ``advice`` (what to change) after the cause."""
+        return Divergence(device, time, self.cause + (f" ({advice})" if advice else ""), self.stable_step)
+
+
+def heun_stability_boundary(decay_rate, rotation_rate):
+    """Largest step h of Heun's method (explicit trapezoid) on dy/dt = (-a + i b) y that does not
+    grow: the first positive root of |1 + z + z^2 / 2|^2 = 1, z = h (-a + i b).
+
+    Expanding, |R|^2 - 1 = h [-2a + 2a^2 h - a (a^2 + b^2) h^2 + (a^2 + b^2)^2 h^3 / 4]: on the
+    real axis (b = 0) h = 2 / a; for weak damping (a << b) h ~ 2 (a / b)^(1/3) / b, and h -> 0
+    without damping (Heun slowly amplifies an undamped rotation). Vectorised; s when the rates
+    are in 1/s.
+    """
+    a = np.maximum(np.asarray(decay_rate, float), 1e-12 * np.abs(np.asarray(rotation_rate, float)))
+    b = np.abs(np.asarray(rotation_rate, float))
+    w2 = a * a + b * b
+    a, b, w2 = np.broadcast_arrays(a, b, w2)
+    scale = 1.0 / np.sqrt(np.where(w2 > 0, w2, 1.0))
+
+    def g(h):
+        return -2 * a + 2 * a * a * h - a * w2 * h * h + w2 * w2 * h ** 3 / 4
+
+    # scan x = h |w| upwards for the first sign change (x <= 2 always: |z| <= 2 on the boundary)
+    grid = np.geomspace(1e-6, 2.0 + 1e-9, 400)
+    values = np.stack([g(x * scale) for x in grid])
+    first = np.argmax(values >= 0, axis=0)
+    low, high = np.where(first > 0, grid[first - 1], 0.0) * scale, grid[first] * scale
+    for _ in range(60):                      # bisection to machine precision
+        mid = 0.5 * (low + high)
+        up = g(mid) >= 0
+        low, high = np.where(up, low, mid), np.where(up, mid, high)
+    return np.where(w2 > 0, low, np.inf)
+
+
+def heun_stable_step(decay_rate, rotation_rate):
+    """:data:`STABLE_STEP_FRACTION` of :func:`heun_stability_boundary`, s."""
+    return STABLE_STEP_FRACTION * heun_stability_boundary(decay_rate, rotation_rate)
+
+
+def macrospin_rates(table):
+    """(decay, rotation) rates, 1/s, bounding a macrospin's linearised Heun step per junction of
+    the parameter table (rfemu.devices.llgs.parameter_table).
+
+    The precession rate anywhere on the sphere is at most gamma' mu0 |H| with |H| <= |H_app| +
+    H_k + |M_eff| + (1 + |beta|) |a_J| I_peak + |h_oe| I_peak (I_peak = |I_dc| + |I_rf|, the spin
+    torque counted as a field); the Gilbert damping takes alpha of it."""
+    from rfemu.devices import llgs
+    t = np.atleast_2d(np.asarray(table, float))
+    alpha = t[:, llgs.COL_DAMPING]
+    current = np.abs(t[:, llgs.COL_DC_CURRENT]) + np.abs(t[:, llgs.COL_RF_CURRENT])
+    field = (np.linalg.norm(t[:, llgs.COL_APPLIED_FIELD:llgs.COL_APPLIED_FIELD + 3], axis=1)
+             + np.abs(t[:, llgs.COL_ANISOTROPY_FIELD]) + np.abs(t[:, llgs.COL_EFFECTIVE_MAGNETISATION])
+             + (1 + np.abs(t[:, llgs.COL_FIELD_LIKE_RATIO])) * np.abs(t[:, llgs.COL_SPIN_TORQUE]) * current
+             + np.linalg.norm(t[:, llgs.COL_OERSTED:llgs.COL_OERSTED + 3], axis=1) * current)
+    rotation = llgs.GYROMAGNETIC_RATIO * llgs.VACUUM_PERMEABILITY / (1 + alpha ** 2) * field
+    return alpha * rotation, rotation
+
+
+def _one_step_norm(table, m, dt, time):
+    """|1 - |m'|| after one deterministic Heun step of ``dt`` from ``m`` (N, 3) (no thermal
+    field, the drive at ``time``), before the renormalisation."""
+    from rfemu.devices import llgs
+    c = llgs._Columns(table)
+    mm = np.asarray(m, float).T
+    current = c.idc + c.irf * np.cos(c.w * time)
+    zero = np.zeros_like(mm)
+    k1 = llgs._rhs(mm, current, zero, c) * dt
+    k2 = llgs._rhs(mm + k1, current, zero, c) * dt
+    return np.abs(np.linalg.norm(mm + 0.5 * (k1 + k2), axis=0) - 1.0)
+
+
+def check_macrospin(table, m, voltage, trace, trace_every: int, dt: float, n_steps: int) -> None:
+    """Raise :class:`Divergence` for the first junction whose integration ran away.
+
+    Parameters
+    ----------
+    table : (N, n_columns) parameter table of the batch (rfemu.devices.llgs.parameter_table)
+    m : (N, 3) final magnetisation; voltage : (N,) rectified voltage
+    trace : (N, K, 3) or None, m every ``trace_every`` steps from t = 0
+    dt : the step, s; n_steps : steps taken
+    """
+    from rfemu.devices.llgs import COL_DAMPING
+    t_end = n_steps * dt
+    finite = np.isfinite(m).all(axis=1) & np.isfinite(voltage)
+    with np.errstate(all="ignore"):
+        off = np.where(finite, _one_step_norm(table, np.where(finite[:, None], m, 1.0), dt, t_end), np.inf)
+    bad = ~(off <= NORM_TOLERANCE)
+    if not bad.any():
+        return
+    j = int(np.argmax(bad))
+    decay, rotation = macrospin_rates(table[j:j + 1])
+    stable = float(heun_stable_step(decay, rotation)[0])
+    time = t_end
+    if trace is not None and trace.shape[1] > 1:
+        rows = np.repeat(table[j:j + 1], trace.shape[1], axis=0)
+        sample_times = np.arange(trace.shape[1]) * trace_every * dt
+        with np.errstate(all="ignore"):
+            ok = np.isfinite(trace[j]).all(axis=1)
+            off_k = _one_step_norm(rows, np.where(ok[:, None], trace[j], 1.0), dt, sample_times)
+        seen = ~ok | ~(off_k <= NORM_TOLERANCE)
+        if seen.any():
+            time = float(sample_times[int(np.argmax(seen))])
+    what = ("its magnetisation or rectified voltage is not finite" if not finite[j] else
+            f"one integration step moves |m| off 1 by {off[j]:.2g} (the integrator renormalises "
+            f"|m| after each step, so m turns by a meaningless angle)")
+    cause = (f"{what}; the step dt = {dt:.3g} s is too large for precession up to "
+             f"{rotation[0] / (2 * math.pi):.3g} Hz with damping {table[j, COL_DAMPING]:.3g}"
+             if dt > stable else f"{what} although dt = {dt:.3g} s is within the stable step: "
+             "check the junction's fields and currents")
+    raise Divergence(f"macrospin junction {j}", time, cause, stable)
+
+
+def oscillator_rates(damping_rate, nonlinear_damping, nonlinear_frequency_shift, xi, peak_power=1.0):
+    """(decay, rotation) rates, 1/s, bounding the linearised oscillator equation (docs/physics.md
+    #oscillator-dynamics) in the rotating frame for powers up to ``peak_power``: the amplitude
+    relaxes at most at G_G (1 + 3 Q p + |xi| (1 + 2 p)) (the derivative of
+    (G+(p) - G-(p)) c along c) and turns at most at 3 |N| p."""
+    p = np.maximum(np.asarray(peak_power, float), 1.0)
+    g = np.asarray(damping_rate, float)
+    decay = g * (1 + 3 * np.abs(nonlinear_damping) * p + np.abs(xi) * (1 + 2 * p))
+    return decay, 3 * np.abs(nonlinear_frequency_shift) * p
+
+
+def check_oscillator(power, trace_power, trace_time, t_end: float, dt: float, params, current,
+                     initial_state) -> None:
+    """Raise :class:`Divergence` for the first oscillator whose power p = |c|^2 is not finite or
+    beyond :data:`RUNAWAY_POWER` (one comparison per device when nothing is wrong).
+
+    Parameters
+    ----------
+    power : (n,) final p; trace_power : (n, K) (size 0: no trace); trace_time : (K,) s
+    t_end : s, the end of the batch; dt : the step, s
+    params : OscillatorParameters (scalar or per device); current : (n,) A; initial_state : (n,) c(0)
+    """
+    bad = ~(power <= RUNAWAY_POWER)
+    if not bad.any():
+        return
+    n = power.shape[0]
+    j = int(np.argmax(bad))
+
+    def at_j(x):
+        return float(np.broadcast_to(np.asarray(x, float), (n,))[j])
+    peak = max(1.0, float(np.abs(np.broadcast_to(initial_state, (n,))[j]) ** 2))
+    xi = at_j(current) / at_j(params.threshold_current)
+    decay, rotation = oscillator_rates(at_j(params.damping_rate), at_j(params.nonlinear_damping),
+                                       at_j(params.nonlinear_frequency_shift), xi, peak)
+    stable = float(heun_stable_step(decay, rotation))
+    t = t_end
+    if trace_power.size:
+        seen = ~(trace_power[j] <= RUNAWAY_POWER)
+        if seen.any():
+            t = float(trace_time[int(np.argmax(seen))])
+    p = float(power[j])
+    what = (f"its power p = |c|^2 is {'not finite' if not math.isfinite(p) else f'{p:.3g}'}, "
+            f"beyond the physical bound p <= 1 (runaway above {RUNAWAY_POWER:g})")
+    cause = (f"{what}; the step dt = {dt:.3g} s is too large for its relaxation (up to "
+             f"{float(decay):.3g} /s) and frequency shift (up to {float(rotation):.3g} rad/s)"
+             if dt > stable else
+             f"{what} although dt = {dt:.3g} s is within the stable step: check the oscillator's "
+             "parameters (noise ratio k_B T / E0, current, injection)")
+    raise Divergence(f"oscillator {j}", t, cause, stable)

@@ -14,6 +14,7 @@ from rfemu.learning.rules import rule_names
 from rfemu.scenario.build import from_sections
 from rfemu.scenario.errors import Positions, Problem
 from rfemu.scenario.schema import IMAGE_SHAPES, TASK_SHAPES, Scenario, _TASK_KEYS
+from rfemu.tasks.registry import DATASETS
 
 __all__: list[str] = []
 
@@ -52,6 +53,53 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     if message:
         problems.append(positions.problem(("medium", "amplifier_efficiency"), message))
     return problems
+
+
+#: samples assumed for a data set read whole from its files (n_train/n_test null): MNIST's 70,000
+_FILE_SAMPLES = 70_000
+#: bytes of the interpreter and the libraries (measured ~180 MB peak RSS for a two-second run)
+_BASE_BYTES = 2e8
+#: samples the compiled engine evaluates at once (CompiledEngine.predict's batch_size)
+_EVALUATION_BATCH = 4096
+
+
+def _memory_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
+    """(bytes, key path, what) of each part of a run's memory that grows with a scenario key:
+    the junctions (graph, compiled arrays, event agents: :data:`rfemu.devices.limits.JUNCTION_BYTES`)
+    and the forward pass over a batch of samples (8 arrays of one value per chain) per layer, the
+    data set's samples (features and their copies) and the traced samples."""
+    n_features, _ = TASK_SHAPES[s.task.dataset]
+    per_junction = limits.JUNCTION_BYTES + (limits.EVENT_JUNCTION_BYTES if s.engine.kind == "event" else 0)
+    given = {**DATASETS[s.task.dataset].defaults, **{k: getattr(s.task, k) for k in s.task.model_fields_set}}
+    samples = {k: float(given[k] if given[k] is not None else _FILE_SAMPLES)
+               for k in ("n_train", "n_test") if k in given}
+    batch = min(sum(samples.values()) or _EVALUATION_BATCH, _EVALUATION_BATCH)
+    parts, n_tones = [(_BASE_BYTES, (), "the interpreter and libraries")], n_features
+    for i, layer in enumerate(s.network.layers):
+        junctions = float(layer.size) * float(layer.junctions_per_chain or n_tones)
+        parts.append((junctions * per_junction + 8 * 8.0 * batch * float(layer.size),
+                      ("network", "layers", i, "size"),
+                      f"{junctions:.3g} junctions in layer {i} ({layer.size} chains of "
+                      f"{layer.junctions_per_chain or n_tones})"))
+        n_tones = layer.size
+    chains = sum(float(layer.size) for layer in s.network.layers)
+    for key, n in samples.items():
+        parts.append((n * 8.0 * (4 * n_features + 2), ("task", key), f"{n:.3g} {key[2:]} samples"))
+    parts.append((float(s.record.samples) * 4 * 8.0 * chains, ("record", "samples"),
+                  f"{s.record.samples} traced samples"))
+    return parts
+
+
+def _memory_problems(s: Scenario, positions: Positions) -> list[Problem]:
+    """The run's memory against the limit (:func:`rfemu.devices.limits.memory_limit`): one
+    problem at the key of the largest part, before anything is allocated."""
+    parts = _memory_parts(s)
+    largest = max(parts, key=lambda p: p[0])
+    try:
+        message = limits.memory_problem(sum(p[0] for p in parts), largest[2])
+    except ValueError as exc:            # $RFEMU_MEMORY_LIMIT is not an amount of memory
+        return [positions.problem(largest[1], str(exc))]
+    return [positions.problem(largest[1], message)] if message else []
 
 
 def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> list[Problem]:
@@ -145,6 +193,9 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         n_tones = layer.size
     # values that would make the simulation diverge or overflow (rfemu.devices.limits)
     problems += _limit_problems(s, positions)
+    # memory that the sizes ask for, before anything is allocated
+    if not problems:
+        problems += _memory_problems(s, positions)
     # the chip-state file exists (rfemu.network.chip_state)
     if s.network.chip_state is not None and \
             not _exists(resolve_chip_state_path(s.network.chip_state, scenario_dir), "file"):

@@ -161,6 +161,10 @@ FOUND = [
     ("plan_tuned_to_0_Hz", fuzz.FAST.replace("resonance_plan: {kind: linear, min: 20 MHz",
                                              "resonance_plan: {kind: linear, min: 1e-300 Hz"),
      "network.layers.0.resonance_plan", 10),
+    # sizes that ask for more memory than the machine has: refused before allocating
+    ("a_billion_chains", fuzz.FAST.replace("    - size: 2\n      resonance", "    - size: 1000000000\n"
+                                           "      resonance"), "network.layers.0.size", 9),
+    ("ten_billion_samples", fuzz.FAST.replace("n_train: 40", "n_train: 10000000000"), "task.n_train", 16),
 ]
 
 

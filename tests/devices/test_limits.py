@@ -62,3 +62,50 @@ def test_the_measured_runaway_cases_are_one_line_and_exit_2(tmp_path, override, 
     assert len(lines) == 1 and lines[0].startswith(f"--set {override}: {key}: ")
     assert all(w in lines[0] for w in words) and "expected" in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+# -- memory guard ---------------------------------------------------------------------------
+
+def test_the_memory_limit_is_the_environment_variable_in_any_unit(monkeypatch):
+    for text, expected in [("64 GB", 64e9), ("8GiB", 8 * 2 ** 30), ("1.5e9", 1.5e9), ("512 MiB", 2 ** 29)]:
+        monkeypatch.setenv(limits.MEMORY_ENV, text)
+        assert limits.memory_limit() == (pytest.approx(expected), f"${limits.MEMORY_ENV}")
+    monkeypatch.setenv(limits.MEMORY_ENV, "none")
+    assert limits.memory_limit()[0] is None and limits.memory_problem(1e30, "x") is None
+    for bad in ("lots", "-1 GB", "0", "5 parsecs"):
+        monkeypatch.setenv(limits.MEMORY_ENV, bad)
+        with pytest.raises(ValueError, match=limits.MEMORY_ENV):
+            limits.memory_limit()
+
+
+def test_without_the_variable_the_limit_is_the_memory_available_now(monkeypatch):
+    monkeypatch.delenv(limits.MEMORY_ENV, raising=False)
+    with open("/proc/meminfo") as f:
+        available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    limit, source = limits.memory_limit()
+    assert source == "the machine's available memory"
+    assert limit == pytest.approx(available, rel=0.3)      # other processes allocate meanwhile
+
+
+def test_the_junction_estimate_matches_the_memory_a_network_takes():
+    """JUNCTION_BYTES against the resident memory build_graph + compile_graph take (measured
+    in a fresh process: 2 x 4,000 + 4,000 x 2 = 16,000 junctions)."""
+    code = ("import numpy\nfrom rfemu.network import build_graph, spin_mlp\n"
+            "from rfemu.network.compile import compile_graph\n"
+            "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * 4096\n"
+            "r0 = rss(); G = build_graph(spin_mlp((2, 4000, 2)), seed=0); c = compile_graph(G)\n"
+            "print((rss() - r0) / 16000)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    measured = float(proc.stdout.strip().splitlines()[-1])
+    assert 0.5 * limits.JUNCTION_BYTES < measured < 1.5 * limits.JUNCTION_BYTES, measured
+
+
+def test_a_run_over_the_limit_is_refused_and_raising_the_limit_lets_it_through(monkeypatch, tmp_path):
+    from rfemu.scenario import ScenarioError, load_scenario
+    monkeypatch.setenv(limits.MEMORY_ENV, "100 MB")      # below the interpreter's own ~200 MB
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(QUICKSTART)
+    (problem,) = info.value.problems
+    assert "100 MB" in problem.message and limits.MEMORY_ENV in problem.message
+    monkeypatch.setenv(limits.MEMORY_ENV, "1 GB")
+    assert load_scenario(QUICKSTART).network.layers[0].size == 16
