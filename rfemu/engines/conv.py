@@ -31,13 +31,13 @@ import networkx as nx
 import numpy as np
 
 from rfemu.devices.oscillator import OscillatorParameters
-from rfemu.engines.compiled import CompiledEngine, ForwardResult
+from rfemu.engines.compiled import CompiledEngine, ForwardResult, blas_threads
 from rfemu.network import conv as cv
 from rfemu.network import schema as S
-from rfemu.network.compile import CompiledNetwork
+from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.network.description import SEED_TRANSCONDUCTANCE
 
-__all__ = ["SpinCNN", "CNNForward", "CNNGradient", "POOLS"]
+__all__ = ["SpinCNN", "CNNForward", "CNNGradient", "POOLS", "rearranged"]
 
 POOLS = cv.POOLS
 
@@ -84,11 +84,14 @@ class SpinCNN:
     pool : {"average", "max"}
     input_max_power : float
         W, the tone power of a feature of 1.
+    blas_threads : int or None
+        BLAS threads of the products (:func:`rfemu.engines.compiled.blas_threads`; one is tens of
+        times faster than several on a loaded machine).
     """
 
     def __init__(self, conv: cv.ConvLayer, head, *, transconductance=SEED_TRANSCONDUCTANCE,
                  oscillator: OscillatorParameters | None = None, pool_size=2, pool="average",
-                 input_max_power=1e-6, backend="kernel"):
+                 input_max_power=1e-6, backend="kernel", blas_threads=1):
         if not isinstance(head, CompiledEngine):
             if not isinstance(head, (nx.DiGraph, CompiledNetwork)):
                 raise TypeError(f"head must be a graph, a CompiledNetwork or a CompiledEngine, not {type(head).__name__}")
@@ -108,17 +111,32 @@ class SpinCNN:
         self.pool_size, self.pool = int(pool_size), pool
         self.input_max_power = float(input_max_power)
         self.backend = backend
+        self.blas_threads = blas_threads
 
     @classmethod
     def from_description(cls, description: cv.ConvDescription, layer: cv.ConvLayer, head, **options):
         """The network of a :class:`rfemu.network.conv.ConvDescription`'s layer (from its
         :meth:`~rfemu.network.conv.ConvDescription.build`), its neurons and pooling, and ``head``."""
+        options.setdefault("input_max_power", description.max_power)
         return cls(layer, head, transconductance=description.transconductance,
                    oscillator=description.oscillator, pool_size=description.pool_size,
                    pool=description.pool, **options)
 
+    @classmethod
+    def from_graph(cls, G, **options) -> "SpinCNN":
+        """The network of a graph built from a :class:`rfemu.network.NetworkDescription` with a
+        convolution (:func:`rfemu.network.build_graph`): its conv nodes
+        (:func:`rfemu.network.conv.compile_conv`) and its dense layers (the head, whose sources are
+        the pooled maps)."""
+        description = G.graph[S.DESCRIPTION].conv
+        return cls.from_description(description, cv.compile_conv(G), compile_graph(G), **options)
+
     def forward(self, features, *, keep=False) -> CNNForward:
         """Class scores (V) of features (B, C_in, H, W) in [0, 1]."""
+        with blas_threads(self.blas_threads):
+            return self._forward(features, keep)
+
+    def _forward(self, features, keep):
         result = self.conv.forward(np.asarray(features, dtype=float) * self.input_max_power,
                                    backend=self.backend)
         power, d_power = cv.oscillator_activation(result.voltage, self.transconductance, self.oscillator,
@@ -149,6 +167,10 @@ class SpinCNN:
         """Back-propagate dL/d(scores) (B, classes) through a forward pass kept with ``keep=True``."""
         if fwd.d_power is None:
             raise ValueError("backward needs a forward pass with keep=True")
+        with blas_threads(self.blas_threads):
+            return self._backward(fwd, grad_scores)
+
+    def _backward(self, fwd: CNNForward, grad_scores) -> CNNGradient:
         g_tuning, g_bias, g_in = self._head_backward(fwd, grad_scores)
         g_pooled = g_in.reshape(fwd.pooled.shape)
         if self.pool == "max":
@@ -157,3 +179,33 @@ class SpinCNN:
             g_power = cv.average_pool_grad(g_pooled, fwd.power.shape, self.pool_size)
         g_conv = self.conv.backward(g_power * fwd.d_power, fwd.conv, backend=self.backend)
         return CNNGradient(g_conv, g_tuning, g_bias)
+
+
+def rearranged(cnn: SpinCNN, arrangement: str, *, base_spread=0.0, calibrated=False, write_noise=0.0,
+               seed=None) -> SpinCNN:
+    """The same trained network with its convolution in another arrangement: every copy (one per
+    position when parallel) programmed toward the shared target (copy 0's) and bias of ``cnn``,
+    its as-fabricated resonances drawn with the relative ``base_spread`` (from ``seed``), written
+    blind or ``calibrated`` (:func:`rfemu.network.conv.program`); the head is shared."""
+    old = cnn.conv
+    rng = np.random.default_rng(seed)
+    g = old.geometry
+    K = 1 if arrangement == cv.SEQUENTIAL else g.n_positions
+    shape = (K,) + old.base_frequency.shape[1:]
+    nominal = np.broadcast_to(old.nominal_base_frequency[:1], shape).copy()
+    base = nominal * (1.0 + base_spread * rng.standard_normal(shape)) if base_spread else nominal.copy()
+
+    def device(a):
+        a = np.asarray(a, dtype=float)
+        return a[:1] if a.ndim == 3 else a
+
+    target = np.broadcast_to(old.target_tuning[:1], shape).copy()
+    layer = cv.ConvLayer(g, arrangement, old.tone_frequency, old.tone_linewidth, base, target.copy(), target,
+                         np.broadcast_to(old.bias_voltage[:1], shape[:2]).copy(), old.tuning_min,
+                         old.tuning_max, device(old.damping), device(old.sensitivity),
+                         device(old.antisymmetric), device(old.symmetric), device(old.power_gain),
+                         device(old.sign), old.linewidths, nominal)
+    cv.program(layer, calibrated=calibrated, write_noise=write_noise, rng=rng)
+    return SpinCNN(layer, cnn.head, transconductance=cnn.transconductance, oscillator=cnn.oscillator,
+                   pool_size=cnn.pool_size, pool=cnn.pool, input_max_power=cnn.input_max_power,
+                   backend=cnn.backend, blas_threads=cnn.blas_threads)

@@ -34,6 +34,8 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -44,6 +46,7 @@ from rfemu.devices import oscillator as osc
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.devices.resonator import DEFAULT_SENSITIVITY, ResonatorParameters
 from rfemu.medium import Line, LineResponse
+from rfemu.network import schema as S
 from rfemu.network.description import SEED_BIAS_VOLTAGE, SEED_TRANSCONDUCTANCE, SIGN_PATTERNS
 from rfemu.network.frequency import GEOMETRIC, FrequencyPlan
 from rfemu.rng import as_generator
@@ -54,6 +57,7 @@ __all__ = [
     "ConvLayer", "ConvResult", "ConvGradient", "conv_layer",
     "shared_gradient", "gradient_step", "program",
     "oscillator_activation", "average_pool", "average_pool_grad", "max_pool", "max_pool_grad",
+    "add_conv_nodes", "compile_conv", "write_back_conv", "cnn_description",
 ]
 
 SEQUENTIAL = "sequential"
@@ -407,12 +411,15 @@ class ConvDescription:
         "unit": "Hz", "ge": 0, "help": "Std of the initial shared target (null: 1 MHz / sqrt(J))."})
     bias_voltage: float = field(default=SEED_BIAS_VOLTAGE, metadata={
         "unit": "V", "help": "Initial series bias of every chain (trained)."})
+    max_power: float = field(default=0.2e-6, metadata={
+        "unit": "W", "gt": 0, "help": "Power of a patch tone whose pixel is 1."})
     transconductance: float = field(default=SEED_TRANSCONDUCTANCE, metadata={
         "unit": "S", "gt": 0, "help": "g_m of the filters' V -> I conversion into their oscillators."})
     pool_size: int = field(default=2, metadata={"gt": 0, "help": "Side of the non-overlapping pooling windows (1: none)."})
     pool: str = field(default="average", metadata={"choices": POOLS, "help": "Pooling of the oscillators' powers."})
     resonator: ResonatorParameters = field(default=ResonatorParameters(), metadata={"help": "The junctions."})
-    oscillator: OscillatorParameters = field(default=OscillatorParameters(), metadata={"help": "The filters' neurons."})
+    oscillator: OscillatorParameters = field(default=OscillatorParameters(max_output_power=0.2e-6), metadata={
+        "help": "The filters' neurons (their pooled powers are the dense head's input tones)."})
 
     def __post_init__(self):
         for name in ("filters", "kernel_size", "stride", "pool_size"):
@@ -430,12 +437,19 @@ class ConvDescription:
         lo, hi = (float(v) for v in self.tuning_window)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= 0.0 <= hi):
             raise ValueError(f"tuning_window must be finite (low, high) Hz with low <= 0 <= high, got {self.tuning_window!r}")
+        if not (math.isfinite(self.max_power) and self.max_power > 0):
+            raise ValueError(f"max_power must be a positive power in W, got {self.max_power!r}")
         if not (math.isfinite(self.transconductance) and self.transconductance > 0):
             raise ValueError(f"transconductance must be a positive conductance in S, got {self.transconductance!r}")
 
     def geometry(self, in_channels: int, height: int, width: int) -> ConvGeometry:
         """The convolution's shape on input maps (in_channels, height, width)."""
         return ConvGeometry(in_channels, height, width, self.kernel_size, self.stride, self.padding)
+
+    def n_pooled(self, in_channels: int, height: int, width: int) -> int:
+        """Values of the pooled maps: the dense head's input tones ``F * (OH // pool) * (OW // pool)``."""
+        g = self.geometry(in_channels, height, width)
+        return self.filters * (g.out_height // self.pool_size) * (g.out_width // self.pool_size)
 
     def build(self, in_channels: int, height: int, width: int, *, base_spread=0.0, seed=None) -> ConvLayer:
         """The layer's junctions (:func:`conv_layer`), ``base_spread`` the relative spread of their resonances."""
@@ -496,6 +510,17 @@ def program(layer: ConvLayer, *, calibrated=False, write_noise=0.0, rng=None) ->
 # activations and pooling
 # --------------------------------------------------------------------------------------------
 
+def _scalar_parameters(params) -> bool:
+    p = params if params is not None else osc.OscillatorParameters()
+    return all(np.ndim(getattr(p, f.name)) == 0 for f in dataclasses.fields(p))
+
+
+@functools.lru_cache(maxsize=8)
+def _transfer(params, n):
+    """The kernel's compact output model of ``n`` neurons sharing ``params`` (prepared once)."""
+    return osc.OutputTransfer(params, n)
+
+
 def oscillator_activation(voltage, transconductance, params=None, *, derivative=False, backend="kernel"):
     """Output power (W) of oscillators driven by ``I = V g_m`` (V includes the chain's bias):
     :func:`rfemu.devices.oscillator.output_power`, and with ``derivative`` dP/dV (W/V).
@@ -503,11 +528,14 @@ def oscillator_activation(voltage, transconductance, params=None, *, derivative=
     (:class:`rfemu.devices.oscillator.OutputTransfer`, the filters' neurons sharing ``params``);
     ``"numpy"``: the reference functions."""
     current = np.asarray(voltage, dtype=float) * transconductance
-    if backend == "kernel" and all(np.ndim(getattr(params or osc.OscillatorParameters(), f)) == 0
-                                   for f in ("threshold_current", "max_current", "power_scale")):
-        power, d_power = osc.OutputTransfer(params, 1)(current.reshape(-1, 1), derivative=derivative)
+    if backend == "kernel" and current.ndim >= 2 and _scalar_parameters(params):
+        n = int(np.prod(current.shape[1:]))
+        power, d_power = _transfer(params, n)(current.reshape(-1, n), derivative=derivative)
         power = power.reshape(current.shape)
-        return power, None if d_power is None else d_power.reshape(current.shape) * transconductance
+        if d_power is not None:
+            d_power = d_power.reshape(current.shape)
+            d_power *= transconductance
+        return power, d_power
     power = osc.output_power(current, params)
     if not derivative:
         return power, None
@@ -551,7 +579,131 @@ def max_pool(x, size: int):
 
 
 def max_pool_grad(grad_out, winner, input_shape, size: int) -> np.ndarray:
-    """dL/dx of :func:`max_pool`: each window's gradient goes to its winner."""
-    g = np.zeros(winner.shape + (size * size,))
-    np.put_along_axis(g, winner[..., None], np.asarray(grad_out, dtype=float)[..., None], axis=-1)
-    return _unwindows(g, input_shape, size)
+    """dL/dx of :func:`max_pool`: each window's gradient goes to its winner (one scatter)."""
+    b, c, oh, ow = winner.shape
+    out = np.zeros(input_shape)
+    view = out[:, :, :oh * size, :ow * size].reshape(b, c, oh, size, ow, size)
+    ib, ic, io, jo = np.ix_(range(b), range(c), range(oh), range(ow))
+    view[ib, ic, io, winner // size, jo, winner % size] = grad_out
+    if not np.shares_memory(view, out):
+        out[:, :, :oh * size, :ow * size] = view.reshape(b, c, oh * size, ow * size)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the convolution in the network graph (rfemu.network.schema's conv node kinds)
+# --------------------------------------------------------------------------------------------
+
+#: the conv junctions' attributes, as the graph's schema names them, and the ConvLayer arrays
+_JUNCTION_ARRAYS = (("BASE_FREQUENCY", "base_frequency"), ("NOMINAL_BASE_FREQUENCY", "nominal_base_frequency"),
+                    ("TUNING", "tuning"), ("TARGET_TUNING", "target_tuning"), ("DAMPING", "damping"),
+                    ("SENSITIVITY", "sensitivity"), ("ANTISYMMETRIC", "antisymmetric"),
+                    ("SYMMETRIC", "symmetric"), ("POWER_GAIN", "power_gain"))
+
+
+def add_conv_nodes(G, description, image_shape, *, seed=None, base_spread=0.0) -> ConvLayer:
+    """Add a convolution's devices to graph ``G`` (node kinds of :mod:`rfemu.network.schema`):
+    the patch tones (emitting on every copy's line), every copy's junctions (fed by its line, in
+    series in their filter's chain), the chains driving their filter's oscillators, and ``pools``
+    edges from each filter's oscillators to the sources (the head's input tones) its pooled
+    values feed. Returns the :class:`ConvLayer` drawn (``description.build``) that the nodes hold."""
+    layer = description.build(*image_shape, base_spread=base_spread, seed=seed)
+    K, F, J = layer.base_frequency.shape
+    G.graph[S.IMAGE_SHAPE] = tuple(int(v) for v in image_shape)
+    for t, (f, w) in enumerate(zip(layer.tone_frequency, layer.tone_linewidth)):
+        G.add_node((S.PATCH_TONE, t), **{S.KIND: S.PATCH_TONE, S.INDEX: t, S.FREQUENCY: float(f),
+                                          S.NOMINAL_FREQUENCY: float(f), S.LINEWIDTH: float(w),
+                                          S.MAX_POWER: float(description.max_power)})
+    arrays = {name: np.broadcast_to(np.asarray(getattr(layer, attr), float), (K, F, J))
+              for name, attr in _JUNCTION_ARRAYS}
+    sign = np.broadcast_to(layer.sign, (K, F, J))
+    for f in range(F):
+        G.add_node((S.CONV_OSCILLATOR, f), **{S.KIND: S.CONV_OSCILLATOR, S.FILTER: f, S.INDEX: f,
+                                               S.OSCILLATOR_PARAMETERS: description.oscillator})
+    for k in range(K):
+        line = (S.CONV_LINE, k)
+        G.add_node(line, **{S.KIND: S.CONV_LINE, S.COPY: k, S.INDEX: k})
+        G.add_edges_from(((S.PATCH_TONE, t), line, {S.KIND: S.EMITS}) for t in range(J))
+        for f in range(F):
+            chain = (S.CONV_CHAIN, k, f)
+            G.add_node(chain, **{S.KIND: S.CONV_CHAIN, S.COPY: k, S.FILTER: f, S.INDEX: f,
+                                 S.BIAS_VOLTAGE: float(layer.bias_voltage[k, f])})
+            G.add_edge(chain, (S.CONV_OSCILLATOR, f), **{S.KIND: S.DRIVES,
+                                                         S.TRANSCONDUCTANCE: float(description.transconductance)})
+            nodes = [(S.CONV_RESONATOR, k, f, j) for j in range(J)]
+            G.add_nodes_from((node, {S.KIND: S.CONV_RESONATOR, S.COPY: k, S.FILTER: f, S.INDEX: j,
+                                     S.TUNING_MIN: layer.tuning_min, S.TUNING_MAX: layer.tuning_max,
+                                     **{getattr(S, name): float(a[k, f, j]) for name, a in arrays.items()}})
+                             for j, node in enumerate(nodes))
+            G.add_edges_from((line, node, {S.KIND: S.FEEDS}) for node in nodes)
+            G.add_edges_from((node, chain, {S.KIND: S.SERIES, S.SIGN: float(sign[k, f, j])})
+                             for j, node in enumerate(nodes))
+    per_filter = description.n_pooled(*image_shape) // F
+    G.add_edges_from(((S.CONV_OSCILLATOR, f), S.source_node(f * per_filter + i), {S.KIND: S.POOLS})
+                     for f in range(F) for i in range(per_filter))
+    return layer
+
+
+def compile_conv(G) -> ConvLayer:
+    """The :class:`ConvLayer` a graph's conv nodes hold (:func:`add_conv_nodes`), with the
+    description's geometry and arrangement (``G.graph``'s network description)."""
+    description = G.graph[S.DESCRIPTION].conv
+    if description is None:
+        raise ValueError("the graph has no convolution (its description's conv is None)")
+    g = description.geometry(*G.graph[S.IMAGE_SHAPE])
+    F, J = description.filters, g.patch_size
+    K = 1 if description.arrangement == SEQUENTIAL else g.n_positions
+    tones = [G.nodes[(S.PATCH_TONE, t)] for t in range(J)]
+    junctions = [G.nodes[(S.CONV_RESONATOR, k, f, j)] for k in range(K) for f in range(F) for j in range(J)]
+
+    def grid(attr):
+        return np.array([n[attr] for n in junctions], dtype=float).reshape(K, F, J)
+
+    a = {attr: grid(getattr(S, name)) for name, attr in _JUNCTION_ARRAYS}
+    sign = np.array([G.edges[(S.CONV_RESONATOR, k, f, j), (S.CONV_CHAIN, k, f)][S.SIGN]
+                     for k in range(K) for f in range(F) for j in range(J)], dtype=float).reshape(K, F, J)
+    bias = np.array([[G.nodes[(S.CONV_CHAIN, k, f)][S.BIAS_VOLTAGE] for f in range(F)] for k in range(K)])
+    return ConvLayer(g, description.arrangement, np.array([n[S.FREQUENCY] for n in tones]),
+                     np.array([n[S.LINEWIDTH] for n in tones]), a["base_frequency"], a["tuning"],
+                     a["target_tuning"], bias, float(junctions[0][S.TUNING_MIN]),
+                     float(junctions[0][S.TUNING_MAX]), a["damping"], a["sensitivity"], a["antisymmetric"],
+                     a["symmetric"], a["power_gain"], sign, bool(G.graph.get(S.LINEWIDTHS, True)),
+                     a["nominal_base_frequency"])
+
+
+def write_back_conv(G, layer: ConvLayer) -> None:
+    """Write a (trained, programmed) layer's tuning, targets and biases into the graph's conv nodes."""
+    K, F, J = layer.base_frequency.shape
+    for k in range(K):
+        for f in range(F):
+            G.nodes[(S.CONV_CHAIN, k, f)][S.BIAS_VOLTAGE] = float(layer.bias_voltage[k, f])
+            for j in range(J):
+                node = G.nodes[(S.CONV_RESONATOR, k, f, j)]
+                node[S.TUNING] = float(layer.tuning[k, f, j])
+                node[S.TARGET_TUNING] = float(layer.target_tuning[k, f, j])
+
+
+def cnn_description(conv: ConvDescription, image_shape, hidden=(100,), n_classes=10, *,
+                    input_plan=FrequencyPlan(GEOMETRIC, 100e6, 10.1e9), input_damping=0.005,
+                    input_window=(-20e6, 20e6), variability=None, seed=None):
+    """A :class:`rfemu.network.NetworkDescription` of a CNN: ``conv`` on images ``image_shape``
+    (channels, height, width), its pooled maps as input tones on ``input_plan`` (two decades by
+    default, as the MNIST MLP's 784 pixels), the dense layers ``hidden`` then ``n_classes`` output
+    chains (first layer: junctions of damping ``input_damping`` with the tuning window
+    ``input_window``; later layers on the seed's geometric 20-120 MHz grid)."""
+    from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
+                                           VariabilityDescription)
+    n_in = conv.n_pooled(*image_shape)
+    sizes = tuple(int(h) for h in hidden) + (int(n_classes),)
+    layers = []
+    for l, size in enumerate(sizes):
+        hidden_layer = l < len(sizes) - 1
+        first = dict(resonance_plan=input_plan, tuning_window=tuple(input_window),
+                     resonator=ResonatorParameters(damping=input_damping)) if l == 0 else \
+            dict(resonance_plan=FrequencyPlan(GEOMETRIC, 20e6, 120e6))
+        layers.append(LayerDescription(size=size, bias_voltage=SEED_BIAS_VOLTAGE if hidden_layer else 0.0,
+                                       transconductance=conv.transconductance, **first))
+    return NetworkDescription(inputs=InputDescription(size=n_in, frequency_plan=input_plan,
+                                                      max_power=conv.oscillator.max_output_power),
+                              layers=tuple(layers), variability=variability or VariabilityDescription(),
+                              seed=seed, conv=conv, image_shape=tuple(image_shape))

@@ -334,9 +334,21 @@ class NetworkDescription:
                 "layers' tone_linewidth, an f(I) neuron's own linewidth at its current), which "
                 "widens the junctions' response, L = 1 / (d - i (D_r + g_t)); false: every tone is"
                 " a pure tone, in both engines."})
+    conv: object = field(default=None, metadata={
+        "scenario": False,
+        "help": "a convolution before the layers (rfemu.network.conv.ConvDescription, the "
+                "scenario's network.conv): its pooled maps are then the input tones"})
+    image_shape: tuple | None = field(default=None, metadata={
+        "scenario": False, "help": "(channels, height, width) of the images a convolution reads (the task's)"})
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
+        if self.conv is not None:
+            _check(self.image_shape is not None and len(self.image_shape) == 3,
+                   f"a convolution needs image_shape (channels, height, width), got {self.image_shape!r}")
+            n_pooled = self.conv.n_pooled(*self.image_shape)
+            _check(self.inputs.size == n_pooled,
+                   f"inputs.size must be the pooled maps' {n_pooled} values, got {self.inputs.size}")
         _check(isinstance(self.linewidths, (bool, np.bool_)),
                f"linewidths must be True or False, got {self.linewidths!r}")
         _check(len(self.layers) >= 1, "a network needs at least one layer")

@@ -19,12 +19,13 @@ from rfemu.devices import variability as var
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.medium import tap_power_gain
 from rfemu.network import schema as S
+from rfemu.network.conv import add_conv_nodes
 from rfemu.network.description import NetworkDescription
 
 #: the random streams, in the order they are spawned from the seed
 STREAMS = ("initial_tuning", "initial_bias", "source_frequency", "resonance_frequency",
            "oscillator_frequency", "oscillator_power", "sensitivity", "damping",
-           "oscillator_threshold")   # appended last: the other streams stay the same
+           "oscillator_threshold", "conv")   # appended last: the other streams stay the same
 
 
 def _streams(seed):
@@ -181,6 +182,9 @@ def build_graph(description: NetworkDescription, seed=None) -> nx.DiGraph:
                 out = S.readout_node(c)
                 G.add_node(out, **{S.KIND: S.READOUT, S.LAYER: l, S.INDEX: c, S.CLASS_INDEX: c})
                 G.add_edge(S.chain_node(l, c), out, **{S.KIND: S.READS})
+    if description.conv is not None:    # a convolution whose pooled maps are the sources
+        add_conv_nodes(G, description.conv, description.image_shape, seed=rng["conv"],
+                       base_spread=spread.resonance_frequency)
     return G
 
 

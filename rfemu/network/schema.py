@@ -38,6 +38,15 @@ OSCILLATOR = "oscillator"
 READOUT = "readout"
 NODE_KINDS = (SOURCE, LINE, RESONATOR, CHAIN, OSCILLATOR, READOUT)
 
+# ---- a convolution before the layers (rfemu.network.conv; the pooled maps are the sources) ---
+PATCH_TONE = "patch_tone"            # ("patch_tone", t): tone t of every patch (t = (c_in k + ky) k + kx)
+CONV_LINE = "conv_line"              # ("conv_line", k): the line of copy k (one; parallel: one per position)
+CONV_RESONATOR = "conv_resonator"    # ("conv_resonator", k, f, j): junction j of filter f's chain, copy k
+CONV_CHAIN = "conv_chain"            # ("conv_chain", k, f): filter f's chain, copy k
+CONV_OSCILLATOR = "conv_oscillator"  # ("conv_oscillator", f): filter f's neurons (one per position)
+CONV_NODE_KINDS = (PATCH_TONE, CONV_LINE, CONV_RESONATOR, CONV_CHAIN, CONV_OSCILLATOR)
+POOLS = "pools"                      # edge conv_oscillator -> source: the pooled value it feeds
+
 # ---- edge kinds -------------------------------------------------------------------------------
 EMITS = "emits"
 FEEDS = "feeds"
@@ -98,6 +107,12 @@ EMISSION_MODES = (EMISSION_FIXED, EMISSION_CURRENT)
 
 # ---- readout ---------------------------------------------------------------------------------
 CLASS_INDEX = "class_index"
+
+# ---- convolution ----------------------------------------------------------------------------
+COPY = "copy"                        # conv nodes: copy index k (the position in the parallel arrangement)
+FILTER = "filter"                    # conv nodes: filter index f
+TARGET_TUNING = "target_tuning"      # Hz: the shared target a conv junction's copy is programmed toward
+IMAGE_SHAPE = "image_shape"          # graph attribute: (channels, height, width) of the input images
 
 
 def source_node(i: int) -> tuple:
