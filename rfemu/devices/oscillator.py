@@ -46,6 +46,7 @@ __all__ = [
     "neuron_target",
     "relaxation_rate",
     "settling_rate",
+    "stationary_power_moments",
     "OscillatorTrajectory",
     "integrate",
 ]
@@ -539,6 +540,68 @@ def neuron_target(current, params=None, *, follows_current=True, channel_frequen
 # Dynamic form
 # ---------------------------------------------------------------------------------------------
 
+def stationary_power_moments(current, params=None, grid=192):
+    """Mean and variance of the thermally fluctuating normalised power ``u = p / p0``.
+
+    The dynamic form's stationary state (the Stratonovich equation :func:`integrate` solves, with
+    D(p) = eta G_G (1 + Q p)) has the density of p (docs/physics.md#oscillator-dynamics)::
+
+        rho(p) ~ exp(Phi(p)) / sqrt(1 + Q p),
+        Phi(p) = (1 / eta) [xi ((Q + 1) / Q^2 ln(1 + Q p) - p / Q) - p]
+
+    (zero probability flux of the Fokker-Planck equation of the radial motion; the phase drops
+    out). Its maximum is the static ``p0``; its width ``~ sqrt(eta (1 + Q p0)^2 / (xi (1 + Q)))``.
+    A neuron whose frequency follows its power (the event engine with noise on) emits
+    ``P u`` at ``f_nat + (f - f_nat) u``: this is the distribution of that ``u``. Moments by
+    quadrature on ``grid`` points over +-10 widths (from 0 near threshold).
+
+    Parameters
+    ----------
+    current : array_like
+        A; clamped to ``[I_th, I_max]`` as the compact output model is (at or below threshold the
+        device does not emit: mean 1, variance 0 returned).
+    params : OscillatorParameters
+    grid : int
+
+    Returns
+    -------
+    mean, variance : ndarray
+        Of u = p / p0, of the shape of ``current``.
+
+    Examples
+    --------
+    >>> m, v = stationary_power_moments(20e-6, OscillatorParameters(temperature=0.0))
+    >>> float(m), float(v)
+    (1.0, 0.0)
+    """
+    params = _params(params)
+    xi = np.asarray(normalized_current(clamp_current(current, params), params), dtype=float)
+    q = np.broadcast_to(np.asarray(params.nonlinear_damping, dtype=float), xi.shape)
+    eta = np.broadcast_to(np.asarray(params.noise_ratio, dtype=float), xi.shape)
+    p0 = _p0_of_xi(xi, q)
+    active = (p0 > 0) & (eta > 0)
+    mean, var = np.ones(xi.shape), np.zeros(xi.shape)
+    if not np.any(active):
+        return mean, var
+    x, qa, e, pa = xi[active], q[active], eta[active], p0[active]
+    width = np.sqrt(e * (1.0 + qa * pa) ** 2 / (x * (1.0 + qa)))
+    lo = np.maximum(pa - 10.0 * width, 0.0)
+    hi = pa + 10.0 * width
+    p = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, int(grid))[None, :]
+    qs = qa[:, None]
+    # Q -> 0 limit of the integral taken apart to stay finite
+    integral = np.where(qs > 1e-9, ((qs + 1.0) / np.maximum(qs, 1e-9) ** 2 * np.log1p(qs * p)
+                                    - p / np.maximum(qs, 1e-9)), p - p * p / 2.0)
+    phi = (x[:, None] * integral - p) / e[:, None] - 0.5 * np.log1p(qs * p)
+    w = np.exp(phi - phi.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    u = p / pa[:, None]
+    m = (w * u).sum(axis=1)
+    mean[active] = m
+    var[active] = (w * (u - m[:, None]) ** 2).sum(axis=1)
+    return mean, var
+
+
 @dataclass(frozen=True)
 class OscillatorTrajectory:
     """Result of :func:`integrate`.
@@ -786,5 +849,8 @@ def integrate(params, current, duration, dt, seed=None, initial_state=None, inje
         state_re, state_im, n_steps, float(dt), bool(constant_diffusion), trace_every,
         trace_power, trace_phase, int(n_threads))
     t_end = n_steps * dt
+    from rfemu.devices.limits import check_oscillator     # raises limits.Divergence
+    check_oscillator(state_re * state_re + state_im * state_im, trace_power, time, t_end, float(dt),
+                     params, cur, c0)
     amplitude = (state_re + 1j * state_im) * np.exp(-1j * frame * t_end)
     return OscillatorTrajectory(amplitude=amplitude, time=time, power=trace_power, phase=trace_phase)

@@ -13,8 +13,21 @@ Two measurements feed the local rules (``docs/physics.md#what-a-junction-senses`
   own resonance, tails included) and the slope of that voltage with its own resonance
   ``dV_j/df_j`` (what a small volatile dither of its own frequency measures). The series sign
   (how the junction is wired into its chain) is kept apart: ``V_chain = sum_j sign_j V_j``.
+
+With ``thermal_noise`` on, :meth:`LearningChip.scores` is the chip as the noisy event engine runs
+it, averaged over the readout: a neuron's power fluctuates thermally and its frequency follows
+(``P u`` at ``f_nat + (f - f_nat) u``, u = p / p0), so a junction of the next line reads the mean
+of ``P u W(f(u))`` over the stationary distribution of u
+(:func:`rfemu.devices.oscillator.stationary_power_moments`, the density of the Stratonovich
+equation the event engine integrates), by three-point Gauss-Hermite quadrature; the tone keeps
+only its phase linewidth (:func:`rfemu.devices.oscillator.phase_linewidth`), as the event engine's
+does. The static model's tone ``P W(f)`` with the full (1 + nu^2) linewidth misses the
+correlation of P and f: its class scores are off by up to a few tenths of a mV on the Ross chip,
+more than the margins the learning builds (``docs/physics.md#noise-floor``).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -111,6 +124,8 @@ class LearningChip:
         #: Johnson noise over the readout bandwidth, amplifier), and its random stream
         self.readout_noise = 0.0
         self.noise_rng = None
+        #: the neurons' thermal power fluctuations (frequency following) in the scores (module doc)
+        self.thermal_noise = False
 
     def read(self, scores):
         """Class scores as the learning circuit reads them: plus ``readout_noise`` (V rms), drawn
@@ -221,11 +236,45 @@ class LearningChip:
             if layer.emission == S.EMISSION_CURRENT:
                 device_current = osc.clamp_current(current, layer.oscillator)
                 tone_f = np.ascontiguousarray(osc.frequency(device_current, layer.oscillator))
-                tone_g = (np.ascontiguousarray(osc.linewidth(device_current, layer.oscillator))
+                width = osc.phase_linewidth if self.thermal_noise else osc.linewidth
+                tone_g = (np.ascontiguousarray(width(device_current, layer.oscillator))
                           if layer.linewidths else np.zeros_like(tone_f))
+                if self.thermal_noise:
+                    tone_f, tone_g, p_copies = self._fluctuating(layer, device_current, tone_f, tone_g, p_copies)
             else:
                 tone_f = tone_g = None
         raise AssertionError("unreachable: the last layer is a readout")
+
+    #: three-point Gauss-Hermite quadrature of a unit normal: nodes and weights
+    _NODES = np.array([-math.sqrt(3.0), 0.0, math.sqrt(3.0)])
+    _WEIGHTS = np.array([1.0, 4.0, 1.0]) / 6.0
+
+    def _fluctuating(self, layer, device_current, tone_f, tone_g, power):
+        """Each neuron's tone (K, B, C) as three weighted sub-tones (K, B, 3 C) at the quadrature
+        nodes of its fluctuating power u = p / p0: power ``w P u``, frequency
+        ``f_nat + (f - f_nat) u``, the same phase linewidth."""
+        mean, var = osc.stationary_power_moments(device_current, layer.oscillator)
+        u = np.maximum(mean[..., None] + np.sqrt(var)[..., None] * self._NODES, 0.0)   # (K, B, C, 3)
+        natural = np.asarray(layer.oscillator.angular_frequency, dtype=float) / (2.0 * math.pi)
+        natural = np.broadcast_to(natural, tone_f.shape)[..., None]
+        k, b, c = tone_f.shape
+        f = natural + (tone_f[..., None] - natural) * u
+        g = np.broadcast_to(tone_g[..., None], u.shape)
+        p = power[..., None] * u * self._WEIGHTS
+        return (np.ascontiguousarray(f.reshape(k, b, 3 * c)), np.ascontiguousarray(g.reshape(k, b, 3 * c)),
+                p.reshape(k, b, 3 * c))
+
+    def accuracy(self, features, labels, batch_size=1024) -> float:
+        """Fraction of samples classified right by the chip as it senses (with ``thermal_noise``
+        its noise-averaged scores, else the compiled engine's)."""
+        if not self.thermal_noise:
+            return self.engine.accuracy(features, labels)
+        x, y = np.asarray(features, dtype=float), np.asarray(labels)
+        right = 0
+        for s in range(0, len(y), batch_size):
+            power = self.engine.input_power(x[s:s + batch_size])
+            right += int(np.sum(self.scores(power, self.resonances())[0].argmax(axis=1) == y[s:s + batch_size]))
+        return right / max(len(y), 1)
 
     # -- what a junction senses -------------------------------------------------------------
     def junction_response(self, l: int, state):

@@ -52,6 +52,11 @@ class OnChipConfig:
     readout_noise : float
         V rms added to every reading of an output chain's voltage by the learning circuit (the
         cost and the errors are computed from noisy readings; the accuracy of the curve is not).
+    thermal_noise : bool
+        The chip senses as it runs with thermal noise on: its class scores are the noise-averaged
+        ones of :class:`~rfemu.learning.local.chip.LearningChip` (the neurons' power fluctuations
+        with the frequency following), for the cost, the dither correlations and the accuracy of
+        the curve alike (the learning learns the chip it has, noise included).
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     """
@@ -62,6 +67,7 @@ class OnChipConfig:
     sample_time: float = 10e-6
     evaluate_every: int = 10
     readout_noise: float = 0.0
+    thermal_noise: bool = False
     seed: int | None = 0
 
     def __post_init__(self):
@@ -230,6 +236,7 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     rule_rng, write_rng = rng.spawn(2)
     chip = LearningChip(net, n_threads=n_threads)
     chip.readout_noise, chip.noise_rng = config.readout_noise, rng.spawn(1)[0]
+    chip.thermal_noise = bool(config.thermal_noise)
     if hasattr(rule, "prepare"):
         rule.prepare(net, rule_rng)
     states = JunctionStates(net, writes, seed=write_rng)
@@ -243,7 +250,7 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         curve.writes.append(states.log.count)
         curve.energy.append(states.log.energy)
         curve.cost.append(float(np.mean(record.costs)) if record.costs else float("nan"))
-        curve.accuracy.append(chip.engine.accuracy(x_eval, y_eval))
+        curve.accuracy.append(chip.accuracy(x_eval, y_eval))
         curve.frequency.append(states.frequency[curve.followed])
         record.costs.clear()
 
