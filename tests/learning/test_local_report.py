@@ -78,6 +78,12 @@ def test_an_on_chip_run_folder_holds_its_learning_and_prices_every_write(tmp_pat
     assert float(ds["on_chip_write_energy"][-1]) == pytest.approx(m["on_chip_write_energy_J"], rel=1e-12)
     assert list(ds["on_chip_accuracy"].values) == m["on_chip_curve"]["accuracy"]
     assert float(ds["on_chip_time"][-1]) == pytest.approx(m["on_chip_simulated_time_s"], rel=1e-12)
+    # learning time and energy: the whole run's, and up to the first point of its best accuracy
+    best = int(np.argmax(ds["on_chip_accuracy"].values))
+    assert m["on_chip_best_accuracy"] == max(m["on_chip_curve"]["accuracy"])
+    assert (m["on_chip_time_to_best_s"], m["on_chip_writes_to_best"], m["on_chip_write_energy_to_best_J"]) == \
+        (float(ds["on_chip_time"][best]), int(ds["on_chip_writes"][best]), float(ds["on_chip_write_energy"][best]))
+    assert m["on_chip_write_energy_to_best_J"] == pytest.approx(3e-13 * m["on_chip_writes_to_best"], rel=1e-12)
     # the writes happen in time order on the simulated clock, within the learning run
     t = ds["on_chip_write_time"].values
     assert np.all(np.diff(t) >= 0) and 0 < t[-1] <= m["on_chip_simulated_time_s"]

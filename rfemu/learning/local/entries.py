@@ -24,7 +24,8 @@ __all__ = ["PERTURBATIVE", "FEEDBACK_ALIGNMENT", "write_settings", "as_learning_
 
 REPORTS = ("on_chip_writes", "on_chip_write_energy_J", "on_chip_simulated_time_s", "on_chip_stuck_junctions",
            "on_chip_max_writes_per_junction", "on_chip_junction_updates", "on_chip_curve",
-           "on_chip_restart_validation_accuracy")
+           "on_chip_restart_validation_accuracy", "on_chip_best_accuracy", "on_chip_time_to_best_s",
+           "on_chip_writes_to_best", "on_chip_write_energy_to_best_J")
 
 
 def as_learning_curve(result, score_scale) -> LearningCurve:
@@ -89,8 +90,7 @@ def _train(name):
             metrics["on_chip_restart_validation_accuracy"] = scores
         else:
             result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
-                                   config.loop(), writes, n_threads=context.n_threads or 1,
-                                   checkpoint=context.checkpoint)
+                                   config.loop(), writes, n_threads=context.n_threads or 1)
         log = result.states.log.arrays()
         per_junction = np.bincount(log["junction"], minlength=result.states.n_junctions)
         c = result.curve
@@ -104,6 +104,11 @@ def _train(name):
             "on_chip_curve": {"window": c.window, "time_s": c.time, "writes": c.writes,
                               "energy_J": c.energy, "accuracy": c.accuracy},
         })
+        best = int(np.argmax(c.accuracy))          # the first point at the curve's best accuracy
+        metrics.update({"on_chip_best_accuracy": float(c.accuracy[best]),
+                        "on_chip_time_to_best_s": float(c.time[best]),
+                        "on_chip_writes_to_best": int(c.writes[best]),
+                        "on_chip_write_energy_to_best_J": float(c.energy[best])})
         measured_on = "validation fifth" if "on_chip_restart_validation_accuracy" in metrics else "training samples"
         traces = run_traces(result, "on_chip", rule=name, measured_on=measured_on)
         return TrainingOutcome(as_learning_curve(result, config.score_scale), metrics,
