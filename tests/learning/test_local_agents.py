@@ -159,3 +159,29 @@ def test_event_writes_are_quantised_noisy_windowed_and_endure_over_10000_writes(
         last[j] = f
     frequency = run.frequency
     assert all(frequency[j] == last[j] for j in np.flatnonzero(stuck))
+
+
+@pytest.mark.parametrize("make_rule", [lambda: FeedbackAlignmentRule(0.05),
+                                       lambda: PerturbativeRule(0.05, steps=16, bias_dither=1e-4,
+                                                                bias_learning_rate=1e-9)])
+def test_event_learning_senses_the_noisy_chip_as_the_batched_loop(make_rule):
+    """With thermal_noise on (the neurons' power fluctuations in what the chip senses) both paths
+    still make the same writes and measure the same learning curve on a chip with hidden neurons."""
+    from rfemu.tasks import xor_quadrants
+    task = xor_quadrants(n_train=64, n_test=8, seed=0)
+
+    def net():
+        return compile_graph(build_graph(spin_mlp((2, 4, 2)), seed=0))
+
+    writes = WriteSettings(step=10e3, write_latency=20e-9)
+    config = OnChipConfig(windows=6, batch_size=16, evaluate_every=3, score_scale=3e3, thermal_noise=True, seed=4)
+    batched = train_on_chip(net(), task.x_train, task.y_train, make_rule(), config, writes)
+    engine = EventEngine(net(), EventConfig(), seed=0)
+    events = EventLearning(engine, task.x_train, task.y_train, make_rule(), config, writes).run()
+    assert events.chip.thermal_noise
+    a, b = batched.states.log.arrays(), events.log.arrays()
+    assert a["junction"].size > 0
+    for key in ("junction", "requested", "obtained"):
+        assert np.array_equal(a[key], b[key])
+    assert events.curve.accuracy == batched.curve.accuracy and events.curve.cost == pytest.approx(batched.curve.cost,
+                                                                                                  rel=0, nan_ok=True)

@@ -141,6 +141,7 @@ class EventLearning:
         self.rng = rng
         self.chip = LearningChip(self.network)
         self.chip.readout_noise, self.chip.noise_rng = self.config.readout_noise, rng.spawn(1)[0]
+        self.chip.thermal_noise = bool(self.config.thermal_noise)     # senses as the batched loop does
         if hasattr(rule, "prepare"):
             rule.prepare(self.network, rule_rng)
         self._configure_lines(write_rng)
@@ -272,7 +273,7 @@ class EventLearning:
         c.writes.append(self.log.count)
         c.energy.append(self.log.energy)
         c.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
-        c.accuracy.append(self.chip.engine.accuracy(self.x_eval, self.y_eval))
+        c.accuracy.append(self.chip.accuracy(self.x_eval, self.y_eval))
         c.frequency.append(self.frequency[c.followed])
         self.costs.clear()
 
