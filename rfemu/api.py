@@ -197,7 +197,8 @@ def _training(r: _Run) -> None:
     r.history, r.train_info = outcome.history, outcome.metrics
     r.timing.update(outcome.timing)
     r.learning_traces = outcome.traces
-    if r.checkpointer is not None and (r.history is None or type(r.history) is LearningCurve):
+    if r.checkpointer is not None and (r.history is None or type(r.history) is LearningCurve) \
+            and getattr(r, "cnn", None) is None:     # a convolution's arrays are not in the checkpoint
         r.checkpointer.finished_training = _training_state(r)
 
 
