@@ -40,11 +40,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from rfemu.results import CHECKPOINT_FILE, MARKER_FILE, _pid_alive
+
 __all__ = ["CHECKPOINT_FILE", "DEFAULT_INTERVAL", "CheckpointError", "Checkpointer", "fingerprint",
            "read_checkpoint", "write_checkpoint", "remove_checkpoint"]
 
-#: the checkpoint's file name inside the run folder (reserved: record.trace_file cannot take it)
-CHECKPOINT_FILE = ".rfemu-checkpoint.npz"
 #: the layout of the file (a reader refuses another)
 FORMAT = 1
 #: s, wall time between two checkpoints when the scenario does not say
@@ -123,7 +123,6 @@ def _fsync_folder(folder: Path) -> None:
 
 def _remove_dead_temporaries(folder: Path) -> None:
     """Remove temporary checkpoint files that a killed rfemu left in ``folder`` (their PID gone)."""
-    from rfemu.results import _pid_alive
     for p in folder.glob(CHECKPOINT_FILE + ".tmp-*"):
         pid = p.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)) and p.is_file() and not p.is_symlink():
@@ -265,7 +264,6 @@ class Checkpointer:
     def save(self, content: dict) -> None:
         created = not self.folder.exists()
         if created:
-            from rfemu.results import MARKER_FILE
             self.folder.mkdir(parents=True)
             (self.folder / MARKER_FILE).write_text(json.dumps({"pid": os.getpid()}) + "\n",
                                                    encoding="utf-8")

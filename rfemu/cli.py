@@ -150,6 +150,8 @@ def _cmd_resume(args) -> int:
     try:
         result = resume_run(args.resume, scenario=args.scenario, progress=not args.quiet,
                             checkpoint_interval=_checkpoint_interval(args))
+    except _Terminated:
+        return _terminated_run(args.resume)
     except ScenarioError as exc:
         _print_problems(exc)
         return EXIT_BAD_INPUT
@@ -185,19 +187,32 @@ def _cmd_run(args) -> int:
     except ScenarioError as exc:
         _print_problems(exc)
         return EXIT_BAD_INPUT
+    from pathlib import Path
+
     from rfemu.api import run
-    from rfemu.checkpoint import CheckpointError
-    from rfemu.results import RunFolderError, check_destination, print_summary
+    from rfemu.checkpoint import CHECKPOINT_FILE, CheckpointError
+    from rfemu.devices.limits import Divergence
+    from rfemu.results import RunFolderError, check_destination, default_run_dir, print_summary
+    out = args.out
     try:
         if args.out is not None:       # before the work, not after it
             check_destination(args.out, args.overwrite)
-        result = run(scenario, out=args.out, progress=not args.quiet, overwrite=args.overwrite,
+        out = args.out if args.out is not None else default_run_dir(scenario.name)
+        if not args.quiet and (Path(out) / CHECKPOINT_FILE).is_file():
+            print(f"rfemu run: {out} holds the checkpoint of an interrupted run; this run starts "
+                  f"afresh and replaces it (`rfemu run --resume {out}` would go on with it)", file=sys.stderr)
+        result = run(scenario, out=out, progress=not args.quiet, overwrite=args.overwrite,
                      overrides=overrides, checkpoint_interval=interval)
+    except _Terminated:
+        return _terminated_run(out)
     except ScenarioError as exc:  # problems found while building (data files, ...)
         _print_problems(exc)
         return EXIT_BAD_INPUT
     except (RunFolderError, CheckpointError) as exc:
         print(f"{args.out if args.out is not None else 'rfemu run'}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Divergence as exc:    # a simulation that left its model mid-run (rfemu.devices.limits)
+        print(f"{args.scenario}: (run): {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         print_summary(result)
@@ -331,6 +346,19 @@ def main(argv=None) -> int:
     finally:
         if own_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminated_run(out) -> int:
+    """SIGTERM during a run: say so, and how to go on when a checkpoint was saved."""
+    from pathlib import Path
+
+    from rfemu.checkpoint import CHECKPOINT_FILE
+    if out is not None and (Path(out) / CHECKPOINT_FILE).is_file():
+        print(f"terminated (SIGTERM); nothing half-written was left; its checkpoint is kept: go on "
+              f"with `rfemu run --resume {out}`", file=sys.stderr)
+    else:
+        print("terminated (SIGTERM); nothing half-written was left", file=sys.stderr)
+    return 143
 
 
 class _Terminated(BaseException):

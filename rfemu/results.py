@@ -34,6 +34,8 @@ __all__ = ["Result", "RunFolderError", "default_run_dir", "write_run_folder", "r
 
 SCENARIO_FILE = "scenario.yaml"
 METRICS_FILE = "metrics.json"
+#: an interrupted run's checkpoint (:mod:`rfemu.checkpoint`; the name is reserved there)
+CHECKPOINT_FILE = ".rfemu-checkpoint.npz"
 
 #: relative deviation of an oscillator's power from its steady state at which it counts as settled
 SETTLING_TOLERANCE = 1e-3
@@ -469,6 +471,9 @@ def read_run_folder(run_dir):
     if not run_dir.is_dir():
         raise RunFolderError("not a folder")
     missing = [n for n in (SCENARIO_FILE, METRICS_FILE) if not (run_dir / n).is_file()]
+    if missing and (run_dir / CHECKPOINT_FILE).is_file():
+        raise RunFolderError(f"the folder of an interrupted run (a checkpoint, no {', '.join(missing)}): "
+                             f"go on with `rfemu run --resume {run_dir}`")
     if missing:
         raise RunFolderError(f"not a run folder (missing {', '.join(missing)})")
     try:

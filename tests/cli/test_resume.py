@@ -38,9 +38,10 @@ def _sets(overrides):
     return [a for o in overrides for a in ("--set", o)]
 
 
-def _killed_run(out: Path, overrides, stage="training") -> Path:
+def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, messages=None) -> Path:
     """``rfemu run`` in a subprocess with a checkpoint after every epoch or window, killed with
-    SIGKILL as soon as its first checkpoint of ``stage`` is on disk."""
+    ``sig`` as soon as its first checkpoint of ``stage`` is on disk (its stderr lines appended
+    to ``messages``)."""
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out", str(out),
                              "--checkpoint-every", "0", "-q", *_sets(overrides)],
@@ -51,7 +52,10 @@ def _killed_run(out: Path, overrides, stage="training") -> Path:
             assert proc.poll() is None, f"the run ended before its first checkpoint: {proc.stderr.read()}"
             assert time.monotonic() < deadline, "no checkpoint after 300 s"
             time.sleep(0.002)
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
+        if messages is not None:
+            messages.extend(proc.communicate(timeout=120)[1].decode().strip().splitlines())
+            messages.append(proc.returncode)
     finally:
         proc.kill()
         proc.wait()
@@ -131,9 +135,13 @@ def test_a_killed_on_chip_learning_resumed_ends_with_the_run_left_alone(override
     assert _metrics(alone)["on_chip_writes"] > 0
 
 
-def test_a_run_killed_in_the_event_engine_resumes_without_training_again(tmp_path):
+def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_again(tmp_path):
     overrides = FEEDBACK + ("engine.kind=event", "engine.event.samples=200")
-    killed = _killed_run(tmp_path / "killed", overrides, stage="event")
+    said = []
+    killed = _killed_run(tmp_path / "killed", overrides, stage="event", sig=signal.SIGTERM, messages=said)
+    assert said == [f"terminated (SIGTERM); nothing half-written was left; its checkpoint is kept: go on "
+                    f"with `rfemu run --resume {killed}`", 143]
+    assert sorted(p.name for p in killed.iterdir()) == [CHECKPOINT_FILE, ".rfemu-run"]
     saved = read_checkpoint(killed)
     assert not (killed / "metrics.json").exists()
     assert saved["training"]["metrics"]["on_chip_writes"] > 0     # the training's outcome is kept
