@@ -433,6 +433,9 @@ def _checkpointer(r: _Run, interval, overrides, resumed) -> ckpt.Checkpointer:
               "overrides": [str(o) for o in overrides], "overwrite": bool(r.overwrite),
               "rfemu_version": __version__}
     if resumed is not None:
+        if ckpt.running_writer(resumed) is not None:
+            raise ckpt.CheckpointError(f"the run that wrote this checkpoint (PID {resumed['pid']}) is still "
+                                       "running; let it finish or stop it before resuming")
         if resumed.get("rfemu_version") != __version__:
             raise ckpt.CheckpointError(f"the checkpoint was written by rfemu {resumed.get('rfemu_version')}, "
                                        f"this is rfemu {__version__}; start the run again without --resume")
