@@ -43,7 +43,7 @@ import numpy as np
 from rfemu.results import CHECKPOINT_FILE, MARKER_FILE, _pid_alive
 
 __all__ = ["CHECKPOINT_FILE", "DEFAULT_INTERVAL", "CheckpointError", "Checkpointer", "fingerprint",
-           "read_checkpoint", "write_checkpoint", "remove_checkpoint"]
+           "read_checkpoint", "write_checkpoint", "remove_checkpoint", "running_writer"]
 
 #: the layout of the file (a reader refuses another)
 FORMAT = 1
@@ -194,6 +194,19 @@ def remove_checkpoint(folder) -> None:
         path.unlink()
 
 
+def running_writer(content: dict) -> Optional[int]:
+    """The PID of the rfemu process that wrote a checkpoint when it is still running (None when
+    it is gone, or is this process): resuming then would make two runs write one folder."""
+    pid = content.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid() or pid <= 0 or not _pid_alive(pid):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid                        # alive, and nothing says it is not rfemu
+    return pid if b"rfemu" in cmdline else None
+
+
 def fingerprint(resolved: dict) -> str:
     """SHA-256 of a resolved scenario (:func:`rfemu.scenario.resolved_dict`, the seed in it),
     without the keys that do not change the results (``record.checkpoint_interval``)."""
@@ -267,7 +280,8 @@ class Checkpointer:
             self.folder.mkdir(parents=True)
             (self.folder / MARKER_FILE).write_text(json.dumps({"pid": os.getpid()}) + "\n",
                                                    encoding="utf-8")
-        write_checkpoint(self.folder, dict(content, **self.header, saved_unix_s=time.time()))
+        write_checkpoint(self.folder, dict(content, **self.header, saved_unix_s=time.time(),
+                                           pid=os.getpid()))
         self.saves += 1
         self.last = time.monotonic()
         if self.saves == 1 and self.announce is not None:

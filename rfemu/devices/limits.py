@@ -44,7 +44,7 @@ from rfemu.devices.oscillator import BOLTZMANN_CONSTANT
 __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "johnson_noise_problem",
            "reciprocal_problem", "MEMORY_ENV", "JUNCTION_BYTES", "EVENT_JUNCTION_BYTES",
            "memory_limit", "memory_problem", "format_bytes", "Divergence", "STABLE_STEP_FRACTION",
-           "NORM_TOLERANCE", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
+           "NORM_TOLERANCE", "SMALL_TURN", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
            "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator"]
 
 #: largest k_B T / E0 of the oscillator's small-noise model
@@ -178,6 +178,8 @@ STABLE_STEP_FRACTION = 0.5
 #: largest departure of |m| from 1 in one macrospin step from a state reached (a step at a
 #: tenth of Heun's stability boundary moves |m| by ~1e-8; a diverged run by 1e-2 or more)
 NORM_TOLERANCE = 1e-3
+#: a macrospin step that turns m by at most this (rad) anywhere on the sphere needs no probe
+SMALL_TURN = 0.05
 #: normalised oscillator power p = |c|^2 taken as a runaway: p <= 1 deterministically (the
 #: spin-torque gain sigma I (1 - p) vanishes at p = 1) and thermal excursions beyond it fall off
 #: as exp(-p / eta) with eta <= 1 (rfemu.devices.limits.thermal_noise_problem)
@@ -201,7 +203,11 @@ class Divergence(RuntimeError):
 
     def __init__(self, device: str, time: float, cause: str, stable_step: Optional[float] = None):
         self.device, self.time, self.cause, self.stable_step = device, float(time), cause, stable_step
-        super().__init__(self.line())
+        # the fields are the args: simpy re-raises a process's exception as type(e)(*e.args)
+        super().__init__(device, self.time, cause, stable_step)
+
+    def __str__(self) -> str:
+        return self.line()
 
     def line(self) -> str:
         text = f"{self.device} diverged at t = {self.time:.4g} s: {self.cause}"
@@ -233,8 +239,9 @@ def heun_stability_boundary(decay_rate, rotation_rate):
     def g(h):
         return -2 * a + 2 * a * a * h - a * w2 * h * h + w2 * w2 * h ** 3 / 4
 
-    # scan x = h |w| upwards for the first sign change (x <= 2 always: |z| <= 2 on the boundary)
-    grid = np.geomspace(1e-6, 2.0 + 1e-9, 400)
+    # scan x = h |w| upwards for the first sign change (Heun's stability region lies inside
+    # |z| < 2.2: x = 4 is beyond it in every direction)
+    grid = np.geomspace(1e-6, 4.0, 600)
     values = np.stack([g(x * scale) for x in grid])
     first = np.argmax(values >= 0, axis=0)
     low, high = np.where(first > 0, grid[first - 1], 0.0) * scale, grid[first] * scale
@@ -269,6 +276,20 @@ def macrospin_rates(table):
     return alpha * rotation, rotation
 
 
+def _turn_bound(table) -> float:
+    """An upper bound of :func:`macrospin_rates`' rotation over the batch, 1/s, in a few array
+    operations (|H_app| bounded by the sum of its components' magnitudes)."""
+    from rfemu.devices import llgs
+    a = np.abs(table)
+    current = a[:, llgs.COL_DC_CURRENT] + a[:, llgs.COL_RF_CURRENT]
+    columns = [llgs.COL_APPLIED_FIELD, llgs.COL_APPLIED_FIELD + 1, llgs.COL_APPLIED_FIELD + 2,
+               llgs.COL_ANISOTROPY_FIELD, llgs.COL_EFFECTIVE_MAGNETISATION]
+    field = (a[:, columns].sum(axis=1)
+             + ((1 + a[:, llgs.COL_FIELD_LIKE_RATIO]) * a[:, llgs.COL_SPIN_TORQUE]
+                + a[:, llgs.COL_OERSTED:llgs.COL_OERSTED + 3].sum(axis=1)) * current)
+    return float(llgs.GYROMAGNETIC_RATIO * llgs.VACUUM_PERMEABILITY * field.max()) if len(field) else 0.0
+
+
 def _one_step_norm(table, m, dt, time):
     """|1 - |m'|| after one deterministic Heun step of ``dt`` from ``m`` (N, 3) (no thermal
     field, the drive at ``time``), before the renormalisation."""
@@ -294,6 +315,8 @@ def check_macrospin(table, m, voltage, trace, trace_every: int, dt: float, n_ste
     """
     from rfemu.devices.llgs import COL_DAMPING
     t_end = n_steps * dt
+    if np.isfinite(m).all() and np.isfinite(voltage).all() and _turn_bound(table) * dt <= SMALL_TURN:
+        return                      # the usual case: |m| moves by < SMALL_TURN^4 / 8 per step
     finite = np.isfinite(m).all(axis=1) & np.isfinite(voltage)
     with np.errstate(all="ignore"):
         off = np.where(finite, _one_step_norm(table, np.where(finite[:, None], m, 1.0), dt, t_end), np.inf)
@@ -305,11 +328,12 @@ def check_macrospin(table, m, voltage, trace, trace_every: int, dt: float, n_ste
     stable = float(heun_stable_step(decay, rotation)[0])
     time = t_end
     if trace is not None and trace.shape[1] > 1:
-        rows = np.repeat(table[j:j + 1], trace.shape[1], axis=0)
-        sample_times = np.arange(trace.shape[1]) * trace_every * dt
+        # the first traced state (after t = 0: the initial state is the caller's) that shows it
+        rows = np.repeat(table[j:j + 1], trace.shape[1] - 1, axis=0)
+        sample_times = np.arange(1, trace.shape[1]) * trace_every * dt
         with np.errstate(all="ignore"):
-            ok = np.isfinite(trace[j]).all(axis=1)
-            off_k = _one_step_norm(rows, np.where(ok[:, None], trace[j], 1.0), dt, sample_times)
+            ok = np.isfinite(trace[j, 1:]).all(axis=1)
+            off_k = _one_step_norm(rows, np.where(ok[:, None], trace[j, 1:], 1.0), dt, sample_times)
         seen = ~ok | ~(off_k <= NORM_TOLERANCE)
         if seen.any():
             time = float(sample_times[int(np.argmax(seen))])

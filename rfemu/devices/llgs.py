@@ -463,6 +463,8 @@ def integrate(parameters, duration, dt=1e-13, *, initial_m=None, applied_field=(
     gen = as_generator(seed)
     fn = _kernel() if backend == "kernel" else integrate_numpy
     m, trace, v = fn(tab, m0, dt, n_steps, n_settle, trace_every, gen, int(n_threads))
+    from rfemu.devices.limits import check_macrospin      # raises limits.Divergence
+    check_macrospin(tab, m, v, trace, trace_every, dt, n_steps)
     times = None if trace is None else np.arange(trace.shape[1]) * (trace_every * dt)
     return LLGSResult(m=m, trace=trace, trace_times=times, rectified_voltage=v, dt=dt, n_steps=n_steps)
 

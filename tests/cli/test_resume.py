@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 
 from rfemu import api, cli
-from rfemu.checkpoint import CHECKPOINT_FILE, read_checkpoint
+from rfemu.checkpoint import CHECKPOINT_FILE, Checkpointer, read_checkpoint, write_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -150,6 +150,25 @@ def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_a
     assert _metrics(killed)["event_samples"] == 200
 
 
+def test_a_run_without_seed_resumes_with_the_seed_it_drew(tmp_path, monkeypatch):
+    overrides = ["seed=null", "training.epochs=6", "training.patience=null", "record.figures=false"]
+    save = Checkpointer.save
+
+    def save_then_crash(self, content):          # the process dies after its third checkpoint
+        save(self, content)
+        if self.saves == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpointer, "save", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        api.run(api.load_scenario(QUICKSTART, overrides=overrides), out=tmp_path / "crashed", progress=False,
+                overrides=overrides, checkpoint_interval=0)
+    monkeypatch.undo()
+    seed = read_checkpoint(tmp_path / "crashed")["seed"]
+    assert api.resume_run(tmp_path / "crashed", progress=False).metrics["seed"] == seed
+    _assert_same_run_folder(tmp_path / "crashed", _left_alone(tmp_path / "alone", overrides[1:] + [f"seed={seed}"]))
+
+
 def _refused(args, folder: Path, capsys) -> str:
     """Run ``rfemu run ARGS``; assert exit 2, one line, nothing in ``folder`` changed."""
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -182,6 +201,20 @@ def test_a_changed_checkpoint_is_refused(offline_killed, tmp_path, capsys):
         np.savez(f, **arrays)
     line = _refused(["--resume", str(folder)], folder, capsys)
     assert "does not match its digest" in line
+
+
+def test_a_checkpoint_whose_run_is_still_going_is_refused(offline_killed, tmp_path, capsys):
+    folder = tmp_path / "k"
+    shutil.copytree(offline_killed[1], folder)
+    still = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # rfemu run"])
+    try:
+        write_checkpoint(folder, dict(read_checkpoint(folder), pid=still.pid))
+        line = _refused(["--resume", str(folder)], folder, capsys)
+    finally:
+        still.kill()
+        still.wait()
+    assert line == (f"{folder}: the run that wrote this checkpoint (PID {still.pid}) is still running; "
+                    "let it finish or stop it before resuming")
 
 
 def test_a_truncated_checkpoint_is_refused(offline_killed, tmp_path, capsys):

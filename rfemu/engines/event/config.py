@@ -49,6 +49,10 @@ class EventConfig:
     noise_step_fraction : float
         With noise on, a neuron integrates in steps of this fraction of its relaxation time, or
         of its output line's delay (junction response included) if that is longer.
+    noise_integration_fraction : float
+        With noise on, the oscillator integrator's time step between two of a neuron's events, as
+        a fraction of ``1 / (G_G (|xi| + Q + 1) + |N|)`` (docs/physics.md#model-limits: the
+        largest stable fraction is about 1/3, 15 times the default; a divergence names it).
     causal_delivery : bool
         Every tone change reaches the junctions exactly one line delay after it was sent (one
         delivery per arrival). Off (default), a line's delivery reads every change sent while it
@@ -110,6 +114,9 @@ class EventConfig:
     noise_step_fraction: float = field(default=0.25, metadata={
         "unit": "", "gt": 0,
         "help": "With noise, a neuron integrates in steps of this fraction of its relaxation time."})
+    noise_integration_fraction: float = field(default=0.02, metadata={
+        "scenario": False,
+        "help": "With noise, the oscillator integration step as a fraction of 1 / (G_G (|xi| + Q + 1) + |N|)."})
     causal_delivery: bool = field(default=False, metadata={
         "scenario": False,
         "help": "Every tone change reaches the junctions exactly one line delay after it was sent."})
@@ -130,7 +137,8 @@ class EventConfig:
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"EventConfig.{name} must be finite and >= 0, got {v!r}")
         for name in ("emission_tolerance", "frequency_tolerance", "settle_tolerance",
-                     "latency_tolerance", "min_relaxation_fraction", "noise_step_fraction"):
+                     "latency_tolerance", "min_relaxation_fraction", "noise_step_fraction",
+                     "noise_integration_fraction"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"EventConfig.{name} must be finite and > 0, got {v!r}")

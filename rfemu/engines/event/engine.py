@@ -49,6 +49,7 @@ import numpy as np
 from rfemu.devices import oscillator as osc
 from rfemu.devices import resonator as res
 from rfemu.devices.energy import EnergyLedger, EnergyModel, integrate_steps, joule_power
+from rfemu.devices.limits import Divergence
 from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, Priority, ReadoutAgent,
                                         SourceAgent, line_process, neuron_process, readout_process,
@@ -372,9 +373,15 @@ class EventEngine:
             xi = cur / float(params.threshold_current)
             g = float(params.damping_rate)
             scale = g * (abs(xi) + float(params.nonlinear_damping) + 1.0) + abs(float(params.nonlinear_frequency_shift))
-            dt = min(0.02 / scale, dt_total)
-            traj = osc.integrate(params, cur, dt_total, dt_total / max(round(dt_total / dt), 1),
-                                 seed=self.rng, initial_state=n.amplitude)
+            dt = min(self.config.noise_integration_fraction / scale, dt_total)
+            try:
+                traj = osc.integrate(params, cur, dt_total, dt_total / max(round(dt_total / dt), 1),
+                                     seed=self.rng, initial_state=n.amplitude)
+            except Divergence as exc:         # name the neuron, the engine's time, the knob
+                raise exc.at(f"the oscillator neuron of layer {n.layer}, chain {n.chain}",
+                             to_seconds(n.t_current) + exc.time,
+                             "EventConfig.noise_integration_fraction <= "
+                             f"{(exc.stable_step or 0.0) * scale:.3g}") from None
             n.amplitude = complex(traj.amplitude[0])
         n.t_current = now
         p_norm = abs(n.amplitude) ** 2
