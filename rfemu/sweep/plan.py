@@ -234,7 +234,7 @@ def flatten_metrics(metrics: dict, prefix: str = "") -> dict:
 
 def _run_point(payload: dict, key: str, overrides: list) -> dict:
     from rfemu.api import run
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     record = {"key": key, "overrides": list(overrides), "metrics": {}, "axis_si": [],
               "error": None, "host": socket.gethostname(), "pid": os.getpid()}
     try:
@@ -247,6 +247,7 @@ def _run_point(payload: dict, key: str, overrides: list) -> dict:
         lines = traceback.format_exception_only(type(exc), exc)
         record["error"] = "".join(lines).strip()
     record["seconds"] = time.perf_counter() - t0
+    record["cpu_seconds"] = time.process_time() - c0     # this worker's CPU for the point
     return record
 
 

@@ -138,7 +138,8 @@ def to_dataset(plan, records: dict):
     Dimensions: the grid axes (or ``sample``) then ``repeat``. Coordinates: each axis's values
     in SI units (as written when they are not numbers), the seed of each repeat. Variables: every
     scalar metric (NaN where a point failed or lacks it), ``error`` (empty when the point ran),
-    ``seconds`` (the point's run time). Attributes: the resolved scenario (YAML), the sweep
+    ``seconds`` (the point's run time), ``cpu_seconds`` (the CPU time its worker process spent
+    on it: unlike ``seconds``, not stretched by other work sharing the cores). Attributes: the resolved scenario (YAML), the sweep
     section (JSON), the seed.
     """
     import xarray as xr
@@ -151,6 +152,7 @@ def to_dataset(plan, records: dict):
     arrays = {m: np.full(shape, np.nan) for m in names}
     errors = np.full(shape, "", dtype=object)
     seconds = np.full(shape, np.nan)
+    cpu_seconds = np.full(shape, np.nan)
     sampled = {a.label: np.full(shape[:-1], np.nan) for a in axes} \
         if plan.section.sampling == "random" else {}
     for point in plan.points:
@@ -160,6 +162,7 @@ def to_dataset(plan, records: dict):
             continue
         errors[point.position] = record.get("error") or ""
         seconds[point.position] = record.get("seconds", np.nan)
+        cpu_seconds[point.position] = record.get("cpu_seconds", np.nan)
         for m, v in record.get("metrics", {}).items():
             arrays[m][point.position] = v
         for a, v in zip(axes, record.get("axis_si") or []):
@@ -179,6 +182,8 @@ def to_dataset(plan, records: dict):
     data_vars = {m: (dims, arrays[m]) for m in names if m not in coords}  # seed: a coordinate
     data_vars["error"] = (dims, errors.astype(str))
     data_vars["seconds"] = (dims, seconds, {"units": "s", "long_name": "run time of the point"})
+    data_vars["cpu_seconds"] = (dims, cpu_seconds, {"units": "s",
+                                                    "long_name": "CPU time of the point's worker on it"})
     ds = xr.Dataset(data_vars, coords=coords)
     for a in axes:
         if a.label in ds.coords:

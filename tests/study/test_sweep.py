@@ -216,4 +216,8 @@ def test_an_axis_of_sets_may_name_its_values(tmp_path, write_scenario):
     with xr.open_dataset(tmp_path / "out" / "sweep.nc", engine="h5netcdf") as ds:
         assert ds["scheme"].values.tolist() == ["untrained", "trained"]
         assert np.nan_to_num(ds["epochs_run"].values[:, 0]).tolist() == [0, 5]
+        # each point's CPU time, from its own process (one thread here): positive, and no more
+        # than its wall time
+        cpu, wall = ds["cpu_seconds"].values, ds["seconds"].values
+        assert np.all(cpu > 0) and np.all(cpu <= wall * 1.02 + 0.005), (cpu, wall)
     assert {p.name for p in result.figures} == {"test_accuracy_vs_scheme.png"}
