@@ -32,12 +32,14 @@ schedules by hand: a timeout with a :class:`~rfemu.engines.event.agents.Priority
 from __future__ import annotations
 
 import math
+from heapq import heappop, heappush
 
 import simpy
 from simpy.core import EmptySchedule
 from simpy.events import PENDING, URGENT, Event, Timeout
 
-__all__ = ["TICK", "TICKS_PER_SECOND", "to_ticks", "to_seconds", "Clock", "PriorityTimeout"]
+__all__ = ["TICK", "TICKS_PER_SECOND", "to_ticks", "to_seconds", "Clock", "PriorityTimeout", "pending", "timer",
+           "arm_ticks", "rearm"]
 
 #: s, the clock's quantum (one attosecond)
 TICK = 1e-18
@@ -119,11 +121,10 @@ class Clock(simpy.Environment):
     def run_until_ticks(self, at: int) -> int:
         """Process every event up to and including time ``at`` (ticks), then stand at ``at``.
         Returns the number of events processed."""
-        step = self.step
         queue = self._queue
         n = 0
         while queue and queue[0][0] <= at:
-            step()
+            self._process_next(queue)
             n += 1
         if self._now < at:
             self._now = at
@@ -131,14 +132,25 @@ class Clock(simpy.Environment):
 
     def run_all(self) -> int:
         """Process every scheduled event; returns how many."""
-        step = self.step
+        queue = self._queue
+        process_next = self._process_next
         n = 0
-        try:
-            while True:
-                step()
-                n += 1
-        except EmptySchedule:
-            return n
+        while queue:
+            process_next(queue)
+            n += 1
+        return n
+
+    def _process_next(self, queue):
+        """:meth:`simpy.Environment.step` on a non-empty queue, without its StopSimulation
+        handling (no ``run(until=event)`` is in progress when the engine runs its events)."""
+        self._now, _, _, event = heappop(queue)
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
 
 
 class PriorityTimeout(Event):
@@ -187,3 +199,50 @@ class PriorityTimeout(Event):
         self._value = None
         self.env.schedule(self, self.priority, ticks)
         return self
+
+
+# -- the hot path's constructors: the same events as PriorityTimeout's, without its argument
+#    handling (``priority`` a plain int, ``ticks`` a whole number >= 0)
+_new = object.__new__
+
+
+def pending(env, priority: int) -> PriorityTimeout:
+    """A pending :class:`PriorityTimeout` (``PriorityTimeout(env, priority)``), to be armed later."""
+    event = _new(PriorityTimeout)
+    event.env = env
+    event.callbacks = []
+    event.priority = priority
+    event._value = PENDING
+    return event
+
+
+def timer(env, priority: int, ticks: int) -> PriorityTimeout:
+    """A :class:`PriorityTimeout` armed ``ticks`` from now (``PriorityTimeout(env, priority, ticks=ticks)``)."""
+    event = _new(PriorityTimeout)
+    event.env = env
+    event.callbacks = []
+    event.priority = priority
+    event._ok = True
+    event._value = None
+    heappush(env._queue, (env._now + ticks, priority, next(env._eid), event))
+    return event
+
+
+def arm_ticks(event: PriorityTimeout, ticks: int) -> PriorityTimeout:
+    """``event.arm(ticks=ticks)`` (a pending event armed ``ticks`` from now)."""
+    if event._value is not PENDING:
+        raise RuntimeError(f"{event!r} has already been triggered")
+    event._ok = True
+    event._value = None
+    env = event.env
+    heappush(env._queue, (env._now + ticks, event.priority, next(env._eid), event))
+    return event
+
+
+def rearm(event: PriorityTimeout, ticks: int) -> PriorityTimeout:
+    """A processed timeout (its callbacks done: ``event.callbacks is None``) scheduled again
+    ``ticks`` from now with its priority: the same as a new :func:`timer`, one object less."""
+    event.callbacks = []
+    env = event.env
+    heappush(env._queue, (env._now + ticks, event.priority, next(env._eid), event))
+    return event

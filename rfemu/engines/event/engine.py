@@ -54,7 +54,7 @@ from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, Priority, ReadoutAgent,
                                         SourceAgent, line_process, neuron_process, readout_process,
                                         source_process, write_process)
-from rfemu.engines.event.clock import TICK, Clock, PriorityTimeout, to_seconds, to_ticks
+from rfemu.engines.event.clock import TICK, Clock, PriorityTimeout, arm_ticks, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
 from rfemu.engines.event.tracer import Tracer
 from rfemu.medium import Line, PhaseLocking
@@ -63,6 +63,9 @@ from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.rng import as_generator
 
 __all__ = ["EventEngine"]
+
+# the neuron step's functions, bound once (a module attribute lookup per call is measurable there)
+_exp, _log, _ceil, _INF = math.exp, math.log, math.ceil, math.inf
 
 
 class EventEngine:
@@ -137,7 +140,7 @@ class EventEngine:
             C, J = cl.sign.shape
             for c in range(C):
                 for j in range(J):
-                    agent = JunctionAgent(cl.resonator_nodes[c][j], line, c, j, c * J + j)
+                    agent = JunctionAgent(cl.resonator_nodes[c][j], line, c, j)
                     self.junctions.append(agent)
         # sources (tones of line 0)
         line0 = self.lines[0]
@@ -243,7 +246,7 @@ class EventEngine:
                 r.value = float(v[c] + cl.bias_voltage[c])
                 if not r.kicked:
                     r.kicked = True
-                    r.kick.arm()
+                    arm_ticks(r.kick, 0)
 
     def _drive_neurons(self, neurons, moved, now, current, params, *, follows_current, channel_frequency,
                        channel_linewidth, linewidths):
@@ -308,7 +311,7 @@ class EventEngine:
                 n.interrupted = True
                 n.process.interrupt()
         elif not n.kick.triggered:
-            n.kick.arm()
+            arm_ticks(n.kick, 0)
 
     def neuron_step(self, n, now):
         """Advance a neuron to ``now`` (ticks), emit if it moved enough; the number of ticks to
@@ -322,40 +325,43 @@ class EventEngine:
         if self.noise:
             return self._noisy_step(n, now)
         rate = n.rate
-        decay = math.exp(-rate * ((now - n.t0) * TICK))
+        decay = _exp(-rate * ((now - n.t0) * TICK))
         pt, ft = n.p_target, n.f_target
         dp0 = (n.p0 - pt) * decay
         df0 = (n.f0 - ft) * decay
-        p, f = pt + dp0, ft + df0
+        adp, adf = abs(dp0), abs(df0)
         tol_p, tol_f, settle_p, settle_f = n.tolerances
-        if abs(dp0) <= settle_p and abs(df0) <= settle_f:
-            if n.p_emit != pt or n.f_emit != ft or n.g_emit != n.g_target:
-                self._emit(n, now, pt, ft, n.g_target)
+        g = n.g_target
+        p_emit, f_emit = n.p_emit, n.f_emit
+        if adp <= settle_p and adf <= settle_f:
+            if p_emit != pt or f_emit != ft or n.g_emit != g:
+                self._emit(n, now, pt, ft, g)
             n.t0, n.p0, n.f0 = now, pt, ft
             return None
+        p, f = pt + dp0, ft + df0
         # (the planned crossing times are exact up to rounding: accept a crossing within 1e-9)
-        if (abs(p - n.p_emit) >= tol_p * 0.999999999 or abs(f - n.f_emit) >= tol_f * 0.999999999
-                or n.g_emit != n.g_target):
-            self._emit(n, now, p, f, n.g_target)
+        if abs(p - p_emit) >= tol_p * 0.999999999 or abs(f - f_emit) >= tol_f * 0.999999999 or n.g_emit != g:
+            self._emit(n, now, p, f, g)
+            p_emit, f_emit = p, f
         # settle: aim at half the settle tolerance so the next check is surely inside it
-        ratio = max(abs(dp0) / settle_p, abs(df0) / settle_f, 0.5)
-        delay = math.log(2.0 * ratio) / rate
+        ratio = max(adp / settle_p, adf / settle_f, 0.5)
+        delay = _log(2.0 * ratio) / rate
         # next crossing of the emission tolerance from the emitted state
         if dp0 != 0.0:
-            de = n.p_emit - pt
+            de = p_emit - pt
             need = abs(de) - tol_p
-            if need > 0 and (de > 0) == (dp0 > 0) and need < abs(dp0):
-                delay = min(delay, math.log(abs(dp0) / need) / rate)
+            if need > 0 and (de > 0) == (dp0 > 0) and need < adp:
+                delay = min(delay, _log(adp / need) / rate)
         if df0 != 0.0:
-            fe = n.f_emit - ft
+            fe = f_emit - ft
             need = abs(fe) - tol_f
-            if need > 0 and (fe > 0) == (df0 > 0) and need < abs(df0):
-                delay = min(delay, math.log(abs(df0) / need) / rate)
+            if need > 0 and (fe > 0) == (df0 > 0) and need < adf:
+                delay = min(delay, _log(adf / need) / rate)
         # re-anchor the relaxation at now (the same trajectory)
         n.t0, n.p0, n.f0 = now, p, f
         ticks = delay * 1e18
-        if 1.0 <= ticks < math.inf:                 # the usual case, inline: whole ticks, up
-            return math.ceil(ticks)
+        if 1.0 <= ticks < _INF:                 # the usual case, inline: whole ticks, up
+            return _ceil(ticks)
         return max(to_ticks(delay, n.node, up=True), 1)
 
     def _emit(self, n, now, p, f, g):
