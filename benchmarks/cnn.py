@@ -22,7 +22,8 @@ energy per image in both arrangements and its agreement with the compiled engine
 
     RFEMU_DATA=/path/to/datasets python benchmarks/cnn.py [--quick] [--epochs N]
 
-One JSON line at the end. ``--quick``: 3,000 training / 500 test images, 2 epochs.
+One JSON line at the end. ``--quick``: 3,000 training / 500 test images, 2 epochs;
+``--event-images 0`` leaves the event engine out.
 """
 import argparse
 import json
@@ -32,12 +33,14 @@ import time
 
 import numpy as np
 
+from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.compiled import blas_threads
 from rfemu.engines.conv import SpinCNN, rearranged
 from rfemu.learning.backprop import learning_rate_factor, softmax_cross_entropy
 from rfemu.learning.cnn import CNNTrainingConfig, cnn_accuracy, shift_images, train_cnn
 from rfemu.network import build_graph
 from rfemu.network import conv as cv
+from rfemu.network.frequency import FrequencyPlan
 
 FILTERS, KERNEL, POOL, HIDDEN = 16, 5, 4, 100
 IMAGE = (1, 28, 28)
@@ -46,7 +49,8 @@ IMAGE = (1, 28, 28)
 def spintronic_cnn(arrangement="sequential", seed=0):
     """The benchmark's spintronic CNN, built through the description, the graph and its compilation."""
     conv = cv.ConvDescription(filters=FILTERS, kernel_size=KERNEL, pool_size=POOL, pool="max",
-                              arrangement=arrangement)
+                              arrangement=arrangement, patch_plan=FrequencyPlan("geometric", 20e6, 120e6),
+                              oscillator=OscillatorParameters(max_output_power=0.2e-6))
     return SpinCNN.from_graph(build_graph(cv.cnn_description(conv, IMAGE, (HIDDEN,)), seed=seed))
 
 
@@ -133,13 +137,13 @@ def spread_figures(cnn, x_test, y_test, log):
 
 
 def event_figures_if_present(cnn, x, log):
-    """H8's event-engine figures of both arrangements (rfemu.engines.event.conv), when it exists."""
+    """The event engine's figures of both arrangements (rfemu.engines.event.conv), when it exists."""
     try:
         from rfemu.engines.event.conv import event_figures
     except ImportError:
         log("rfemu.engines.event.conv not present: no event-engine figures")
         return {}
-    return dict(event_figures(cnn, x[:20]))
+    return dict(event_figures(cnn, x))
 
 
 def main(argv=None):
@@ -147,6 +151,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="3,000 training / 500 test images, 2 epochs")
     ap.add_argument("--epochs", type=int, default=None, help="epochs (default 6; quick 2)")
     ap.add_argument("--data", default=None, help="data directory (default $RFEMU_DATA)")
+    ap.add_argument("--event-images", type=int, default=20, help="test images on the event engine (0: none)")
     args = ap.parse_args(argv)
     data = args.data or os.environ.get("RFEMU_DATA")
     if not data:
@@ -182,7 +187,8 @@ def main(argv=None):
     figures.update(spread_figures(cnn, xt, yt, log))
     log("so far: " + json.dumps(figures))
     t_event = time.perf_counter()
-    figures.update(event_figures_if_present(cnn, xt, log))
+    if args.event_images > 0:
+        figures.update(event_figures_if_present(cnn, xt[:args.event_images], log))
     figures["event_figures_s"] = time.perf_counter() - t_event
     figures.update({
         "accuracy_gap_points": figures["software_cnn_test_accuracy"] - figures["cnn_test_accuracy"],

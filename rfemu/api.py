@@ -28,11 +28,13 @@ from tqdm.auto import tqdm
 from rfemu import plots, tasks
 from rfemu import checkpoint as ckpt
 from rfemu.engines.compiled import CompiledEngine
+from rfemu.engines.conv import CNNEngine, SpinCNN
 from rfemu.engines.event import EventEngine, TraceConfig
 from rfemu.learning import resume
 from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
 from rfemu.network import build_graph, compile_graph, write_back
+from rfemu.network.conv import compile_conv, write_back_conv
 from rfemu.network.chip_state import ChipStateError, apply_chip_state, read_chip_state
 from rfemu.network.chip_state import resolve_path as chip_state_path
 from rfemu.results import (Result, check_destination, default_run_dir, run_folder_files,
@@ -142,6 +144,7 @@ class _Run:
     wall0: float = field(default_factory=time.perf_counter)
     overwrite: bool = False
     frequency_states: list = None
+    cnn: object = None          # the SpinCNN of a network with a convolution (network.conv)
     learning_traces: object = None
     checkpointer: ckpt.Checkpointer = None
 
@@ -165,6 +168,8 @@ def _graph(r: _Run) -> None:
             raise _problem(r.s, ("network", "chip_state"), str(exc)) from None
     r.network = compile_graph(r.graph)
     r.initial_tuning = [layer.tuning.copy() for layer in r.network.layers]
+    if r.description.conv is not None:      # the convolution before the layers (its own arrays)
+        r.cnn = SpinCNN.from_description(r.description.conv, compile_conv(r.graph), r.network)
 
 
 def _ideal_twin(r: _Run):
@@ -185,7 +190,7 @@ def _training(r: _Run) -> None:
         _restore_training(r, done["training"])
         return
     context = TrainingContext(
-        network=r.network, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
+        network=r.network if r.cnn is None else r.cnn, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
         streams=r.streams, progress=r.progress, n_threads=s.engine.n_threads,
         image_shape=IMAGE_SHAPES.get(s.task.dataset), snapshot_junctions=s.record.snapshot_junctions,
         ideal_twin=_ideal_twin(r), event_config=_event_config(s), energy_model=_energy_model(s),
@@ -285,6 +290,9 @@ def _programming(r: _Run) -> None:
                              keep=r.frequency_states)
     write_back(r.graph, r.network)      # the graph holds the programmed chip's states
     r.compiled = CompiledEngine(r.network, n_threads=r.s.engine.n_threads)
+    if r.cnn is not None:               # the whole CNN behind the engine's interface
+        write_back_conv(r.graph, r.cnn.conv)
+        r.compiled = CNNEngine(r.cnn)
 
 
 def _test(r: _Run) -> None:

@@ -37,7 +37,7 @@ from rfemu.network import schema as S
 from rfemu.network.compile import CompiledNetwork, compile_graph
 from rfemu.network.description import SEED_TRANSCONDUCTANCE
 
-__all__ = ["SpinCNN", "CNNForward", "CNNGradient", "POOLS", "rearranged"]
+__all__ = ["SpinCNN", "CNNForward", "CNNGradient", "CNNEngine", "POOLS", "rearranged"]
 
 POOLS = cv.POOLS
 
@@ -209,3 +209,30 @@ def rearranged(cnn: SpinCNN, arrangement: str, *, base_spread=0.0, calibrated=Fa
     return SpinCNN(layer, cnn.head, transconductance=cnn.transconductance, oscillator=cnn.oscillator,
                    pool_size=cnn.pool_size, pool=cnn.pool, input_max_power=cnn.input_max_power,
                    backend=cnn.backend, blas_threads=cnn.blas_threads)
+
+
+class CNNEngine:
+    """A :class:`SpinCNN` behind the compiled engine's interface, for the run's stages: samples are
+    flattened images (B, C*H*W) in [0, 1]; :meth:`forward` returns the dense head's
+    :class:`ForwardResult` of the whole network (its scores are the CNN's); ``network`` is the
+    head's :class:`CompiledNetwork`."""
+
+    def __init__(self, cnn: SpinCNN):
+        self.cnn = cnn
+        self.network = cnn.head.network
+        g = cnn.conv.geometry
+        self.image_shape = (g.in_channels, g.height, g.width)
+
+    def forward(self, features=None, *, keep=False) -> ForwardResult:
+        x = np.asarray(features, dtype=float).reshape((-1,) + self.image_shape)
+        return self.cnn.forward(x, keep=keep).head
+
+    def predict(self, features, batch_size=1000) -> np.ndarray:
+        """Predicted class of each sample."""
+        x = np.asarray(features, dtype=float)
+        out = [np.argmax(self.forward(x[i:i + batch_size]).scores, axis=1) for i in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=int)
+
+    def accuracy(self, features, labels, batch_size=1000) -> float:
+        """Fraction of samples whose largest score is their label."""
+        return float(np.mean(self.predict(features, batch_size) == np.asarray(labels)))

@@ -26,6 +26,7 @@ import numpy as np
 from rfemu.engines.conv import SpinCNN
 from rfemu.learning.backprop import (LEARNING_RATE_SCHEDULES, _Adam, calibrate_bias, learning_rate_factor,
                                      softmax_cross_entropy, stratified_split)
+from rfemu.learning.rules import SettingError, TrainingContext, TrainingOutcome, TrainingRule, register
 from rfemu.network import conv as cv
 from rfemu.rng import as_generator
 
@@ -39,10 +40,13 @@ class CNNTrainingConfig:
 
     epochs: int = field(default=5, metadata={"gt": 0, "help": "Passes over the training images."})
     batch_size: int = field(default=250, metadata={"gt": 0, "help": "Images per gradient step."})
-    relative_frequency_learning_rate: float | None = field(default=0.03, metadata={
-        "unit": "", "gt": 0, "help": "Adam step of a junction in units of its own half width alpha f_base."})
+    relative_frequency_learning_rate: float | None = field(default=0.1, metadata={
+        "unit": "", "gt": 0, "help": "Adam step of a junction in units of its own half width alpha f_base "
+                                     "(None: frequency_learning_rate for every junction)."})
+    frequency_learning_rate: float = field(default=6.6e3, metadata={
+        "unit": "Hz", "gt": 0, "help": "Adam step of every junction when relative_frequency_learning_rate is None."})
     bias_learning_rate: float = field(default=1e-5, metadata={"unit": "V", "ge": 0, "help": "Adam step of the biases."})
-    score_scale: float = field(default=300.0, metadata={"unit": "1/V", "gt": 0, "help": "Logits per volt of score."})
+    score_scale: float = field(default=40.0, metadata={"unit": "1/V", "gt": 0, "help": "Logits per volt of score."})
     learning_rate_schedule: str = field(default="cosine", metadata={
         "choices": LEARNING_RATE_SCHEDULES, "help": "constant, or a cosine decay over the training."})
     final_learning_rate_fraction: float = field(default=0.0, metadata={"unit": "", "ge": 0, "le": 1,
@@ -56,8 +60,8 @@ class CNNTrainingConfig:
         "scenario": False, "help": "Hz, std of each copy's write error at every programming (devices.frequency_state.write_noise)."})
     calibrated: bool = field(default=False, metadata={
         "scenario": False, "help": "Writes cancel each copy's fabrication offset (parallel arrangement)."})
-    adam_beta1: float = field(default=0.9, metadata={"unit": "", "ge": 0, "lt": 1, "help": "Adam beta1."})
-    adam_beta2: float = field(default=0.999, metadata={"unit": "", "ge": 0, "lt": 1, "help": "Adam beta2."})
+    beta1: float = field(default=0.9, metadata={"unit": "", "ge": 0, "lt": 1, "help": "Adam beta1."})
+    beta2: float = field(default=0.999, metadata={"unit": "", "ge": 0, "lt": 1, "help": "Adam beta2."})
     adam_epsilon: float = field(default=1e-8, metadata={"unit": "", "gt": 0, "help": "Adam epsilon."})
     seed: int | None = field(default=0, metadata={"scenario": False, "help": "the run's training stream"})
     progress: bool = field(default=False, metadata={"scenario": False, "help": "the run's progress setting"})
@@ -77,10 +81,13 @@ class CNNTrainingResult:
 
     train_loss: list = field(default_factory=list)
     train_accuracy: list = field(default_factory=list)
+    validation_loss: list = field(default_factory=list)
     validation_accuracy: list = field(default_factory=list)
+    score_scale: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
     best_epoch: int = -1
     seconds: float = 0.0
+    snapshot_frequency: list = field(default_factory=list)     # (none followed: the run's traces ask)
 
 
 def shift_images(images, max_shift, rng):
@@ -143,18 +150,24 @@ class _Trainables:
         self.target = layer.target_tuning[0].copy()
         self.bias = layer.bias_voltage[0].copy()
         rel = config.relative_frequency_learning_rate
+
+        def step(half_width):
+            if rel is None:
+                return np.full(np.shape(half_width), config.frequency_learning_rate)
+            return rel * half_width
+
         conv_half_width = np.broadcast_to(layer.damping, layer.base_frequency.shape)[0] * \
             layer.nominal_base_frequency[0]
         self.arrays = [self.target, self.bias]
-        lrs = [rel * conv_half_width, config.bias_learning_rate]
+        lrs = [step(conv_half_width), config.bias_learning_rate]
         lows = [np.full(self.target.shape, layer.tuning_min), np.full(self.bias.shape, -np.inf)]
         highs = [np.full(self.target.shape, layer.tuning_max), np.full(self.bias.shape, np.inf)]
         for hl in head:
             self.arrays += [hl.tuning, hl.bias_voltage]
-            lrs += [rel * hl.damping * hl.base_frequency, config.bias_learning_rate]
+            lrs += [step(hl.damping * hl.base_frequency), config.bias_learning_rate]
             lows += [np.broadcast_to(hl.tuning_min, hl.tuning.shape), np.full(hl.bias_voltage.shape, -np.inf)]
             highs += [np.broadcast_to(hl.tuning_max, hl.tuning.shape), np.full(hl.bias_voltage.shape, np.inf)]
-        self.adam = _Adam([a.shape for a in self.arrays], lrs, config.adam_beta1, config.adam_beta2,
+        self.adam = _Adam([a.shape for a in self.arrays], lrs, config.beta1, config.beta2,
                           config.adam_epsilon, bounds=(lows, highs))
 
     def step(self, grad, factor, config, rng):
@@ -226,9 +239,12 @@ def train_cnn(cnn: SpinCNN, images, labels, config: CNNTrainingConfig | None = N
         result.train_accuracy.append(right / len(x))
         line = f"epoch {epoch + 1}/{config.epochs}: loss {result.train_loss[-1]:.4f} " \
                f"train {100 * result.train_accuracy[-1]:.2f} % ({result.epoch_seconds[-1]:.0f} s)"
+        result.score_scale.append(config.score_scale)
+        result.validation_loss.append(float("nan"))
+        result.validation_accuracy.append(float("nan"))
         if validation is not None:
             acc = cnn_accuracy(cnn, *validation)
-            result.validation_accuracy.append(acc)
+            result.validation_accuracy[-1] = acc
             line += f" validation {100 * acc:.2f} %"
             if acc > best_acc:
                 best_acc, best, result.best_epoch = acc, params.snapshot(), epoch
@@ -240,3 +256,33 @@ def train_cnn(cnn: SpinCNN, images, labels, config: CNNTrainingConfig | None = N
         result.best_epoch = config.epochs - 1
     result.seconds = time.perf_counter() - t_start
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# the registry entry (training.rule: cnn_backprop)
+# --------------------------------------------------------------------------------------------
+
+def _train_entry(context: TrainingContext) -> TrainingOutcome:
+    """Backpropagation of a network with a convolution (``network.conv``): :func:`train_cnn` on
+    the run's :class:`SpinCNN`, the scenario's ``training`` keys by name, every copy written with
+    the devices' ``write_noise`` (``devices.frequency_state``)."""
+    cnn = context.network
+    if not isinstance(cnn, SpinCNN):
+        raise SettingError(("rule",), "cnn_backprop trains a network with a convolution (network.conv)")
+    fs = context.frequency_state
+    config = CNN_BACKPROP.make_config(context, seed=context.seed("training"), progress=context.progress,
+                                      write_noise=float(getattr(fs, "write_noise", 0.0) or 0.0))
+    g = cnn.conv.geometry
+    images = np.asarray(context.features, dtype=float).reshape(-1, g.in_channels, g.height, g.width)
+    result = train_cnn(cnn, images, context.labels, config)
+    metrics = {"epochs_run": len(result.train_loss), "best_epoch": result.best_epoch + 1,
+               "cnn_epoch_s": float(np.median(result.epoch_seconds)),
+               "conv_copies": int(cnn.conv.n_copies)}
+    return TrainingOutcome(result, metrics, {"training_s": result.seconds})
+
+
+CNN_BACKPROP = register(TrainingRule(
+    "cnn_backprop", _train_entry, CNNTrainingConfig, (),
+    reports=("epochs_run", "best_epoch", "cnn_epoch_s", "conv_copies"),
+    summary="backpropagation of a network with a convolution (network.conv) through the compiled "
+            "engine; the parallel copies share one target"))

@@ -344,3 +344,5 @@ IN_SITU = register(TrainingRule(
 
 # the on-chip local rules (perturbative, feedback_alignment) register their own entries
 from rfemu.learning.local import entries as _local_entries  # noqa: E402,F401
+# the convolutional network's backpropagation (cnn_backprop) registers its own entry
+from rfemu.learning import cnn as _cnn_entry  # noqa: E402,F401

@@ -48,7 +48,7 @@ from rfemu.devices.resonator import DEFAULT_SENSITIVITY, ResonatorParameters
 from rfemu.medium import Line, LineResponse
 from rfemu.network import schema as S
 from rfemu.network.description import SEED_BIAS_VOLTAGE, SEED_TRANSCONDUCTANCE, SIGN_PATTERNS
-from rfemu.network.frequency import GEOMETRIC, FrequencyPlan
+from rfemu.network.frequency import GEOMETRIC, LINEAR, FrequencyPlan
 from rfemu.rng import as_generator
 
 __all__ = [
@@ -399,7 +399,7 @@ class ConvDescription:
         "choices": ARRANGEMENTS,
         "help": "sequential: one chain per filter scans the positions in time; parallel: one chain "
                 "per filter and position, every copy programmed toward the same target."})
-    patch_plan: FrequencyPlan = field(default=FrequencyPlan(GEOMETRIC, 20e6, 120e6), metadata={
+    patch_plan: FrequencyPlan = field(default=FrequencyPlan(LINEAR, 20e6, 120e6), metadata={
         "help": "The patch tones (one per patch element and input channel, reused at every "
                 "position); junction j of every filter is fabricated on tone j."})
     tone_linewidth: float = field(default=0.0, metadata={"unit": "Hz", "ge": 0, "help": "Half width of the patch tones."})
@@ -418,7 +418,7 @@ class ConvDescription:
     pool_size: int = field(default=2, metadata={"gt": 0, "help": "Side of the non-overlapping pooling windows (1: none)."})
     pool: str = field(default="average", metadata={"choices": POOLS, "help": "Pooling of the oscillators' powers."})
     resonator: ResonatorParameters = field(default=ResonatorParameters(), metadata={"help": "The junctions."})
-    oscillator: OscillatorParameters = field(default=OscillatorParameters(max_output_power=0.2e-6), metadata={
+    oscillator: OscillatorParameters = field(default=OscillatorParameters(), metadata={
         "help": "The filters' neurons (their pooled powers are the dense head's input tones)."})
 
     def __post_init__(self):

@@ -15,7 +15,7 @@ from rfemu.scenario.derive import _admits_none, _base_type, field_key, is_scenar
 from rfemu.scenario.errors import Problem, ScenarioError
 from rfemu.scenario.schema import Scenario
 
-__all__ = ["from_sections", "to_description", "event_config", "energy_model", "frequency_state", "scenario_problem"]
+__all__ = ["from_sections", "conv_description", "to_description", "event_config", "energy_model", "frequency_state", "scenario_problem"]
 
 
 def _plain(value, hint):
@@ -74,6 +74,23 @@ def scenario_problem(s: Scenario, path: tuple, message: str) -> ScenarioError:
     return ScenarioError([positions.problem(path, message)])
 
 
+def conv_description(s: Scenario):
+    """The :class:`rfemu.network.conv.ConvDescription` of ``network.conv`` (None without one).
+
+    Raises
+    ------
+    ScenarioError
+        When the description's own checks refuse a value (cited at ``network.conv``).
+    """
+    if s.network.conv is None:
+        return None
+    from rfemu.network.conv import ConvDescription
+    try:
+        return from_sections(ConvDescription, {"network.conv": s.network.conv}, "network.conv")
+    except ValueError as exc:
+        raise scenario_problem(s, ("network", "conv"), str(exc)) from None
+
+
 def to_description(s: Scenario, n_inputs: int, seed=None):
     """The :class:`rfemu.network.NetworkDescription` of a scenario's network.
 
@@ -93,6 +110,11 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
     from rfemu.network.description import (InputDescription, LayerDescription,
                                            NetworkDescription, VariabilityDescription)
     net = s.network
+    conv, image_shape = conv_description(s), None
+    if conv is not None:                 # the pooled maps are the input tones
+        from rfemu.scenario.schema import IMAGE_SHAPES
+        image_shape = (1,) + tuple(IMAGE_SHAPES[s.task.dataset])
+        n_inputs = conv.n_pooled(*image_shape)
     try:
         inputs = from_sections(InputDescription, {"network.inputs": net.inputs}, "network.inputs",
                                size=int(n_inputs))
@@ -112,7 +134,7 @@ def to_description(s: Scenario, n_inputs: int, seed=None):
         raise scenario_problem(s, ("variability",), str(exc)) from None
     return from_sections(NetworkDescription, {"network": net, "medium": s.medium, "": s},
                          "network", inputs=inputs, layers=tuple(layers), variability=variability,
-                         seed=seed)
+                         seed=seed, conv=conv, image_shape=image_shape)
 
 
 def event_config(s: Scenario):

@@ -31,6 +31,34 @@ def _rule_problems(s: Scenario, positions: Positions) -> list[Problem]:
                                                     f"(expected one of: {', '.join(names)})")]
 
 
+def _conv_problems(s: Scenario, positions: Positions) -> tuple[list[Problem], Optional[int]]:
+    """A convolution reads images, is trained by cnn_backprop (or not at all) and fits them;
+    returns its problems and the pooled maps' count (the first layer's input tones)."""
+    conv, rule = s.network.conv, s.training.rule
+    if conv is None:
+        if rule == "cnn_backprop":
+            return [positions.problem(("training", "rule"), "cnn_backprop trains a convolution: "
+                                      "give network.conv (expected backprop without one)")], None
+        return [], None
+    if s.task.dataset not in IMAGE_SHAPES:
+        return [positions.problem(("network", "conv"), f"a convolution reads images: task.dataset "
+                                  f"{s.task.dataset} is not one ({', '.join(sorted(IMAGE_SHAPES))})")], None
+    problems = []
+    if s.engine.kind == "event":
+        problems.append(positions.problem(("engine", "kind"), "a network with a convolution runs "
+                                          "on the compiled engine here; its event engine is "
+                                          "rfemu.engines.event.conv (benchmarks/cnn.py) (expected compiled)"))
+    if rule not in ("cnn_backprop", "none"):
+        problems.append(positions.problem(("training", "rule"), f"a network with a convolution is "
+                                          f"trained by cnn_backprop (or none), not {rule}"))
+    from rfemu.network.conv import ConvDescription
+    try:
+        d = from_sections(ConvDescription, {"network.conv": conv}, "network.conv")
+        return problems, d.n_pooled(1, *IMAGE_SHAPES[s.task.dataset])
+    except ValueError as exc:
+        return problems + [positions.problem(("network", "conv"), str(exc))], None
+
+
 def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     """Each value beyond a device model's numerical reach, at the line that set it."""
     def where(section, *keys):      # the key the user set (the first of keys if none)
@@ -146,8 +174,12 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         from_sections(MacrospinParameters, {"devices.llgs": s.devices.llgs}, "devices.llgs")
     except ValueError as exc:
         problems.append(positions.problem(("devices", "llgs"), str(exc)))
-    # the network against the task: one input tone per feature, one output chain per class
+    # the network against the task: one input tone per feature (per pooled value after a
+    # convolution), one output chain per class
     n_features, n_classes = TASK_SHAPES[s.task.dataset]
+    conv_problems, n_pooled = _conv_problems(s, positions)
+    problems.extend(conv_problems)
+    n_features = n_pooled or n_features
     plan = s.network.inputs.frequency_plan
     if plan.kind == "explicit" and len(plan.values) != n_features:
         problems.append(positions.problem(("network", "inputs", "frequency_plan", "values"),

@@ -21,6 +21,7 @@ from rfemu.learning.backprop import TrainingConfig
 from rfemu.learning.in_situ import InSituConfig
 from rfemu.learning.local.config import OnChipRuleConfig
 from rfemu.network import frequency as network_frequency
+from rfemu.network.conv import ConvDescription
 from rfemu.network.description import (InputDescription, LayerDescription, NetworkDescription,
                                        VariabilityDescription)
 from rfemu.scenario.derive import derive_section
@@ -29,7 +30,7 @@ from rfemu.scenario.units import Q, Current, Fraction, Frequency, Power, Time  #
 from rfemu.study.sweep import SweepSection
 from rfemu.tasks.registry import DATASETS as _DATA_SETS
 
-__all__ = ["OscillatorSection", "ResonatorSection", "FrequencyStateSection", "LlgsSection", "DevicesSection", "FrequencyPlan", "InputSection", "LayerSection", "NetworkSection", "MediumSection", "VariabilitySection", "TaskSection", "EventSection", "EngineSection", "InSituSection", "TrainingSection", "RecordSection", "Scenario",
+__all__ = ["OscillatorSection", "ResonatorSection", "FrequencyStateSection", "LlgsSection", "DevicesSection", "FrequencyPlan", "InputSection", "LayerSection", "ConvSection", "NetworkSection", "MediumSection", "VariabilitySection", "TaskSection", "EventSection", "EngineSection", "InSituSection", "TrainingSection", "RecordSection", "Scenario",
            "TASK_SHAPES", "DATASETS", "IMAGE_SHAPES", "SignPattern", "Vector3"]
 
 
@@ -165,12 +166,24 @@ LayerSection = derive_section(
     types={"sign_pattern": SignPattern}, sections=SECTION_OF)
 
 
+ConvSection = derive_section(
+    "ConvSection",
+    """A convolution before the layers (Leroux et al. 2022; docs/physics.md#chains): each filter a
+    chain of junctions reading the tones of one image patch, its oscillators pooled; the pooled
+    maps are then the input tones of the first layer (``network.inputs``: their frequency plan,
+    and ``size`` is the pooled count). The fields of :class:`rfemu.network.conv.ConvDescription`;
+    needs an image task and ``training.rule: cnn_backprop`` (or none).""",
+    [(ConvDescription, "network.conv")], "network.conv", base=_Section, sections=SECTION_OF)
+
+
 class NetworkSection(_Section):
     """The network: input tones and layers of junction chains (:mod:`rfemu.network`)."""
 
     inputs: InputSection = Field(default_factory=InputSection)
     layers: list[LayerSection] = Field(min_length=1)
     """Hidden layers first; the last layer's chains are the class scores."""
+    conv: Optional[ConvSection] = None
+    """A convolution whose pooled maps feed the layers (null: none)."""
     chip_state: Optional[str] = None
     """Start from a chip state (rfemu.network.chip_state): the chip_state.nc of a run folder
     (every device's parameters, tuning states, biases) or an .npz made elsewhere with arrays
