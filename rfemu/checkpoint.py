@@ -275,13 +275,21 @@ class Checkpointer:
             self.save({"stage": stage, "training": self.finished_training, "state": state()})
 
     def save(self, content: dict) -> None:
-        created = not self.folder.exists()
-        if created:
-            self.folder.mkdir(parents=True)
-            (self.folder / MARKER_FILE).write_text(json.dumps({"pid": os.getpid()}) + "\n",
-                                                   encoding="utf-8")
-        write_checkpoint(self.folder, dict(content, **self.header, saved_unix_s=time.time(),
-                                           pid=os.getpid()))
+        """Write a checkpoint now. A checkpoint that cannot be written (disk full, a name taken)
+        stops the checkpoints, not the run: one warning on stderr, and the run goes on."""
+        try:
+            if not self.folder.exists():
+                self.folder.mkdir(parents=True)
+                (self.folder / MARKER_FILE).write_text(json.dumps({"pid": os.getpid()}) + "\n",
+                                                       encoding="utf-8")
+            write_checkpoint(self.folder, dict(content, **self.header, saved_unix_s=time.time(),
+                                               pid=os.getpid()))
+        except (OSError, CheckpointError) as exc:
+            import sys
+            self.interval = None
+            print(f"rfemu: no checkpoint could be written in {self.folder} ({exc}); the run goes on "
+                  "without checkpoints", file=sys.stderr)
+            return
         self.saves += 1
         self.last = time.monotonic()
         if self.saves == 1 and self.announce is not None:

@@ -97,3 +97,14 @@ def test_the_checkpointer_saves_at_its_interval_and_gives_a_loop_its_state_once(
     resumed = Checkpointer(tmp_path / "always", {}, None, resumed=saved)
     assert resumed.restore("other") is None
     assert resumed.restore("loop") == {"n": 2} and resumed.restore("loop") is None
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_the_checkpoints_not_the_run(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / CHECKPOINT_FILE).mkdir()           # the name is taken by a folder
+    checkpointer = Checkpointer(tmp_path / "run", {}, 0.0)
+    checkpointer.offer("loop", lambda: {"n": 1})
+    checkpointer.offer("loop", lambda: {"n": 2})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the run goes on without checkpoints" in err[0]
+    assert checkpointer.saves == 0 and (tmp_path / "run" / CHECKPOINT_FILE).is_dir()
