@@ -39,6 +39,13 @@ class OnChipRuleConfig:
     readout_noise: float = field(default=0.0, metadata={
         "unit": "V", "ge": 0, "help": "V rms on every reading of an output chain's voltage by the learning "
                                       "circuit (the cost and errors the rules see are noisy)."})
+    thermal_noise: bool = field(default=False, metadata={
+        "help": "The learning chip senses with the neurons' thermal noise (noise-averaged class scores: "
+                "power fluctuations with the frequency following), as the noisy chip runs."})
+    screen_windows: int = field(default=0, metadata={
+        "ge": 0, "help": "With training.restarts > 1: > 0 screens the programmings by successive halving "
+                         "(each learns this many windows, the better half by validation twice as many, ..., "
+                         "the last one windows more); 0: every programming learns windows."})
     steps: int = field(default=1024, metadata={
         "gt": 1, "help": "perturbative: dither steps (cost measurements) per window; sinusoid codes "
                          "stay orthogonal for up to steps - 2 junctions."})
@@ -72,7 +79,7 @@ class OnChipRuleConfig:
         """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`."""
         return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
                             sample_time=self.sample_time, evaluate_every=self.evaluate_every,
-                            readout_noise=self.readout_noise, seed=self.seed)
+                            readout_noise=self.readout_noise, thermal_noise=self.thermal_noise, seed=self.seed)
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""

@@ -16,7 +16,7 @@ import numpy as np
 from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.local.config import OnChipRuleConfig, write_settings
 from rfemu.learning.local.report import run_traces
-from rfemu.learning.local.train import train_on_chip
+from rfemu.learning.local.train import learn_screened, train_on_chip
 from rfemu.learning.restarts import random_state
 from rfemu.learning.rules import TrainingContext, TrainingOutcome, TrainingRule, register
 
@@ -61,6 +61,14 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_max):
     rng = np.random.default_rng(context.streams["restarts"]) if "restarts" in context.streams else \
         np.random.default_rng(config.seed)
     best, scores = None, []
+    if config.screen_windows > 0:          # successive halving (rfemu.learning.local.train.learn_screened)
+        nets = [context.network.copy() for _ in range(int(restarts))]
+        for r, net in enumerate(nets):
+            if r > 0 or initial_state == "uniform":
+                random_state(net, rng, bias_range=(0.0, bias_max))
+        best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]), lambda: config.rule(name),
+                                      config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1)
+        restarts = 0
     for r in range(int(restarts)):
         net = context.network.copy()
         if r > 0 or initial_state == "uniform":

@@ -16,6 +16,7 @@ the write latency; the resonances drift over that time.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from rfemu.learning.local.view import LocalView
 from rfemu.rng import as_generator
 
 __all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient",
-           "followed_junctions"]
+           "followed_junctions", "learn_screened"]
 
 
 @dataclass(frozen=True)
@@ -337,3 +338,93 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         if checkpoint is not None and window < config.windows:
             checkpoint.offer("on_chip", lambda: _state(chip, rule, states, record.curve, rng, record, clock,
                                                        order, pos, window, elapsed()))
+
+
+def learn_screened(networks, features, labels, evaluation, make_rule, config: OnChipConfig,
+                   writes: WriteSettings | None = None, first_windows=100, n_threads=1):
+    """On-chip learning from several programmings by successive halving, kept by the chip's own
+    validation accuracy.
+
+    Every programming (``networks``: compiled networks, trained in place) learns
+    ``first_windows`` windows; the better half by validation accuracy (``evaluation``, measured on
+    the chip as it senses) learns twice as many, and so on until one is left, which learns
+    ``config.windows`` more. A chip can do all of it: the programmings, the learning and the
+    validation are its own; only the bookkeeping of which programming is best is outside a
+    junction (a broadcast choice, like the restarts'). Most random programmings of a chip with
+    bump-shaped neurons stall (``docs/architecture.md#on-chip-learning``): halving spends the
+    windows on the few that do not.
+
+    Parameters
+    ----------
+    networks : list of CompiledNetwork
+    features, labels : training samples
+    evaluation : (features, labels)
+        The validation samples.
+    make_rule : callable
+        ``make_rule() -> rule``, a fresh rule for every learning round.
+    config : OnChipConfig
+        ``windows``: the last round's; ``seed + 1000 * i + round`` for programming i.
+    writes : WriteSettings
+    first_windows : int
+    n_threads : int
+
+    Returns
+    -------
+    (OnChipResult, list of float)
+        The survivor's whole learning (rounds joined: curve, writes, simulated time) and every
+        programming's validation accuracy when it was last measured.
+    """
+    if int(first_windows) != first_windows or first_windows < 1:
+        raise ValueError(f"first_windows must be an integer >= 1, got {first_windows!r}")
+    alive = list(range(len(networks)))
+    if not alive:
+        raise ValueError("learn_screened needs at least one network")
+    rounds = {i: [] for i in alive}
+    scores = [float("nan")] * len(networks)
+    windows, k = int(first_windows), 0
+    while True:
+        last = len(alive) == 1
+        n = config.windows if last else windows
+        for i in alive:
+            seed = None if config.seed is None else config.seed + 1000 * i + k
+            cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed)
+            result = train_on_chip(networks[i], features, labels, make_rule(), cfg, writes,
+                                   evaluation=evaluation, n_threads=n_threads)
+            rounds[i].append(result)
+            scores[i] = float(result.curve.accuracy[-1])
+        if last:
+            return _joined(rounds[alive[0]]), scores
+        alive = sorted(alive, key=lambda i: -scores[i])[:max(1, len(alive) // 2)]
+        windows, k = 2 * windows, k + 1
+
+
+def _joined(results) -> OnChipResult:
+    """One :class:`OnChipResult` of consecutive learning runs of the same chip."""
+    final = results[-1]
+    curve = OnChipCurve(followed=final.curve.followed)
+    log = type(final.states.log)()
+    window = t = writes = energy = 0.0
+    for r in results:
+        c = r.curve
+        for i in range(len(c.window)):
+            if curve.window and i == 0:
+                continue                              # a round's start is the last one's end
+            curve.window.append(int(window + c.window[i]))
+            curve.time.append(t + c.time[i])
+            curve.writes.append(int(writes + c.writes[i]))
+            curve.energy.append(energy + c.energy[i])
+            curve.cost.append(c.cost[i])
+            curve.accuracy.append(c.accuracy[i])
+            curve.frequency.append(c.frequency[i])
+        a = r.states.log.arrays()
+        for j in range(len(a["junction"])):
+            log.add(t + a["time"][j], a["junction"][j:j + 1], a["requested"][j:j + 1], a["obtained"][j:j + 1],
+                    a["energy"][j])
+        window += c.window[-1]
+        t += r.simulated_time
+        writes += r.states.log.count
+        energy += r.states.log.energy
+    final.states.log = log
+    return OnChipResult(network=final.network, states=final.states, curve=curve, simulated_time=t,
+                        seconds=sum(r.seconds for r in results),
+                        junction_updates=sum(r.junction_updates for r in results))
