@@ -113,9 +113,10 @@ class OscillatorParameters:
     """
 
     natural_frequency: float = field(default=300e6, metadata={
-        "unit": "Hz", "gt": 0,
-        "help": "f0 (Hz) of a neuron whose layer has no frequency plan; a layer's plan sets it "
-                "otherwise."})
+        "unit": "Hz", "gt": 0, "scenario": False,
+        "help": "f0 (Hz) of the device; in a network every hidden layer's channel plan (its "
+                "emission_plan or the next layer's resonance_plan) sets it per neuron, so it is "
+                "no scenario key."})
     nonlinear_frequency_shift: float = field(default=0.0, metadata={
         "unit": "rad/s",
         "help": "N of w(p) = w0 + N p, in rad/s (\"50 MHz\" is read as 2 pi x 50 MHz)."})

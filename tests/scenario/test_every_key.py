@@ -56,11 +56,9 @@ ELSEWHERE = {
                     "oscillator_power", "sensitivity", "damping", "oscillator_threshold")},
 }
 #: keys that reach no device although the scenario takes them (bugs: strict xfail until fixed)
-DEAD = {
-    "devices.oscillator.natural_frequency": "every hidden layer has a plan (its emission_plan or the "
-    "next layer's resonance_plan) that sets the neurons' natural frequencies",
-    "network.layers.0.oscillator.natural_frequency": "the same, per layer",
-}
+DEAD = {}
+# (devices.oscillator.natural_frequency was one: every hidden layer's channel plan sets the
+# neurons' natural frequencies, so it is no scenario key any more: field metadata scenario: False)
 #: SI values for keys whose typical value would be out of bounds
 VALUES = {"devices.frequency_state.endurance": 17.0}
 #: typical magnitudes for keys whose default is 0 or null, by unit

@@ -33,9 +33,9 @@ def test_a_plain_number_in_exponent_notation_is_a_number(written, watts):
 
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1e400", "'1e400 Hz'", "'-1e999 kHz'"])
 def test_infinite_or_nan_quantities_are_refused_at_their_line(value):
-    text = MINIMAL + f"devices:\n  oscillator:\n    natural_frequency: {value}\n"
+    text = MINIMAL + f"devices:\n  frequency_state:\n    write_noise: {value}\n"
     message = _refused(text)
-    assert message.startswith("<scenario>:8: devices.oscillator.natural_frequency:")
+    assert message.startswith("<scenario>:8: devices.frequency_state.write_noise:")
     assert "finite" in message
 
 
