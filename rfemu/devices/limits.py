@@ -13,6 +13,9 @@ and what is expected); :mod:`rfemu.scenario` cites the scenario line with it.
   minutes without end);
 - :func:`reciprocal_problem`: a positive factor whose reciprocal overflows a float (an amplifier
   efficiency of 1e-320 made the energy per inference infinite);
+- :func:`square_law_problem` (a warning, :class:`ModelValidityWarning`, once per device): a
+  junction driven so hard that the square-law model's voltage ``K P`` exceeds the largest a
+  junction can rectify;
 - :func:`memory_problem`: a run whose estimated memory exceeds :func:`memory_limit` (the
   machine's available memory, or ``$RFEMU_MEMORY_LIMIT``), refused before anything is allocated
   (``size: 1000000000`` asked for gigabytes and died in a MemoryError).
@@ -35,6 +38,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -45,7 +49,8 @@ __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "joh
            "reciprocal_problem", "MEMORY_ENV", "JUNCTION_BYTES", "EVENT_JUNCTION_BYTES",
            "memory_limit", "memory_problem", "format_bytes", "Divergence", "STABLE_STEP_FRACTION",
            "NORM_TOLERANCE", "SMALL_TURN", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
-           "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator"]
+           "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator",
+           "ModelValidityWarning", "square_law_power", "square_law_problem", "warn_once"]
 
 #: largest k_B T / E0 of the oscillator's small-noise model
 MAX_NOISE_RATIO = 1.0
@@ -396,3 +401,52 @@ def check_oscillator(power, trace_power, trace_time, t_end: float, dt: float, pa
              f"{what} although dt = {dt:.3g} s is within the stable step: check the oscillator's "
              "parameters (noise ratio k_B T / E0, current, injection)")
     raise Divergence(f"oscillator {j}", t, cause, stable)
+
+
+# --------------------------------------------------------------------------------------------
+# Validity of the models (warnings, once per device)
+# --------------------------------------------------------------------------------------------
+
+class ModelValidityWarning(UserWarning):
+    """A parameter outside the range where a device model holds (the run goes on)."""
+
+
+_WARNED: set = set()
+
+
+def warn_once(device: str, message: str, filename: str = "<rfemu>", lineno: int = 0) -> bool:
+    """Warn (:class:`ModelValidityWarning`, at ``filename:lineno``) the first time this device
+    gets this message in the process; True when it warned."""
+    key = (device, message)
+    if key in _WARNED:
+        return False
+    _WARNED.add(key)
+    warnings.warn_explicit(message, ModelValidityWarning, filename, lineno, module="rfemu")
+    return True
+
+
+def square_law_power(sensitivity: float, resistance: float, tmr: float) -> float:
+    """W, the tone power above which the square-law spin diode's V = K P exceeds what a junction
+    can rectify.
+
+    V_dc = <I(t) R(m(t))> with I = I_rf cos(w t) and R = R (1 + TMR (1 - m.p) / 2): only
+    -(TMR R / 2) <I_rf cos(w t) m.p> rectifies, at most TMR R I_rf / pi (m.p = -sign cos). With
+    P = I_rf^2 R / 2, K P <= TMR R I_rf / pi holds for P <= 2 TMR^2 R / (pi^2 K^2) (2.6 uW for
+    the defaults K = 8.8 mV/uW, R = 1 kOhm, TMR = 100 %).
+    """
+    return 2.0 * tmr ** 2 * resistance / (math.pi ** 2 * sensitivity ** 2)
+
+
+def square_law_problem(tone_power: float, sensitivity: float, resistance: float, tmr: float,
+                       device: str = "the junctions") -> Optional[str]:
+    """Why tones of ``tone_power`` drive ``device`` beyond the square-law model (or None)."""
+    if tone_power <= 0 or sensitivity <= 0 or resistance <= 0 or tmr <= 0:
+        return None
+    limit = square_law_power(sensitivity, resistance, tmr)
+    if not tone_power > limit:
+        return None
+    current = math.sqrt(2.0 * tone_power / resistance)
+    return (f"{device} get tones of up to {tone_power:.3g} W, beyond the square-law spin-diode "
+            f"model: its K P = {sensitivity * tone_power:.3g} V exceeds the largest voltage a "
+            f"junction can rectify, TMR R I_rf / pi = {tmr * resistance * current / math.pi:.3g} V "
+            f"(the model holds well below {limit:.3g} W: lower the power or the sensitivity)")

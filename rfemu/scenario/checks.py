@@ -130,6 +130,25 @@ def _memory_problems(s: Scenario, positions: Positions) -> list[Problem]:
     return [positions.problem(largest[1], message)] if message else []
 
 
+def _validity_warnings(s: Scenario) -> list[tuple[str, tuple, str]]:
+    """(device, key path, message) of each device driven outside its model's validity (warned,
+    not refused: :class:`rfemu.devices.limits.ModelValidityWarning`): junctions whose tones go
+    beyond the square-law regime (:func:`rfemu.devices.limits.square_law_problem`)."""
+    found = []
+    for i, layer in enumerate(s.network.layers):
+        if i == 0:
+            power, key = s.network.inputs.max_power, ("network", "inputs", "max_power")
+        else:
+            power = s.network.layers[i - 1].oscillator.max_output_power
+            key = ("network", "layers", i - 1, "oscillator", "max_output_power")
+        device = f"the junctions of layer {i}"
+        message = limits.square_law_problem(power, layer.resonator.sensitivity,
+                                            s.medium.junction_resistance, layer.oscillator.tmr, device)
+        if message:
+            found.append((device, key, message))
+    return found
+
+
 def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> list[Problem]:
     """Checks that span keys or touch the file system, each citing a line."""
     problems = []

@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from rfemu.scenario.checks import _checks
+from rfemu.devices.limits import warn_once
+from rfemu.scenario.checks import _checks, _validity_warnings
 from rfemu.scenario.errors import Positions, Problem, ScenarioError, _dotted
 from rfemu.scenario.schema import Scenario, _known_fields
 from rfemu.scenario.yaml_marks import read_yaml
@@ -343,6 +344,9 @@ def _validate(data: Any, positions: Positions, source: Optional[str],
     problems = _checks(s, positions, scenario_dir)
     if problems:
         raise ScenarioError(_sorted(problems))
+    for device, key, message in _validity_warnings(s):       # once per device and message
+        file, line = positions.locate(key)
+        warn_once(device, f"{_dotted(key)}: {message}", file, line or 0)
     s._source = source
     s._positions = positions
     return s

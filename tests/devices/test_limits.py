@@ -109,3 +109,45 @@ def test_a_run_over_the_limit_is_refused_and_raising_the_limit_lets_it_through(m
     assert "100 MB" in problem.message and limits.MEMORY_ENV in problem.message
     monkeypatch.setenv(limits.MEMORY_ENV, "1 GB")
     assert load_scenario(QUICKSTART).network.layers[0].size == 16
+
+
+# -- validity: the square-law spin diode ----------------------------------------------------
+
+def test_a_macrospin_junction_never_rectifies_more_than_the_square_law_bound():
+    """The bound behind square_law_power: |V_dc| <= TMR R I_rf / pi for the full LLGS junction
+    at resonance, while its own square law K P (small-signal K) crosses it at strong drive."""
+    from rfemu.devices import llgs
+    p = llgs.MacrospinParameters(temperature=0.0)
+    field = (2e4, 0.0, 0.0)
+    f = llgs.kittel_frequency(2e4, p.anisotropy_field, p.effective_magnetisation)
+    r, tmr = p.resistance_parallel, p.resistance_antiparallel / p.resistance_parallel - 1
+    k = abs(float(llgs.spin_diode_response(p, f, field)))
+    crossed = False
+    for i_rf in (1e-4, 1e-3, 1e-2):
+        v = abs(float(llgs.rectified_voltage(p, f, i_rf, 10e-9, 1e-13, settle_time=5e-9, applied_field=field)[0]))
+        power = i_rf ** 2 * r / 2
+        assert v <= tmr * r * i_rf / math.pi
+        crossed |= k * power > tmr * r * i_rf / math.pi
+        assert (power > limits.square_law_power(k, r, tmr)) == (k * power > tmr * r * i_rf / math.pi)
+    assert crossed
+
+
+def test_tones_beyond_the_square_law_warn_once_naming_the_junctions(tmp_path):
+    import warnings
+    from rfemu.scenario import load_scenario
+    text = QUICKSTART.read_text()
+    assert "max_power: 1 uW" in text
+    path = tmp_path / "loud.yaml"
+    path.write_text(text.replace("max_power: 1 uW", "max_power: 10 uW"))
+    line = text.splitlines().index(next(t for t in text.splitlines() if "max_power: 1 uW" in t)) + 1
+    limits._WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_scenario(QUICKSTART)                       # 1 uW: inside the model (2.6 uW)
+        assert not [w for w in caught if w.category is limits.ModelValidityWarning]
+        for _ in range(3):
+            load_scenario(path)
+    (w,) = [w for w in caught if w.category is limits.ModelValidityWarning]
+    assert (w.filename, w.lineno) == (str(path), line)
+    assert "the junctions of layer 0" in str(w.message) and "square-law" in str(w.message)
+    assert str(w.message).startswith("network.inputs.max_power: ")
