@@ -35,6 +35,16 @@ medium: {injection_locking: true}
 task: {dataset: xor}
 """
 N_INPUTS = 2                                                  # xor's features
+#: the base of the network.conv keys: a convolution needs an image task (digits, 8x8)
+CONV_SCENARIO = """name: every-conv-key
+network:
+  conv: {filters: 2, kernel_size: 3, pool_size: 2}
+  layers:
+    - {size: 3, initial_bias_spread: 0}
+    - {size: 10, initial_bias_spread: 0}
+task: {dataset: digits}
+training: {rule: cnn_backprop}
+"""
 SECTIONS = ("devices.oscillator", "devices.resonator", "devices.frequency_state", "network",
             "medium", "engine", "variability")
 #: keys the engines see only through a transformation of the value: key -> value to find
@@ -46,6 +56,7 @@ TRANSFORMED = {
 ELSEWHERE = {
     "network.layers.0.initial_tuning_spread": "a spread of the initial tuning draws (test_graph)",
     "network.layers.0.initial_bias_spread": "a spread of the initial bias draws (test_graph)",
+    "network.conv.initial_tuning_spread": "a spread of the initial shared target (test_conv)",
     "medium.line_length": "a position: with loss_per_length it makes the gain (test_line_length_loss)",
     "medium.loss_per_length": "a loss per metre: with line_length it makes the gain (test_line_length_loss)",
     "engine.event.noise_duration": "the event engine's noisy run length (EventEngine.infer)",
@@ -120,7 +131,7 @@ def _distinctive(key, unit, default, k):
         return [-10e6 * factor, 10e6 * factor]
     if key.endswith(".values"):               # an explicit plan: one frequency per channel
         n = {"network.inputs": N_INPUTS, "network.layers.0.resonance_plan": N_INPUTS,
-             "network.layers.0.emission_plan": 3}[key.rsplit(".", 2)[0] if "inputs" in key
+             "network.layers.0.emission_plan": 3, "network.conv.patch_plan": 9}[key.rsplit(".", 2)[0] if "inputs" in key
                                                    else key.rsplit(".", 1)[0]]
         return [50e6 * factor * (1 + 0.1 * i) for i in range(n)]
     if isinstance(default, list):
@@ -194,7 +205,7 @@ def test_a_key_written_with_a_unit_reaches_the_devices_in_si(key, unit, default)
     sets = [f"{key}={written}"]
     if key.endswith(".values"):
         sets.append(f"{key.rsplit('.', 1)[0]}.kind=explicit")
-    s = load_scenario_text(SCENARIO, sets)
+    s = load_scenario_text(CONV_SCENARIO if key.startswith("network.conv.") else SCENARIO, sets)
     found = np.array(list(_numbers(_engine_objects(s))))
     for value in wanted:
         hit = np.isclose(found, value, rtol=1e-9, atol=0.0)
