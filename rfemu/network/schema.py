@@ -17,6 +17,12 @@ node kind          identifier                                   meaning
 ``readout``        ``("readout", c)``                           class score c (output chain)
 =================  ==========================================  ==============================
 
+A network with a convolution before its layers (:mod:`rfemu.network.conv`) also holds the
+:data:`CONV_NODE_KINDS`: ``("patch_tone", t)`` emitting on every ``("conv_line", k)`` (one line, or
+one per position in the parallel arrangement), ``("conv_resonator", k, f, j)`` fed by line ``k``
+in series in ``("conv_chain", k, f)``, which drives ``("conv_oscillator", f)``; a ``pools`` edge
+goes from each filter's oscillator to every source (pooled value) its maps feed.
+
 Edges (attribute :data:`KIND` on every edge):
 
 - ``emits``: source or oscillator -> line (the tone goes onto that line);
