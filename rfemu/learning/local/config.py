@@ -42,6 +42,9 @@ class OnChipRuleConfig:
     thermal_noise: bool = field(default=False, metadata={
         "help": "The learning chip senses with the neurons' thermal noise (noise-averaged class scores: "
                 "power fluctuations with the frequency following), as the noisy chip runs."})
+    final_step_fraction: float = field(default=1.0, metadata={
+        "unit": "", "gt": 0, "le": 1, "help": "The broadcast step gain falls from 1 to this over the windows (cosine; "
+                                                "1: constant steps); with screen_windows, in the survivor's last round."})
     screen_windows: int = field(default=0, metadata={
         "ge": 0, "help": "With training.restarts > 1: > 0 screens the programmings by successive halving "
                          "(each learns this many windows, the better half by validation twice as many, ..., "
@@ -79,7 +82,8 @@ class OnChipRuleConfig:
         """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`."""
         return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
                             sample_time=self.sample_time, evaluate_every=self.evaluate_every,
-                            readout_noise=self.readout_noise, thermal_noise=self.thermal_noise, seed=self.seed)
+                            readout_noise=self.readout_noise, thermal_noise=self.thermal_noise,
+                            final_step_fraction=self.final_step_fraction, seed=self.seed)
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""

@@ -58,6 +58,10 @@ class OnChipConfig:
         ones of :class:`~rfemu.learning.local.chip.LearningChip` (the neurons' power fluctuations
         with the frequency following), for the cost, the dither correlations and the accuracy of
         the curve alike (the learning learns the chip it has, noise included).
+    final_step_fraction : float
+        The learning circuit's broadcast step gain falls from 1 to this over the windows (cosine;
+        1: constant): every junction's and chain's step is multiplied by it (annealing: large
+        steps to cross the landscape, small ones to settle with margins).
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     """
@@ -69,6 +73,7 @@ class OnChipConfig:
     evaluate_every: int = 10
     readout_noise: float = 0.0
     thermal_noise: bool = False
+    final_step_fraction: float = 1.0
     seed: int | None = 0
 
     def __post_init__(self):
@@ -82,6 +87,8 @@ class OnChipConfig:
                 raise ValueError(f"{name} must be finite and > 0, got {v!r}")
         if not (math.isfinite(self.readout_noise) and self.readout_noise >= 0):
             raise ValueError(f"readout_noise must be finite and >= 0 V, got {self.readout_noise!r}")
+        if not (0 < self.final_step_fraction <= 1):
+            raise ValueError(f"final_step_fraction must be in (0, 1], got {self.final_step_fraction!r}")
 
 
 @dataclass
@@ -271,6 +278,16 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
                         seconds=time.perf_counter() - t0, junction_updates=clock[1])
 
 
+def _step_gain(window, config) -> float:
+    """The broadcast step gain of window ``window`` (1-based): a cosine from 1 to
+    ``config.final_step_fraction`` over ``config.windows``."""
+    f = config.final_step_fraction
+    if f == 1.0 or config.windows <= 1:
+        return 1.0
+    t = (window - 1) / (config.windows - 1)
+    return f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, elapsed) -> dict:
     """What the windows after ``window`` start from (:mod:`rfemu.learning.resume`): the chip's
     biases and the junctions' states, the rule's, the generators', the sample order, the clock,
@@ -319,9 +336,10 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         chain_views = []
         view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale, chain_views)
         record.costs.append(cost)
-        states.accumulate(rule.update(view))
+        gain = _step_gain(window, config)
+        states.accumulate(rule.update(view) if gain == 1.0 else gain * rule.update(view))
         if chain_views:                     # the chains' biases: volatile, set at once
-            step = np.split(rule.update_bias(chain_views[0]),
+            step = np.split(gain * rule.update_bias(chain_views[0]),
                             np.cumsum([layer.n_chains for layer in chip.network.layers])[:-1])
             for layer, d in zip(chip.network.layers, step):
                 layer.bias_voltage += d
@@ -363,7 +381,8 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
     make_rule : callable
         ``make_rule() -> rule``, a fresh rule for every learning round.
     config : OnChipConfig
-        ``windows``: the last round's; ``seed + 1000 * i + round`` for programming i.
+        ``windows``: the last round's; ``seed + 1000 * i + round`` for programming i; the step
+        gain anneals (``final_step_fraction``) in the last round only.
     writes : WriteSettings
     first_windows : int
     n_threads : int
@@ -387,7 +406,8 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
         n = config.windows if last else windows
         for i in alive:
             seed = None if config.seed is None else config.seed + 1000 * i + k
-            cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed)
+            cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed,
+                                      final_step_fraction=config.final_step_fraction if last else 1.0)
             result = train_on_chip(networks[i], features, labels, make_rule(), cfg, writes,
                                    evaluation=evaluation, n_threads=n_threads)
             rounds[i].append(result)
