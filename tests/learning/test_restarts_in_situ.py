@@ -34,6 +34,24 @@ def test_random_state_fills_the_windows_uniformly_and_leaves_the_output_biases()
         random_state(net, 0, bias_range=(0.01, 0.0))
 
 
+def test_active_biases_start_every_neuron_on_and_unsaturated_at_zero_input():
+    # "active": each hidden bias uniform over [I_th, I_max] / g_m, so that at zero input every
+    # neuron's current I = g_m V_bias lies in its active window (on, below the clamp)
+    from rfemu.engines.compiled import CompiledEngine
+
+    net = compile_graph(build_graph(spin_mlp((4, 400, 2)), seed=0))
+    random_state(net, np.random.default_rng(2), bias_range="active")
+    layer = net.layers[0]
+    i_th, i_max = np.asarray(layer.oscillator.threshold_current), np.asarray(layer.oscillator.max_current)
+    u = (layer.bias_voltage * layer.transconductance - i_th) / (i_max - i_th)
+    assert np.all((u >= 0) & (u <= 1))
+    assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / u.size)
+    current = CompiledEngine(net, n_threads=1).forward(np.zeros((1, 4)), keep=True).layers[0].current
+    assert np.all((current >= i_th) & (current <= i_max))
+    with pytest.raises(ValueError, match="active"):
+        random_state(net, 0, bias_range="on")
+
+
 def test_restarts_keep_the_best_validation_accuracy_and_leave_it_in_the_network():
     task = xor_quadrants(n_train=200, n_test=50, seed=0)
     cfg = TrainingConfig(epochs=15, batch_size=32, frequency_learning_rate=2e5, bias_learning_rate=2e-4,
