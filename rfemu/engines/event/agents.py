@@ -94,7 +94,7 @@ class NeuronAgent:
     __slots__ = ("node", "layer", "chain", "line_out", "slot", "params", "kick", "timer", "process",
                  "busy", "interrupted", "t0", "p0", "f0", "p_target", "f_target", "g_target", "rate",
                  "p_emit", "f_emit", "g_emit", "current", "p_scale", "amplitude", "stop_time",
-                 "t_current", "p_now", "f_now", "steady", "f_natural", "tolerances")
+                 "t_current", "p_now", "f_now", "steady", "f_natural", "tolerances", "segments")
 
     def __init__(self, node, layer, chain, line_out, slot, params, f_channel, linewidth):
         self.node, self.layer, self.chain = node, layer, chain
@@ -113,6 +113,7 @@ class NeuronAgent:
         self.t_current = 0
         self.steady = 0.0
         self.tolerances = (0.0, 0.0, 1e-300, 1e-300)
+        self.segments = []       # noise off, this inference: (t0 ticks, p0 W, p_target W, rate 1/s) per retarget
 
     def state_at(self, t):
         """Output power and frequency at time t >= t0, ticks (noise off: exponential relaxation)."""

@@ -154,7 +154,8 @@ class EventConfig:
 class InferenceResult:
     """One inference: ``outputs`` (K,) V (output chain voltage + bias), ``latency`` s (input applied
     to outputs settled), ``energy`` J by device kind, ``n_events`` simpy events processed,
-    ``wall_time`` s, ``t_start``/``t_end`` s of physical time."""
+    ``wall_time`` s, ``t_start``/``t_end`` s of physical time, ``cpu_time`` s (this process's CPU
+    time processing the events)."""
 
     outputs: np.ndarray
     latency: float
@@ -163,6 +164,7 @@ class InferenceResult:
     wall_time: float
     t_start: float
     t_end: float
+    cpu_time: float = 0.0
 
 
 @dataclass

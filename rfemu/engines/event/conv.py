@@ -312,6 +312,9 @@ class ConvEventEngine(EventEngine):
                              f"got shape {x.shape}")
         patches = cv.im2col(x[None] * self.cnn.input_max_power, g)[0]
         self._stage_end = self.env.ticks
+        for row in self.conv_neurons:    # (their trajectories are not followed: the pools read the tones)
+            for n in row:
+                n.segments = []
         if self.scan is not None:
             self.scan.patches = patches
             self.scan.position = 0

@@ -108,6 +108,7 @@ class EventEngine:
         self.energy_model = energy_model or EnergyModel()
         self.ledger = EnergyLedger(self.energy_model, time_unit=TICK)
         self.n_events = 0
+        self._recording = False          # neurons keep their trajectory segments (an inference)
         self.tracer = Tracer(trace, network) if trace is not None else None
         cfg = self.config
         env = self.env
@@ -298,6 +299,8 @@ class EventEngine:
             p_now, f_now = n.state_at(now) if n.busy else (n.p_target, n.f_target)
         n.t0, n.p0, n.f0 = now, p_now, f_now
         n.p_target, n.f_target, n.g_target, n.rate = p_target, f_target, g_target, rate
+        if self._recording:
+            n.segments.append((now, p_now, p_target, rate))
         cfg = self.config
         n.tolerances = (cfg.emission_tolerance * n.p_scale, cfg.frequency_tolerance * f_target,
                         max(cfg.settle_tolerance * n.p_scale, 1e-300), max(cfg.settle_tolerance * f_target, 1e-300))
@@ -484,6 +487,10 @@ class EventEngine:
         t_start = self.env.ticks
         for r in self.readouts:
             r.records = [(t_start, r.value)]
+        for n in self.neurons:           # each neuron's exact trajectory from its state now
+            p_now = n.state_at(t_start)[0] if n.busy else n.p_target
+            n.segments = [(t_start, p_now, n.p_target, n.rate)]
+        self._recording = True           # (only during an inference: a long run keeps no trajectory)
         self.ledger.start(t_start)
         if cfg.noise:
             if duration is None:
@@ -493,10 +500,11 @@ class EventEngine:
                 n.stop_time = self._stop_time
                 if not n.busy:
                     self._retarget(n, t_start, n.current, n.p_target, n.f_target, n.g_target, n.rate)
-        wall = _time.perf_counter()
+        wall, cpu = _time.perf_counter(), _time.process_time()
         present()
         n_events = self._run_env(self._stop_time if cfg.noise else None)
-        wall = _time.perf_counter() - wall
+        wall, cpu = _time.perf_counter() - wall, _time.process_time() - cpu
+        self._recording = False
         t_end = self.env.ticks
         outputs = np.array([r.value for r in self.readouts])
         latency = self._latency(outputs, t_start)
@@ -507,13 +515,22 @@ class EventEngine:
                 outputs = np.array([_step_mean(r.records, t_end - window, t_end) for r in self.readouts])
         energy = self.ledger.finish(t_start, t_start + latency)
         return InferenceResult(outputs=outputs, latency=to_seconds(latency), energy=energy, n_events=n_events,
-                               wall_time=wall, t_start=to_seconds(t_start), t_end=to_seconds(t_end))
+                               wall_time=wall, t_start=to_seconds(t_start), t_end=to_seconds(t_end), cpu_time=cpu)
 
     def _latency(self, outputs, t_start):
         """Ticks from the input to the last moment any output was farther than the tolerance from
-        its final value (relative to the largest final output magnitude)."""
+        its final value (relative to the largest final output magnitude).
+
+        Noise off, when the output line carries fixed-channel neurons' tones, the outputs are
+        followed along the neurons' exact exponential relaxations (:meth:`_trajectory_latency`);
+        otherwise along the readouts' records (the tones as emitted)."""
         scale = max(float(np.max(np.abs(outputs))) if outputs.size else 0.0, 1e-300)
         tol = self.config.latency_tolerance * scale
+        exact = self._trajectory_latency(t_start, tol)
+        return self._record_latency(outputs, t_start, tol) if exact is None else exact
+
+    def _record_latency(self, outputs, t_start, tol):
+        """Ticks until the readouts' records stay within ``tol`` (V) of their final values."""
         last = t_start
         for r, final in zip(self.readouts, outputs.tolist()):
             hist = r.records
@@ -528,6 +545,72 @@ class EventEngine:
                 settled_from = self.env.ticks
             last = max(last, settled_from)
         return last - t_start
+
+    def _trajectory_latency(self, t_start, tol):
+        """Ticks until the outputs, followed along the exact relaxations of the neurons on the
+        output line, stay within ``tol`` (V) of their final values; None when that does not apply
+        (noise on, no hidden layer, neurons emitting at f(I), locking).
+
+        A neuron emits when it has moved by ``emission_tolerance`` of its full power, so the
+        readouts' records lag its relaxation by up to that much, and reach a tolerance finer than
+        the lag only at the neuron's last (settled) emission. Its power between events is known
+        exactly (``P(t) = P_t + (P_0 - P_t) exp(-r (t - t_0))`` per segment), and with fixed
+        channels the output chains are linear in the tone powers: ``V(t) = W P(t - d) + V_bias``
+        (``W`` the output line's chain matrix, ``d`` its delay): each tone change reaches the
+        output chains exactly one delay after it was emitted, which the records (one delivery
+        reading every change sent while it was pending) do not ensure. The last crossing of
+        ``tol`` is found on a grid up to 50 relaxation times after the last segment began (the
+        deviation is then below e^-50 of what it was), then by bisection to a tick or 1e-9 of
+        the latency.
+        """
+        cfg = self.config
+        last_layer = len(self.lines) - 1
+        if cfg.noise or last_layer == 0 or cfg.locking_coupling is not None:
+            return None
+        feeding = self.network.layers[last_layer - 1]
+        if feeding.emission == S.EMISSION_CURRENT:
+            return None
+        line = self.lines[last_layer]
+        # the neurons that moved (the others hold their final power all along)
+        neurons = [n for n in self._neuron_layers[last_layer - 1]
+                   if any(a != n.p_target or b != n.p_target for _, a, b, _ in n.segments)]
+        if not neurons:
+            return 0
+        w = line.medium.response_matrix()[:, [n.slot for n in neurons]]          # (K, N) V/W
+        final = np.array([n.p_target for n in neurons])
+        n_seg = max(len(n.segments) for n in neurons)
+        start = np.full((len(neurons), n_seg), np.inf)
+        p0, pt, rate = (np.zeros((len(neurons), n_seg)) for _ in range(3))
+        for i, n in enumerate(neurons):
+            for j, (t0, a, b, r) in enumerate(n.segments):
+                start[i, j], p0[i, j], pt[i, j], rate[i, j] = (t0 - t_start) * TICK, a, b, r
+        delay = line.delay_ticks * TICK
+        rows = np.arange(len(neurons))[:, None]
+
+        def deviation(t):                        # (K, M): V(t) - V_final at times t (s after t_start)
+            seen = np.asarray(t, dtype=float)[None, :] - delay
+            k = np.maximum((start[:, :, None] <= seen[:, None, :]).sum(axis=1) - 1, 0)      # (N, M)
+            elapsed = np.maximum(seen - start[rows, k], 0.0)
+            power = pt[rows, k] + (p0[rows, k] - pt[rows, k]) * np.exp(-rate[rows, k] * elapsed)
+            return np.einsum("kn,nm->km", w, power - final[:, None])   # (no BLAS call: threads stall it)
+
+        def above(t):
+            return np.any(np.abs(deviation(t)) > tol, axis=0)
+
+        last = np.nanmax(np.where(np.isfinite(start), start, np.nan), axis=1)        # per neuron
+        slowest = float(np.min(rate[rows[:, 0], np.argmax(start == last[:, None], axis=1)]))
+        grid = np.linspace(0.0, float(np.max(last)) + delay + 50.0 / slowest, 257)
+        hit = np.flatnonzero(above(grid))
+        if hit.size == 0:
+            return 0
+        lo, hi = grid[hit[-1]], grid[min(hit[-1] + 1, grid.size - 1)]     # above at lo, inside from hi on
+        while (hi - lo) > max(TICK, 1e-9 * hi):     # to the tick, or 1e-9 of the latency
+            mid = 0.5 * (lo + hi)
+            if above(np.array([mid]))[0]:
+                lo = mid
+            else:
+                hi = mid
+        return to_ticks(hi, "the latency", up=True) if hi > 0 else 0
 
     def run(self, features=None, *, power=None, duration=None, progress=False) -> EventRunResult:
         """Run samples one after the other (each applied when the previous one has settled)."""
