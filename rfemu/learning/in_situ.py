@@ -139,8 +139,30 @@ def _write_step(states, opt_f, net, g_tuning, factor, now):
     states.commit(now)
 
 
+def _state(next_epoch, step, chip_time, net, optimisers, rng, history, states, elapsed) -> dict:
+    """What the epochs after ``next_epoch - 1`` start from (:mod:`rfemu.learning.resume`)."""
+    from rfemu.learning import resume
+    return {"next_epoch": int(next_epoch), "step": int(step), "chip_time": float(chip_time),
+            "network": resume.trainable_arrays(net), "rng": resume.generator_state(rng),
+            "optimisers": [{"m": o.m.copy(), "v": o.v.copy(), "t": int(o.t)} for o in optimisers],
+            "history": resume.curve_state(history), "elapsed_s": float(elapsed),
+            "junctions": None if states is None else resume.junction_states_state(states)}
+
+
+def _restore(saved, net, optimisers, rng, history, states) -> None:
+    """Put :func:`_state` back (after the same set-up as a fresh start)."""
+    from rfemu.learning import resume
+    resume.set_trainable_arrays(net, saved["network"])
+    resume.set_generator_state(rng, saved["rng"])
+    for o, s in zip(optimisers, saved["optimisers"], strict=True):
+        o.m[...], o.v[...], o.t = s["m"], s["v"], int(s["t"])
+    resume.set_curve_state(history, saved["history"])
+    if states is not None:
+        resume.set_junction_states_state(states, saved["junctions"])
+
+
 def train_in_situ(network, features, labels, event_config=None, config: InSituConfig | None = None,
-                  energy_model=None, writes=None) -> TrainingResult:
+                  energy_model=None, writes=None, checkpoint=None) -> TrainingResult:
     """Fine-tune a trained network on the emulated chip (physics-aware training).
 
     Parameters
@@ -161,6 +183,10 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
         the threshold, quantisation, write noise, window, endurance, energy; every write logged,
         timed on the chips' simulated clock). Pass a JunctionStates built on the same network to
         read its log afterwards. None: the tuning arrays take Adam's values directly (ideal writes).
+    checkpoint : object, optional
+        Saves the state after an epoch when one is due and gives it back when a run resumes
+        (:mod:`rfemu.learning.resume`, loop ``"in_situ"``): tuning states, biases, Adam moments,
+        the generator, the junctions' learning state, the simulated clock, the curve.
 
     Returns
     -------
@@ -191,8 +217,16 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
     t_start = time.perf_counter()
     step = 0
     chip_time = 0.0            # s, simulated: the chips' runs one after the other
+    first = 0
+    saved = checkpoint.restore("in_situ") if checkpoint is not None else None
+    if saved is not None:
+        first, step, chip_time = int(saved["next_epoch"]), int(saved["step"]), float(saved["chip_time"])
+        _restore(saved, net, (opt_f, opt_b), rng, history, states)
+        t_start -= saved["elapsed_s"]
+        if bar is not None:
+            bar.update(step)
     try:
-        for _ in range(config.epochs):
+        for epoch in range(first, config.epochs):
             t0 = time.perf_counter()
             order = rng.permutation(len(y))
             losses, correct = [], 0
@@ -223,6 +257,9 @@ def train_in_situ(network, features, labels, event_config=None, config: InSituCo
             history.validation_accuracy.append(float("nan"))
             history.score_scale.append(config.score_scale)
             history.seconds.append(time.perf_counter() - t0)
+            if checkpoint is not None and epoch + 1 < config.epochs:
+                checkpoint.offer("in_situ", lambda: _state(epoch + 1, step, chip_time, net, (opt_f, opt_b), rng,
+                                                           history, states, time.perf_counter() - t_start))
     finally:
         if bar is not None:
             bar.close()

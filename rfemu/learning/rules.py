@@ -314,7 +314,8 @@ def _train_in_situ(context: TrainingContext) -> TrainingOutcome:
                             seed=np.random.default_rng(config.seed).spawn(1)[0])
     t0 = time.perf_counter()
     tuned = train_in_situ(context.network, context.features[:n], context.labels[:n],
-                          context.event_config, config, energy_model=context.energy_model, writes=states)
+                          context.event_config, config, energy_model=context.energy_model, writes=states,
+                          checkpoint=context.checkpoint)
     per_junction = np.bincount(states.log.arrays()["junction"], minlength=states.n_junctions)
     metrics = {"in_situ_chip_train_accuracy": tuned.history.train_accuracy,
                "in_situ_writes": int(states.log.count), "in_situ_write_energy_J": float(states.log.energy),

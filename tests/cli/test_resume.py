@@ -136,7 +136,8 @@ def test_a_killed_on_chip_learning_resumed_ends_with_the_run_left_alone(override
 
 
 def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_again(tmp_path):
-    overrides = FEEDBACK + ("engine.kind=event", "engine.event.samples=200")
+    overrides = FEEDBACK[:1] + FEEDBACK[2:] + ("training.on_chip.windows=40", "engine.kind=event",
+                                               "engine.event.samples=200")
     said = []
     killed = _killed_run(tmp_path / "killed", overrides, stage="event", sig=signal.SIGTERM, messages=said)
     assert said == [f"terminated (SIGTERM); nothing half-written was left; its checkpoint is kept: go on "
@@ -150,20 +151,38 @@ def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_a
     assert _metrics(killed)["event_samples"] == 200
 
 
-def test_a_run_without_seed_resumes_with_the_seed_it_drew(tmp_path, monkeypatch):
-    overrides = ["seed=null", "training.epochs=6", "training.patience=null", "record.figures=false"]
+def _crashed_run(out: Path, overrides, monkeypatch, after=3) -> Path:
+    """The run in this process, checkpointing at every epoch, dying after its ``after``-th checkpoint."""
     save = Checkpointer.save
 
-    def save_then_crash(self, content):          # the process dies after its third checkpoint
+    def save_then_crash(self, content):
         save(self, content)
-        if self.saves == 3:
+        if self.saves == after:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(Checkpointer, "save", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
-        api.run(api.load_scenario(QUICKSTART, overrides=overrides), out=tmp_path / "crashed", progress=False,
-                overrides=overrides, checkpoint_interval=0)
+        api.run(api.load_scenario(QUICKSTART, overrides=list(overrides)), out=out, progress=False,
+                overrides=list(overrides), checkpoint_interval=0)
     monkeypatch.undo()
+    return out
+
+
+def test_a_crashed_in_situ_training_resumed_ends_with_the_run_left_alone(tmp_path, monkeypatch):
+    overrides = ("training.rule=in_situ", "training.in_situ.epochs=3", "training.in_situ.samples=32",
+                 "devices.frequency_state.step=1 kHz", "devices.frequency_state.write_noise=1 kHz",
+                 "record.figures=false")
+    crashed = _crashed_run(tmp_path / "crashed", overrides, monkeypatch, after=1)
+    saved = read_checkpoint(crashed)
+    assert (saved["loop"], saved["state"]["next_epoch"]) == ("in_situ", 1)
+    api.resume_run(crashed, progress=False)
+    _assert_same_run_folder(crashed, _left_alone(tmp_path / "alone", overrides))
+    assert _metrics(crashed)["in_situ_writes"] > 0
+
+
+def test_a_run_without_seed_resumes_with_the_seed_it_drew(tmp_path, monkeypatch):
+    overrides = ["seed=null", "training.epochs=6", "training.patience=null", "record.figures=false"]
+    _crashed_run(tmp_path / "crashed", overrides, monkeypatch)
     seed = read_checkpoint(tmp_path / "crashed")["seed"]
     assert api.resume_run(tmp_path / "crashed", progress=False).metrics["seed"] == seed
     _assert_same_run_folder(tmp_path / "crashed", _left_alone(tmp_path / "alone", overrides[1:] + [f"seed={seed}"]))
