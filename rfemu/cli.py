@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="run a scenario and write a run folder",
-        description="Run a scenario and write its run folder. A long run (training epochs, "
-                    "on-chip learning windows) saves a checkpoint into its run folder (the --out "
+        description="Run a scenario and write its run folder. A long run (offline and in-situ "
+                    "training epochs, on-chip learning windows; the finished training before the "
+                    "event engine's test run) saves a checkpoint into its run folder (the --out "
                     "folder; without --out the folder it prints) every record.checkpoint_interval "
                     "(default 60 s) or --checkpoint-every SECONDS. If the run is killed, that "
                     "folder holds the checkpoint; `rfemu run --resume DIR` with the same DIR goes "
