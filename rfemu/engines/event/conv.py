@@ -54,11 +54,12 @@ from rfemu.engines.event.agents import (LineAgent, NeuronAgent, Priority, Source
                                         source_process)
 from rfemu.engines.event.clock import PriorityTimeout, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
+from rfemu.engines.conv import rearranged
 from rfemu.engines.event.engine import EventEngine
 from rfemu.network import conv as cv
 
 __all__ = ["ConvEventEngine", "CNNInference", "CNNRunResult", "PoolAgent", "ScanAgent", "scan_process",
-           "rearranged", "event_figures"]
+           "event_figures"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,45 +360,8 @@ def layer_junctions(layer) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# the other arrangement, and the benchmark's figures
+# the benchmark's figures
 # --------------------------------------------------------------------------------------------
-
-def rearranged(cnn, arrangement):
-    """A twin of ``cnn`` in ``arrangement``, its filters' chains programmed to the shared target.
-
-    Sequential to parallel: every position gets a copy of the one chain per filter (the same
-    devices, resonances and biases). Parallel to sequential: the one chain per filter takes copy
-    0's devices with the shared target (``target_tuning[0]``, the copies' common target) written
-    on them, and copy 0's bias. The head is shared (not copied).
-    """
-    from rfemu.engines.conv import SpinCNN
-    layer = cnn.conv
-    if arrangement not in cv.ARRANGEMENTS:
-        raise ValueError(f"arrangement must be one of {cv.ARRANGEMENTS}, got {arrangement!r}")
-    K = 1 if arrangement == cv.SEQUENTIAL else layer.geometry.n_positions
-    if arrangement == layer.arrangement:
-        new = layer.copy()
-    else:
-        def per_copy(a):
-            a = np.asarray(a, dtype=float)
-            return np.broadcast_to(a[:1], (K,) + a.shape[1:]).copy() if a.ndim >= 1 and a.shape[:1] == (layer.n_copies,) \
-                else a
-
-        def devices(a):                 # device arrays broadcast to (K, F, J) when per junction
-            a = np.asarray(a, dtype=float)
-            return per_copy(a) if a.ndim == 3 else a
-
-        tuning = layer.tuning if layer.arrangement == cv.SEQUENTIAL else layer.target_tuning
-        new = cv.ConvLayer(layer.geometry, arrangement, layer.tone_frequency.copy(), layer.tone_linewidth.copy(),
-                           per_copy(layer.base_frequency), per_copy(tuning), per_copy(layer.target_tuning),
-                           per_copy(layer.bias_voltage), layer.tuning_min, layer.tuning_max,
-                           devices(layer.damping), devices(layer.sensitivity), devices(layer.antisymmetric),
-                           devices(layer.symmetric), devices(layer.power_gain), devices(layer.sign),
-                           layer.linewidths, per_copy(layer.nominal_base_frequency))
-    return SpinCNN(new, cnn.head, transconductance=cnn.transconductance, oscillator=cnn.oscillator,
-                   pool_size=cnn.pool_size, pool=cnn.pool, input_max_power=cnn.input_max_power,
-                   backend=cnn.backend)
-
 
 def _figures(cnn, images, config, energy_model):
     run = ConvEventEngine(cnn, config, energy_model=energy_model).run(images)
@@ -410,7 +374,8 @@ def _figures(cnn, images, config, energy_model):
 def event_figures(cnn, images, *, config=None, energy_model=None) -> dict:
     """The event engine's figures of a CNN for ``benchmarks/cnn.py``, both arrangements.
 
-    ``cnn`` runs in its own arrangement and its twin (:func:`rearranged`) in the other one, each
+    ``cnn`` runs in its own arrangement and its twin (:func:`rfemu.engines.conv.rearranged`: every
+    copy programmed toward the shared target, no spread, no write noise) in the other one, each
     on a fresh :class:`ConvEventEngine` over ``images`` (N, C, H, W) in [0, 1], against the
     compiled engine (``cnn.forward``).
 
