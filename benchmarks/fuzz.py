@@ -304,6 +304,39 @@ def _odd_bytes(rng, base_text):
     return "fail", data, f"{ch!r} at {pos}"
 
 
+def _bytes(rng, base_text):
+    """Files that are not whole UTF-8 text: cut anywhere, cut inside a character, another
+    encoding, endless."""
+    raw = base_text.encode()
+    choice = rng.randrange(4)
+    if choice == 0:
+        pos = rng.randrange(len(raw))
+        return "either", raw[:pos], f"cut at byte {pos}"
+    starts = [0] + [i + 1 for i, b in enumerate(raw) if b == 0x0A]
+    pos = rng.choice(starts)
+    if choice == 1:
+        ch = rng.choice(["é", "€", "😀"]).encode()
+        return "fail", raw[:pos] + b"# " + ch[:rng.randrange(1, len(ch))], f"cut inside a character at {pos}"
+    if choice == 2:
+        return "fail", raw[:pos] + "# café, 5 µW\n".encode("latin-1") + raw[pos:], f"latin-1 line at {pos}"
+    return "fail", raw + b"# " + b"a" * (5 * 2 ** 20), "endless file (5 MiB)"
+
+
+def _memory(rng, data):
+    """Sizes that ask for more memory than a machine has (refused before allocating)."""
+    choice = rng.randrange(3)
+    layers = data.get("network", {}).get("layers", [])
+    if choice == 0 and layers:
+        k = rng.randrange(len(layers))
+        layers[k]["size"] = 10 ** rng.randint(9, 15)
+        return "fail", f"network.layers.{k}.size = {layers[k]['size']:.0e}"
+    if choice == 1 and "n_train" in data.get("task", {}):
+        data["task"]["n_train"] = 10 ** rng.randint(11, 15)
+        return "fail", f"task.n_train = {data['task']['n_train']:.0e}"
+    data.setdefault("record", {})["samples"] = 10 ** rng.randint(12, 16)
+    return "fail", f"record.samples = {data['record']['samples']:.0e}"
+
+
 def _paths(rng, data):
     """Keys naming files: outside the run folder, missing, special."""
     choice = rng.randrange(4)
@@ -395,7 +428,8 @@ def _override(rng, data):
 
 
 KINDS = ["type", "nonfinite", "unit", "equivalent", "extreme", "unknown_key", "deep",
-         "alias_bomb", "odd_bytes", "paths", "extends", "root", "syntax", "override"]
+         "alias_bomb", "odd_bytes", "paths", "extends", "root", "syntax", "override", "bytes",
+         "memory"]
 #: relative frequency of each kind (the slow ones, seconds each, rarer)
 WEIGHTS = {"deep": 0.15, "alias_bomb": 0.15}
 
@@ -419,6 +453,9 @@ def make_case(rng: random.Random, bases: list, kind: str | None = None) -> Case:
             if out is None:
                 continue
             return Case(kind_now, out[0], _dump(data), note=f"{name}: {out[1]}")
+        if kind_now == "memory":
+            expect, note = _memory(rng, data)
+            return Case(kind_now, expect, _dump(data), note=f"{name}: {note}")
         if kind_now == "paths":
             expect, note = _paths(rng, data)
             return Case(kind_now, expect, _dump(data), runnable=runnable and expect == "either",
@@ -434,7 +471,7 @@ def make_case(rng: random.Random, bases: list, kind: str | None = None) -> Case:
             expect, t, note = _root(rng)
             return Case(kind_now, expect, t, note=note)
         maker = {"deep": _deep, "alias_bomb": _alias_bomb, "odd_bytes": _odd_bytes,
-                 "syntax": _syntax}[kind_now]
+                 "syntax": _syntax, "bytes": _bytes}[kind_now]
         expect, t, note = maker(rng, text)
         return Case(kind_now, expect, t, runnable=runnable and kind_now == "syntax",
                     note=f"{name}: {note}")
@@ -459,11 +496,13 @@ def good_bases() -> list:
 # Judging one outcome
 # --------------------------------------------------------------------------------------------
 
-def problem_line_ok(line: str) -> bool:
+def problem_line_ok(line: str, case_file: str | None = None) -> bool:
     """``FILE:LINE: key.path: message`` (or ``FILE: key: message`` when no line applies; FILE
-    may be a ``--set`` override)."""
+    may be a ``--set`` override); a problem in ``case_file`` itself must give its line."""
     m = re.match(r"^(?P<file>.+?)(?::(?P<line>\d+))?: (?P<key>[^:\s][^:]*|\(top level\)): "
                  r"(?P<msg>\S.*)$", line)
+    if m is not None and case_file is not None and m["file"] == case_file and m["line"] is None:
+        return False
     return m is not None
 
 
@@ -481,8 +520,9 @@ def finite_metrics(run_dir: Path) -> bool:
 
 
 def judge(case: Case, rc, out: str, err: str, budget: float, writes: list,
-          run_dir: Path | None = None) -> dict:
-    """The classes this outcome falls in (empty dict: clean)."""
+          run_dir: Path | None = None, case_file: str | None = None) -> dict:
+    """The classes this outcome falls in (empty dict: clean); ``case_file``: the scenario's
+    path, whose own problems must cite a line."""
     found = {}
     if rc is None:
         found["hangs"] = f"over {budget:.0f} s"
@@ -497,7 +537,7 @@ def judge(case: Case, rc, out: str, err: str, budget: float, writes: list,
         found["wrong_refusals"] = err[-500:]
     if rc == 2:
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        if not lines or not all(problem_line_ok(ln) for ln in lines):
+        if not lines or not all(problem_line_ok(ln, case_file) for ln in lines):
             found["unclean_messages"] = err[-500:]
     if rc == 0 and run_dir is not None:
         if not (run_dir / "metrics.json").is_file() or not finite_metrics(run_dir):
@@ -739,7 +779,7 @@ def fuzz(n_cases: int, n_runs: int, seed: int, workdir: Path, verbose: bool = Fa
             elif command == "validate" and rc == 2 and i % 10 == 0:
                 commands.append(("run", VALIDATE_BUDGET_S))     # refused before any work
             run_dir = folder / "run" if command == "run" else None
-            found = judge(case, rc, out, err, budget, writes, run_dir)
+            found = judge(case, rc, out, err, budget, writes, run_dir, case_file=str(path))
             if command == "run" and rc == 2 and (folder / "run").exists() and \
                     budget == VALIDATE_BUDGET_S:
                 found["outside_writes"] = ["a refused run left its folder behind"]

@@ -79,6 +79,14 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
             raise ScenarioError([Problem(ext_file, ext_line, "extends",
                                          f"no such file {str(base_path)!r} (paths are relative to "
                                          "the scenario that extends)")])
+        if base_path.resolve() in chain + (path.resolve(),):
+            raise ScenarioError([Problem(ext_file, ext_line, "extends",
+                                         f"{base_name!r} loops back to a file that extends it "
+                                         "(expected a chain that ends in a scenario without extends)")])
+        if len(chain) + 1 >= MAX_EXTENDS:
+            raise ScenarioError([Problem(ext_file, ext_line, "extends",
+                                         f"a chain of more than {MAX_EXTENDS} files that extend "
+                                         "each other (expected a short chain)")])
         base, base_pos = _read_file(base_path, chain + (path.resolve(),))
         base_pos.default_file = label
         data = _merge(base, data, base_pos, positions, ())

@@ -102,6 +102,14 @@ def _to_data(node, loader: PositionLoader, file: str, path: tuple, positions: Po
     return loader.construct_object(node)
 
 
+def _reader_line(loader) -> int:
+    """The line (1-based) the reader had reached, 1 when unknown."""
+    try:
+        return loader.get_mark().line + 1
+    except Exception:        # a loader that failed while being built: no position yet
+        return 1
+
+
 def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
     """Parse YAML ``text`` safely into plain data and the positions of its keys.
 
@@ -136,7 +144,8 @@ def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
         raise ScenarioError([Problem(file, None, "", "YAML error: " + " ".join(str(exc).split()))]) \
             from None
     except RecursionError:
-        raise ScenarioError([Problem(file, None, "", f"nested too deep to read (expected the "
+        line = _reader_line(loader)
+        raise ScenarioError([Problem(file, line, "", f"nested too deep to read (expected the "
                                                      f"sections of a scenario, at most {MAX_DEPTH} "
                                                      "levels)")]) from None
     finally:

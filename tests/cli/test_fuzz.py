@@ -21,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rfemu.api  # noqa: F401  (imported here: the first in-process run would pay it in its budget)
 from rfemu.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +39,14 @@ BASES = [("fast", fuzz.FAST, True)]
 ONE_PROBLEM = {"type", "nonfinite", "unit", "unknown_key", "odd_bytes"}
 
 
+#: the scenario file of the case last run by _command (its own problems must cite a line)
+_CASE_FILE = {"path": None}
+
+
 def _command(case, folder: Path, command: str, capsys, budget=BUDGET_S):
     """Run ``rfemu COMMAND`` on the case here; (exit status, stdout, stderr, outside writes, s)."""
     path = fuzz.write_case(case, folder)
+    _CASE_FILE["path"] = str(path)
     capsys.readouterr()
     writes = fuzz.watch_writes([folder])
     t0 = time.perf_counter()
@@ -56,7 +62,7 @@ def _command(case, folder: Path, command: str, capsys, budget=BUDGET_S):
 
 
 def _assert_clean(case, rc, out, err, writes, elapsed, budget=BUDGET_S, run_dir=None):
-    found = fuzz.judge(case, rc, out, err, budget, writes, run_dir)
+    found = fuzz.judge(case, rc, out, err, budget, writes, run_dir, case_file=_CASE_FILE["path"])
     assert not found, (case.kind, case.note, found)
     assert elapsed < budget, (case.kind, case.note, elapsed)
 
