@@ -234,7 +234,8 @@ def test_shared_training_of_identical_copies_follows_the_sequential_layer():
 def test_description_builds_the_layer_of_its_fields():
     from rfemu.devices.resonator import ResonatorParameters
     d = conv.ConvDescription(filters=3, kernel_size=3, stride=2, padding=1, arrangement=conv.PARALLEL,
-                             resonator=ResonatorParameters(damping=0.02, symmetric=0.5), bias_voltage=5e-3)
+                             resonator=ResonatorParameters(damping=0.02, symmetric=0.5), bias_voltage=5e-3,
+                             patch_plan=FrequencyPlan("geometric", 20e6, 120e6))
     layer = d.build(2, 6, 5, base_spread=0.01, seed=4)
     g = conv.ConvGeometry(2, 6, 5, 3, 2, 1)
     assert layer.geometry == g and layer.n_copies == g.n_positions == 9 and layer.n_filters == 3
