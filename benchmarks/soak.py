@@ -17,7 +17,8 @@ Figures (one JSON line at the end):
   rates in each third), in percent (CPU time, not wall time: the machine is shared, and other processes' load is not
   the engine's drift); target under 5 in magnitude. ``event_rate_drift_wall_pct`` is the same
   on wall time, for information;
-- ``agents``, ``inferences``, ``events``, ``events_per_cpu_s``, ``rss_mb_warm``, ``rss_mb_end``,
+- ``agents``, ``inferences``, ``events``, ``events_per_cpu_s``, ``events_per_wall_s`` (their
+  ratio is the share of a core the process got), ``rss_mb_warm``, ``rss_mb_end``,
   ``build_s``, ``minutes``.
 
 Usage::
@@ -98,6 +99,7 @@ def soak(minutes: float, warmup_minutes: float, sizes, seed: int = 0) -> dict:
         "event_rate_drift_wall_pct": round(drift_pct(ev, wall), 3),
         "agents": agents, "sizes": list(sizes), "inferences": i, "events": int(events),
         "events_per_cpu_s": round(float(np.sum(ev) / np.sum(cpu)), 1) if measured else None,
+        "events_per_wall_s": round(float(np.sum(ev) / np.sum(wall)), 1) if measured else None,
         "rss_mb_warm": round(rss_warm / 2 ** 20, 1) if rss_warm else None,
         "rss_mb_end": round(rss_end / 2 ** 20, 1), "build_s": round(build_s, 1),
         "minutes": minutes, "warmup_minutes": warmup_minutes,
