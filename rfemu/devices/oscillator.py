@@ -541,7 +541,7 @@ def neuron_target(current, params=None, *, follows_current=True, channel_frequen
 # Dynamic form
 # ---------------------------------------------------------------------------------------------
 
-def stationary_power_moments(current, params=None, grid=192):
+def stationary_power_moments(current, params=None, grid=64):
     """Mean and variance of the thermally fluctuating normalised power ``u = p / p0``.
 
     The dynamic form's stationary state (the Stratonovich equation :func:`integrate` solves, with
@@ -595,7 +595,8 @@ def stationary_power_moments(current, params=None, grid=192):
                                     - p / np.maximum(qs, 1e-9)), p - p * p / 2.0)
     phi = (x[:, None] * integral - p) / e[:, None] - 0.5 * np.log1p(qs * p)
     w = np.exp(phi - phi.max(axis=1, keepdims=True))
-    w /= w.sum(axis=1, keepdims=True)
+    w[:, [0, -1]] *= 0.5                     # the trapezoidal rule (the density is largest at p = 0
+    w /= w.sum(axis=1, keepdims=True)        # near threshold)
     u = p / pa[:, None]
     m = (w * u).sum(axis=1)
     mean[active] = m
