@@ -16,6 +16,9 @@ and what is expected); :mod:`rfemu.scenario` cites the scenario line with it.
 - :func:`square_law_problem` (a warning, :class:`ModelValidityWarning`, once per device): a
   junction driven so hard that the square-law model's voltage ``K P`` exceeds the largest a
   junction can rectify;
+- :func:`time_problem`: a run whose work, counted from below (integration steps times their
+  measured cost), exceeds :func:`time_budget` (``$RFEMU_TIME_BUDGET``, default an hour):
+  ``noise_duration: 10 s`` or ``locking_window: 10 s`` ran for hours without a word;
 - :func:`memory_problem`: a run whose estimated memory exceeds :func:`memory_limit` (the
   machine's available memory, or ``$RFEMU_MEMORY_LIMIT``), refused before anything is allocated
   (``size: 1000000000`` asked for gigabytes and died in a MemoryError).
@@ -50,7 +53,9 @@ __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "joh
            "memory_limit", "memory_problem", "format_bytes", "Divergence", "STABLE_STEP_FRACTION",
            "NORM_TOLERANCE", "SMALL_TURN", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
            "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator",
-           "ModelValidityWarning", "square_law_power", "square_law_problem", "warn_once"]
+           "ModelValidityWarning", "square_law_power", "square_law_problem", "warn_once",
+           "TIME_ENV", "DEFAULT_TIME_BUDGET", "NOISY_STEP_SECONDS", "LOCKING_STEP_SECONDS",
+           "time_budget", "time_problem"]
 
 #: largest k_B T / E0 of the oscillator's small-noise model
 MAX_NOISE_RATIO = 1.0
@@ -152,6 +157,51 @@ def memory_limit() -> tuple[Optional[float], str]:
     if available is None:
         return None, "unknown"
     return float(available), "the machine's available memory"
+
+
+#: environment variable that sets the seconds a run's integrations may take ("none": no limit)
+TIME_ENV = "RFEMU_TIME_BUDGET"
+#: s, the default budget
+DEFAULT_TIME_BUDGET = 3600.0
+#: s per noisy neuron step of the event engine (two oscillator integrations, measured 165-200 us
+#: each on the development machine: a lower bound)
+NOISY_STEP_SECONDS = 1e-4
+#: s per step of the phase-locking model (a vectorised numpy step, >= 10 us measured: lower bound)
+LOCKING_STEP_SECONDS = 5e-6
+
+
+def time_budget() -> tuple[Optional[float], str]:
+    """Seconds a run's integrations may take and where that comes from (``$RFEMU_TIME_BUDGET``:
+    seconds, ``none`` for no limit; default :data:`DEFAULT_TIME_BUDGET`).
+
+    Raises
+    ------
+    ValueError
+        If ``$RFEMU_TIME_BUDGET`` is set but is not a positive number of seconds or none.
+    """
+    text = os.environ.get(TIME_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIME_BUDGET, "the default budget"
+    if text.lower() in ("none", "off", "inf"):
+        return None, f"${TIME_ENV}={text}"
+    try:
+        value = float(text.lower().rstrip("s").strip())
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < math.inf:
+        raise ValueError(f"${TIME_ENV}={text!r} is not a time budget (expected seconds, e.g. 7200, "
+                         "or none)")
+    return value, f"${TIME_ENV}"
+
+
+def time_problem(estimate_seconds: float, what: str) -> Optional[str]:
+    """Why a run estimated (from below) to take ``estimate_seconds`` is refused, or None."""
+    budget, source = time_budget()
+    if budget is None or estimate_seconds <= budget:
+        return None
+    return (f"{what}: the run would take at least {estimate_seconds:.3g} s and {source} is "
+            f"{budget:g} s (expected a shorter run; to run it anyway set {TIME_ENV}, e.g. "
+            f"{TIME_ENV}={10 ** math.ceil(math.log10(estimate_seconds)):.0f} or none)")
 
 
 def format_bytes(n: float) -> str:

@@ -1,6 +1,7 @@
 """Checks that span several keys or touch the file system, each citing a line."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 import difflib
 from typing import Optional
@@ -130,6 +131,55 @@ def _memory_problems(s: Scenario, positions: Positions) -> list[Problem]:
     return [positions.problem(largest[1], message)] if message else []
 
 
+def _channel_floor(s: Scenario, i: int) -> float:
+    """Hz, the lowest frequency a neuron of hidden layer ``i`` can emit at (its channel plan:
+    its emission plan or the next layer's resonance plan)."""
+    plan = s.network.layers[i].emission_plan or s.network.layers[i + 1].resonance_plan
+    low = min(plan.values) if plan.kind == "explicit" else plan.min
+    return max(float(low or 0.0), 1.0)
+
+
+def _time_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
+    """(s, key path, what) of the event engine's integrations, counted from below: noisy
+    neurons step at least every max(noise_step_fraction / (min_relaxation_fraction 2 G_G),
+    line delay + diode response) for noise_duration; the phase-locking model steps at least
+    every 0.02 / (locking_coupling x cutoff 20) for locking_window, once per inference."""
+    if s.engine.kind != "event":
+        return []
+    e, m, layers = s.engine.event, s.medium, s.network.layers
+    parts = []
+    if m.noise:
+        steps = 0.0
+        for i, layer in enumerate(layers[:-1]):
+            f_low = _channel_floor(s, i)
+            g_gilbert = layer.oscillator.damping * 2 * math.pi * f_low
+            response = 1.0 / (2 * math.pi * layers[i + 1].resonator.damping * f_low)
+            longest = max(e.noise_step_fraction / (e.min_relaxation_fraction * 2 * g_gilbert),
+                          m.line_delay + response)
+            steps += layer.size * e.noise_duration / longest
+        parts.append((e.samples * steps * limits.NOISY_STEP_SECONDS, ("engine", "event", "noise_duration"),
+                      f"noise_duration {e.noise_duration:g} s"))
+    if m.injection_locking and m.locking_coupling:
+        steps = m.locking_window * m.locking_coupling * 20.0 / 0.02
+        parts.append((e.samples * steps * limits.LOCKING_STEP_SECONDS, ("medium", "locking_window"),
+                      f"locking_window {m.locking_window:g} s"))
+    return parts
+
+
+def _time_problems(s: Scenario, positions: Positions) -> list[Problem]:
+    """The run's integrations (:func:`_time_parts`) against the time budget
+    (:func:`rfemu.devices.limits.time_budget`): one problem at the largest part's key."""
+    parts = _time_parts(s)
+    if not parts:
+        return []
+    largest = max(parts, key=lambda p: p[0])
+    try:
+        message = limits.time_problem(sum(p[0] for p in parts), largest[2])
+    except ValueError as exc:            # $RFEMU_TIME_BUDGET is not a time
+        return [positions.problem(largest[1], str(exc))]
+    return [positions.problem(largest[1], message)] if message else []
+
+
 def _validity_warnings(s: Scenario) -> list[tuple[str, tuple, str]]:
     """(device, key path, message) of each device driven outside its model's validity (warned,
     not refused: :class:`rfemu.devices.limits.ModelValidityWarning`): junctions whose tones go
@@ -246,7 +296,7 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
     problems += _limit_problems(s, positions)
     # memory that the sizes ask for, before anything is allocated
     if not problems:
-        problems += _memory_problems(s, positions)
+        problems += _memory_problems(s, positions) or _time_problems(s, positions)
     # the chip-state file exists (rfemu.network.chip_state)
     if s.network.chip_state is not None and \
             not _exists(resolve_chip_state_path(s.network.chip_state, scenario_dir), "file"):

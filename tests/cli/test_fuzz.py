@@ -171,6 +171,11 @@ FOUND = [
     ("a_billion_chains", fuzz.FAST.replace("    - size: 2\n      resonance", "    - size: 1000000000\n"
                                            "      resonance"), "network.layers.0.size", 9),
     ("ten_billion_samples", fuzz.FAST.replace("n_train: 40", "n_train: 10000000000"), "task.n_train", 16),
+    # integrations that would run for hours without a word: refused with a lower bound of their time
+    ("noise_for_10_s", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n  event:\n    noise_duration: 10 s\n")
+     + "medium:\n  noise: true\n", "engine.event.noise_duration", 20),
+    ("locking_window_10_s", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n")
+     + "medium:\n  injection_locking: true\n  locking_window: 10 s\n", "medium.locking_window", 28),
 ]
 
 

@@ -151,3 +151,40 @@ def test_tones_beyond_the_square_law_warn_once_naming_the_junctions(tmp_path):
     assert (w.filename, w.lineno) == (str(path), line)
     assert "the junctions of layer 0" in str(w.message) and "square-law" in str(w.message)
     assert str(w.message).startswith("network.inputs.max_power: ")
+
+
+# -- time budget ----------------------------------------------------------------------------
+
+def _event_scenario(tmp_path, *overrides):
+    from rfemu.scenario import load_scenario
+    path = tmp_path / "s.yaml"
+    path.write_text(QUICKSTART.read_text())
+    return load_scenario(path, ["engine.kind=event", "training.epochs=1", *overrides])
+
+
+def test_the_time_estimate_is_a_lower_bound_of_a_noisy_event_run(tmp_path):
+    import time
+    from rfemu.api import run
+    from rfemu.scenario.checks import _time_parts
+    s = _event_scenario(tmp_path, "medium.noise=true", "engine.event.noise_duration=0.2 ms",
+                        "engine.event.samples=2", "network.layers.0.size=2")
+    estimate = sum(p[0] for p in _time_parts(s))
+    cpu = time.process_time()
+    run(s, out=tmp_path / "run", progress=False)
+    cpu = time.process_time() - cpu
+    assert cpu / 1000 < estimate < cpu
+
+
+@pytest.mark.parametrize("override, key", [("engine.event.noise_duration=10 s", "engine.event.noise_duration"),
+                                           ("medium.locking_window=10 s", "medium.locking_window")])
+def test_a_run_of_hours_is_refused_before_it_starts_unless_the_budget_is_raised(tmp_path, monkeypatch,
+                                                                                override, key):
+    from rfemu.scenario import ScenarioError
+    monkeypatch.delenv(limits.TIME_ENV, raising=False)
+    noise = ["medium.noise=true"] if "noise" in key else ["medium.injection_locking=true"]
+    with pytest.raises(ScenarioError) as info:
+        _event_scenario(tmp_path, *noise, override)
+    (problem,) = info.value.problems
+    assert problem.path == key and "at least" in problem.message and limits.TIME_ENV in problem.message
+    monkeypatch.setenv(limits.TIME_ENV, "none")
+    _event_scenario(tmp_path, *noise, override)
