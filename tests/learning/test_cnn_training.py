@@ -104,3 +104,18 @@ def test_registry_entry_trains_a_cnn_and_refuses_a_network_without_convolution()
     with pytest.raises(SettingError, match="convolution"):
         rule.train(TrainingContext(network=net.head.network, features=x.reshape(len(x), -1), labels=y,
                                    settings=settings, streams=streams))
+
+
+def test_held_out_images_choose_the_kept_epoch():
+    net = _cnn(seed=3)
+    x, y = _bars(240, 9)
+    result = lc.train_cnn(net, x, y, lc.CNNTrainingConfig(epochs=3, batch_size=40, validation_fraction=0.25,
+                                                          shift_augmentation=0, seed=1))
+    acc = np.array(result.validation_accuracy)
+    assert acc.shape == (3,) and np.all(np.isfinite(acc))
+    assert result.best_epoch == int(np.argmax(acc))
+    # the kept state is the best epoch's: its accuracy on the same held-out images comes back
+    rng = np.random.default_rng(1)
+    from rfemu.learning.backprop import stratified_split
+    _, va = stratified_split(y, 0.25, seed=rng)
+    assert lc.cnn_accuracy(net, x[va], y[va]) == pytest.approx(acc.max())
