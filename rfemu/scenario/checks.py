@@ -84,8 +84,8 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     return problems
 
 
-#: samples assumed for a data set read whole from its files (n_train/n_test null): MNIST's 70,000
-_FILE_SAMPLES = 70_000
+#: samples assumed for a data set read whole from its files (n_train/n_test null): MNIST's split
+_FILE_SAMPLES = {"n_train": 60_000, "n_test": 10_000}
 #: bytes of the interpreter and the libraries (measured ~180 MB peak RSS for a two-second run)
 _BASE_BYTES = 2e8
 #: samples the compiled engine evaluates at once (CompiledEngine.predict's batch_size)
@@ -96,11 +96,11 @@ def _memory_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
     """(bytes, key path, what) of each part of a run's memory that grows with a scenario key:
     the junctions (graph, compiled arrays, event agents: :data:`rfemu.devices.limits.JUNCTION_BYTES`)
     and the forward pass over a batch of samples (8 arrays of one value per chain) per layer, the
-    data set's samples (features and their copies) and the traced samples."""
+    data set's samples (features as floats and one normalised copy) and the traced samples."""
     n_features, _ = TASK_SHAPES[s.task.dataset]
     per_junction = limits.JUNCTION_BYTES + (limits.EVENT_JUNCTION_BYTES if s.engine.kind == "event" else 0)
     given = {**DATASETS[s.task.dataset].defaults, **{k: getattr(s.task, k) for k in s.task.model_fields_set}}
-    samples = {k: float(given[k] if given[k] is not None else _FILE_SAMPLES)
+    samples = {k: float(given[k] if given[k] is not None else _FILE_SAMPLES[k])
                for k in ("n_train", "n_test") if k in given}
     batch = min(sum(samples.values()) or _EVALUATION_BATCH, _EVALUATION_BATCH)
     parts, n_tones = [(_BASE_BYTES, (), "the interpreter and libraries")], n_features
@@ -113,7 +113,7 @@ def _memory_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
         n_tones = layer.size
     chains = sum(float(layer.size) for layer in s.network.layers)
     for key, n in samples.items():
-        parts.append((n * 8.0 * (4 * n_features + 2), ("task", key), f"{n:.3g} {key[2:]} samples"))
+        parts.append((n * 8.0 * (2 * n_features + 2), ("task", key), f"{n:.3g} {key[2:]} samples"))
     parts.append((float(s.record.samples) * 4 * 8.0 * chains, ("record", "samples"),
                   f"{s.record.samples} traced samples"))
     return parts
