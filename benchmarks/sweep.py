@@ -16,8 +16,8 @@
 
 Wall times measure the machine too: on 2 cores shared with other sessions (load average 7-10) a
 second worker finds no free core, and the two walls of (2) are taken a minute apart under a load
-that changes in between. So every figure also has a CPU-accounted twin that the load does not
-move (each point's worker reports the CPU time it spent on it, ``cpu_seconds`` in sweep.nc; the
+that changes in between. So every figure also has a CPU-accounted twin that the load moves far
+less (each point's worker reports the CPU time it spent on it, ``cpu_seconds`` in sweep.nc; the
 driver's own CPU is measured around the sweep):
 
 - ``cpu_speedup_{pool,dask}_2``: the one-worker run's point CPU over the busiest worker's point
