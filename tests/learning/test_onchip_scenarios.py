@@ -43,10 +43,15 @@ def test_learning_left_on_holds_accuracy_while_the_resonances_drift_and_without_
 
 
 def test_the_ross_chip_learns_xor_on_chip_beyond_chance():
-    """Perturbative learning (junction and bias dithers) from 3 random programmings, 300 windows
-    each: measured 66.5 % test on the static model (chance 50 %; the scenario's 32 x 1,000
-    windows: 97.0 %). A rule whose estimate had the wrong sign or no signal stays near chance."""
+    """Perturbative learning (junction and bias dithers, sensing with thermal noise) from 4 random
+    programmings screened by halving (4 x 50, 2 x 100 windows, the survivor 300 more): measured
+    71.0 % test on the static model, its 4 programmings at 61/43/41/43 % validation (chance 50 %;
+    the scenario's 16 programmings, 4,200 windows: 89.5-97.0 % static, 90.0-95.5 % on the noisy
+    event engine over 3 seeds). A rule whose estimate had the wrong sign or no signal stays near
+    chance."""
     result = run(SCENARIOS / "onchip_xor.yaml", engine="compiled", write=False, progress=False,
-                 overrides=["training.restarts=3", "training.on_chip.windows=300",
+                 overrides=["training.restarts=4", "training.on_chip.windows=300",
                             "training.on_chip.evaluate_every=300"])
-    assert result.metrics["test_accuracy"] > 0.60
+    scores = result.metrics["on_chip_restart_validation_accuracy"]
+    assert len(scores) == 4
+    assert result.metrics["test_accuracy"] > 0.62
