@@ -1,7 +1,6 @@
 """Mid-run divergence (issue 12, item 4; docs/physics.md#model-limits): a state that leaves the
 model's domain stops the run with one line naming the device, the simulated time and the likely
 cause, with the largest stable step; that step, used, does not diverge."""
-import math
 import re
 
 import numpy as np
