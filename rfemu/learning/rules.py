@@ -278,7 +278,8 @@ def _train_backprop(context: TrainingContext) -> TrainingOutcome:
                                "with variability_mode: ideal_gradient")
         trained, scores = train_restarts(
             context.network, context.features, context.labels, config, t.restarts, t.initial_state,
-            bias_range=(0.0, t.initial_bias_max), seed=context.streams["restarts"],
+            bias_range="active" if t.initial_bias == "active" else (0.0, t.initial_bias_max),
+            seed=context.streams["restarts"],
             progress=context.progress)
         metrics["restart_validation_accuracy"] = scores
     else:

@@ -316,6 +316,11 @@ class _TrainingKeys(_Section):
     and every hidden chain's bias uniform in [0, initial_bias_max]."""
     initial_bias_max: Q("V", gt=0) = 0.02
     """Upper end of the hidden biases' range for initial_state: uniform (and restarts)."""
+    initial_bias: Literal["uniform", "active"] = "uniform"
+    """The hidden biases of the random programmings (initial_state: uniform, restarts > 1):
+    uniform: in [0, initial_bias_max]; active: in each neuron's active window [I_th, I_max] / g_m,
+    on and unsaturated at zero input (a neuron off or at I_max for every input passes no gradient;
+    rfemu.learning.restarts.random_state)."""
     in_situ: InSituSection = Field(default_factory=InSituSection)
     """Physics-aware fine-tuning on the emulated chip after the offline training."""
     on_chip: OnChipSection = Field(default_factory=OnChipSection)

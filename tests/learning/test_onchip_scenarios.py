@@ -7,7 +7,13 @@ digits chip's resonance frequencies and biases found by backpropagation on the s
 """
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from rfemu.api import run
+from rfemu.learning.rules import TrainingContext, get_rule
+from rfemu.network import build_graph, compile_graph, spin_mlp
+from rfemu.tasks import xor_quadrants
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SPREAD_FREE = ("variability.sensitivity=0", "variability.damping=0")
@@ -55,3 +61,26 @@ def test_the_ross_chip_learns_xor_on_chip_beyond_chance():
     scores = result.metrics["on_chip_restart_validation_accuracy"]
     assert len(scores) == 4
     assert result.metrics["test_accuracy"] > 0.62
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_active_initial_biases_start_every_hidden_neuron_on_and_unsaturated(seed):
+    """training.initial_bias: active draws each on-chip restart's hidden biases over the neuron's
+    active window [I_th, I_max] / g_m (2.95-11.8 mV here); uniform over [0, initial_bias_max]
+    (2 mV: every neuron below threshold). The biases are not learned (bias_learning_rate 0), so
+    the kept chip shows the draw."""
+    task = xor_quadrants(n_train=100, n_test=8, seed=0)
+    kept = {}
+    for initial_bias in ("active", "uniform"):
+        net = compile_graph(build_graph(spin_mlp((2, 3, 2)), seed=seed))
+        settings = {"restarts": 4, "initial_state": "uniform", "initial_bias_max": 0.002,
+                    "initial_bias": initial_bias,
+                    "on_chip": {"windows": 1, "evaluate_every": 1, "steps": 16, "score_scale": 3e3}}
+        streams = {"training": np.random.SeedSequence(seed), "restarts": np.random.SeedSequence(seed + 1)}
+        get_rule("perturbative").train(TrainingContext(net, task.x_train, task.y_train, settings,
+                                                       streams=streams, n_threads=1))
+        hidden = net.layers[0]
+        kept[initial_bias] = hidden.bias_voltage * hidden.transconductance      # zero-input current
+        i_th, i_max = hidden.oscillator.threshold_current, hidden.oscillator.max_current
+    assert np.all((kept["active"] > i_th) & (kept["active"] < i_max))
+    assert np.all(kept["uniform"] < i_th)

@@ -51,11 +51,12 @@ def _setting(settings, key, default):
     return getattr(settings, key, default)
 
 
-def _restarts(context, name, config, writes, restarts, initial_state, bias_max):
+def _restarts(context, name, config, writes, restarts, initial_state, bias_range):
     """Learn on chip from ``restarts`` programmings (the first from the network as it is unless
     ``initial_state`` is "uniform", the others uniform in the windows, hidden biases uniform in
-    [0, bias_max]) on the last four fifths of the samples; keep the one whose chip classifies the
-    first fifth best. Returns (kept result, validation accuracies)."""
+    ``bias_range``: (0, initial_bias_max) volts or "active", the neurons' active windows, see
+    :func:`rfemu.learning.restarts.random_state`) on the last four fifths of the samples; keep the
+    one whose chip classifies the first fifth best. Returns (kept result, validation accuracies)."""
     x, y = np.asarray(context.features, dtype=float), np.asarray(context.labels)
     n_val = max(1, len(y) // 5)
     rng = np.random.default_rng(context.streams["restarts"]) if "restarts" in context.streams else \
@@ -65,14 +66,14 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_max):
         nets = [context.network.copy() for _ in range(int(restarts))]
         for r, net in enumerate(nets):
             if r > 0 or initial_state == "uniform":
-                random_state(net, rng, bias_range=(0.0, bias_max))
+                random_state(net, rng, bias_range=bias_range)
         best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]), lambda: config.rule(name),
                                       config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1)
         restarts = 0
     for r in range(int(restarts)):
         net = context.network.copy()
         if r > 0 or initial_state == "uniform":
-            random_state(net, rng, bias_range=(0.0, bias_max))
+            random_state(net, rng, bias_range=bias_range)
         loop = dataclasses.replace(config.loop(), seed=None if config.seed is None else config.seed + r)
         result = train_on_chip(net, x[n_val:], y[n_val:], config.rule(name), loop, writes,
                                evaluation=(x[:n_val], y[:n_val]), n_threads=context.n_threads or 1)
@@ -93,8 +94,9 @@ def _train(name):
         initial_state = _setting(t, "initial_state", "plan")
         metrics = {}
         if restarts > 1 or initial_state == "uniform":
-            result, scores = _restarts(context, name, config, writes, restarts, initial_state,
-                                       float(_setting(t, "initial_bias_max", 0.02)))
+            bias_range = "active" if _setting(t, "initial_bias", "uniform") == "active" else \
+                (0.0, float(_setting(t, "initial_bias_max", 0.02)))
+            result, scores = _restarts(context, name, config, writes, restarts, initial_state, bias_range)
             metrics["on_chip_restart_validation_accuracy"] = scores
         else:
             result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
