@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 __all__ = ["SweepSection", "AxisSection", "RangeSection", "SweepPoint", "axis_values",
            "sweep_points", "repeat_seed", "SAMPLING_SPAWN_KEY"]
@@ -173,9 +173,9 @@ class SweepSection(_Section):
     """The axes; each is a scenario key and its values."""
     sampling: Literal["grid", "random"] = "grid"
     """grid: every combination of the axes' values; random: ``samples`` points drawn at random."""
-    samples: Optional[int] = Field(default=None, ge=1)
+    samples: Optional[StrictInt] = Field(default=None, ge=1)
     """Number of points drawn with ``sampling: random`` (required then, refused with grid)."""
-    repeats: int = Field(default=1, ge=1)
+    repeats: StrictInt = Field(default=1, ge=1)
     """Runs per point; repeat 0 uses the scenario's seed, the others seeds spawned from it."""
     figures: list[str] = Field(default_factory=lambda: ["test_accuracy"])
     """The metrics drawn against each axis (and as a heat map for two axes)."""

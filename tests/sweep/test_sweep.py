@@ -78,6 +78,18 @@ def test_sweep_errors_cite_file_and_line(tmp_path, write_scenario):
     assert any(line.startswith(f"{path}:{repeats}: sweep.repeats:") for line in lines), lines
 
 
+@pytest.mark.parametrize("text", ["repeats: true", "repeats: 2.5", "sampling: random\n  samples: false"])
+def test_counts_refuse_booleans_and_fractions(tmp_path, write_scenario, text):
+    # YAML's true is an int to lax pydantic: `repeats: true` ran one repeat (fuzzing found it)
+    path = write_scenario(tmp_path, "sweep:\n  axes:\n    - key: training.epochs\n"
+                                    "      values: [5, 20]\n  " + text + "\n")
+    with pytest.raises(ScenarioError) as err:
+        load_plan(path)
+    key = text.split(":")[0] if "samples" not in text else "samples"
+    (problem,) = err.value.problems
+    assert problem.path == f"sweep.{key}" and problem.line > 0, problem
+
+
 def test_an_axis_value_the_scenario_refuses_cites_the_axis(tmp_path, write_scenario):
     path = write_scenario(tmp_path, """\
         sweep:
