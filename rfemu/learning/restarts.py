@@ -31,7 +31,8 @@ import dataclasses
 import numpy as np
 
 from rfemu.engines.compiled import CompiledEngine
-from rfemu.learning.backprop import TrainingConfig, TrainingResult, _as_network, train
+from rfemu.learning import resume
+from rfemu.learning.backprop import LearningCurve, TrainingConfig, TrainingResult, _as_network, train
 from rfemu.rng import as_generator
 
 INITIAL_STATES = ("plan", "uniform")
@@ -63,7 +64,7 @@ def random_state(network, rng, bias_range=(0.0, 0.02)) -> None:
 
 
 def train_restarts(network, features, labels, config: TrainingConfig, restarts, initial_state="uniform",
-                   bias_range=(0.0, 0.02), seed=None, progress=False):
+                   bias_range=(0.0, 0.02), seed=None, progress=False, checkpoint=None):
     """Train copies of ``network`` from ``restarts`` initial states; keep the best.
 
     Restart 0 starts from the network as it is when ``initial_state="plan"``; every other
@@ -85,6 +86,10 @@ def train_restarts(network, features, labels, config: TrainingConfig, restarts, 
         Seed of the random programmings.
     progress : bool
         A tqdm bar over restarts.
+    checkpoint : object, optional
+        Saves the restarts' loop (loop ``"restarts"``: the finished restarts' scores, the best
+        result so far, the programmings' generator, and the running restart's own training loop
+        under ``"inner"``) and takes it back when a run resumes (:mod:`rfemu.learning.resume`).
 
     Returns
     -------
@@ -101,28 +106,73 @@ def train_restarts(network, features, labels, config: TrainingConfig, restarts, 
     net = _as_network(network)
     rng = as_generator(seed)
     start = net.trainable_state()
-    best, scores = None, []
-    it = range(int(restarts))
+    best, scores, first = None, [], 0
+    saved = checkpoint.restore("restarts") if checkpoint is not None else None
+    if saved is not None:
+        first, scores, best = _restore(saved, net, rng)
+    it = range(first, int(restarts))
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc="restarts", unit="restart")
+        it = tqdm(it, desc="restarts", unit="restart", total=int(restarts), initial=first)
     for k in it:
+        at_start = resume.generator_state(rng)
         candidate = net.copy()
         candidate.set_trainable_state(start)
         if initial_state == "uniform" or k > 0:
             random_state(candidate, rng, bias_range)
         cfg = dataclasses.replace(config, seed=None if config.seed is None else config.seed + k,
                                   progress=False) if restarts > 1 else config
-        result = train(candidate, features, labels, cfg)
+        inner = None
+        if checkpoint is not None:
+            inner = resume.NestedCheckpoint(
+                checkpoint, "restarts", lambda: _state(k, scores, best, at_start),
+                saved.get("inner") if saved is not None and saved["restart"] == k else None)
+        result = train(candidate, features, labels, cfg, checkpoint=inner)
         key = _validation_key(result, config)
         scores.append(key[0])
         if best is None or key[0] > best[0][0] or (key[0] == best[0][0] and key[1] < best[0][1]):
             best = (key, result)
+        if checkpoint is not None and k + 1 < restarts:
+            checkpoint.offer("restarts", lambda: _state(k + 1, scores, best, resume.generator_state(rng)))
     result = best[1]
     net.set_trainable_state(result.network.trainable_state())
     result.network = net
     result.engine = CompiledEngine(net, n_threads=config.n_threads)
     return result, scores
+
+
+def _state(restart, scores, best, rng_state) -> dict:
+    """The restarts' loop at the start of restart ``restart`` (:mod:`rfemu.learning.resume`): the
+    finished restarts' scores, the best one's result so far, the programmings' generator there."""
+    out = {"restart": int(restart), "scores": [float(v) for v in scores], "rng": rng_state, "best": None,
+           "inner": None}
+    if best is not None:
+        (acc, loss), r = best
+        h = r.history
+        out["best"] = {"key": [float(acc), float(loss)], "network": resume.trainable_arrays(r.network),
+                       "history": resume.curve_state(h), "snapshot_nodes": list(h.snapshot_nodes),
+                       "best_epoch": int(r.best_epoch), "stopped_early": bool(r.stopped_early),
+                       "score_scale": float(r.score_scale), "seconds": float(r.seconds),
+                       "kernel_seconds": float(r.kernel_seconds)}
+    return out
+
+
+def _restore(saved, net, rng):
+    """(first restart, scores, best) from :func:`_state`; the generator put back."""
+    resume.set_generator_state(rng, saved["rng"])
+    best = None
+    b = saved["best"]
+    if b is not None:
+        kept = net.copy()
+        resume.set_trainable_arrays(kept, b["network"])
+        history = LearningCurve()
+        resume.set_curve_state(history, b["history"])
+        history.snapshot_nodes = list(b["snapshot_nodes"])
+        best = ((float(b["key"][0]), float(b["key"][1])),
+                TrainingResult(network=kept, engine=None, history=history, best_epoch=int(b["best_epoch"]),
+                               stopped_early=bool(b["stopped_early"]), score_scale=float(b["score_scale"]),
+                               seconds=float(b["seconds"]), kernel_seconds=float(b["kernel_seconds"])))
+    return int(saved["restart"]), [float(v) for v in saved["scores"]], best
 
 
 def _validation_key(result, config):

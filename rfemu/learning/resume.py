@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["generator_state", "set_generator_state", "trainable_arrays", "set_trainable_arrays",
            "curve_state", "set_curve_state", "junction_states_state", "set_junction_states_state",
-           "rule_state", "set_rule_state"]
+           "rule_state", "set_rule_state", "NestedCheckpoint"]
 
 
 def generator_state(generator) -> dict:
@@ -122,3 +122,36 @@ def set_rule_state(rule, state: dict) -> None:
         rule._window = int(state["window"])
     if "rng" in state:
         set_generator_state(rule._rng, state["rng"])
+
+
+class NestedCheckpoint:
+    """The ``checkpoint`` given to a loop that runs inside another (one restart's training inside
+    the restarts' loop): what the inner loop offers is saved as the outer loop ``outer``'s state,
+    ``outer_state()`` (finished restarts, generators) with the inner loop's under ``"inner"``
+    (``{"loop": name, "state": ...}``); :meth:`restore` gives the inner loop back ``inner``, the
+    inner state of the checkpoint being resumed (once).
+
+    Parameters
+    ----------
+    checkpoint : object
+        The outer loop's checkpoint (``restore``/``offer``, e.g. the run's Checkpointer).
+    outer : str
+        The outer loop's name.
+    outer_state : callable
+        ``outer_state() -> dict``, the outer loop's state at this point (without ``"inner"``).
+    inner : dict or None
+        ``{"loop": name, "state": dict}`` saved inside the inner loop, when resuming from it.
+    """
+
+    def __init__(self, checkpoint, outer: str, outer_state, inner=None):
+        self.checkpoint, self.outer, self.outer_state, self.inner = checkpoint, outer, outer_state, inner
+
+    def restore(self, loop: str):
+        inner, self.inner = self.inner, None
+        if inner is not None and inner.get("loop") == loop:
+            return inner["state"]
+        return None
+
+    def offer(self, loop: str, state) -> None:
+        self.checkpoint.offer(self.outer, lambda: dict(self.outer_state(),
+                                                       inner={"loop": loop, "state": state()}))

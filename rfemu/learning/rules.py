@@ -280,7 +280,7 @@ def _train_backprop(context: TrainingContext) -> TrainingOutcome:
             context.network, context.features, context.labels, config, t.restarts, t.initial_state,
             bias_range="active" if t.initial_bias == "active" else (0.0, t.initial_bias_max),
             seed=context.streams["restarts"],
-            progress=context.progress)
+            progress=context.progress, checkpoint=context.checkpoint)
         metrics["restart_validation_accuracy"] = scores
     else:
         trained = train(context.network, context.features, context.labels, config, ideal=ideal,

@@ -38,17 +38,17 @@ def _sets(overrides):
     return [a for o in overrides for a in ("--set", o)]
 
 
-def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, messages=None) -> Path:
+def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, messages=None, until=None) -> Path:
     """``rfemu run`` in a subprocess with a checkpoint after every epoch or window, killed with
-    ``sig`` as soon as its first checkpoint of ``stage`` is on disk (its stderr lines appended
-    to ``messages``)."""
+    ``sig`` as soon as its first checkpoint of ``stage`` (for which ``until(checkpoint)`` holds,
+    when given) is on disk (its stderr lines appended to ``messages``)."""
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out", str(out),
                              "--checkpoint-every", "0", "-q", *_sets(overrides)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 300
     try:
-        while not (out / CHECKPOINT_FILE).exists() or read_checkpoint(out)["stage"] != stage:
+        while not _reached(out, stage, until):
             assert proc.poll() is None, f"the run ended before its first checkpoint: {proc.stderr.read()}"
             assert time.monotonic() < deadline, "no checkpoint after 300 s"
             time.sleep(0.002)
@@ -61,6 +61,13 @@ def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, mess
         proc.wait()
         proc.stderr.close()
     return out
+
+
+def _reached(out: Path, stage, until) -> bool:
+    if not (out / CHECKPOINT_FILE).exists():
+        return False
+    saved = read_checkpoint(out)
+    return saved["stage"] == stage and (until is None or until(saved))
 
 
 def _left_alone(out: Path, overrides) -> Path:
@@ -133,6 +140,57 @@ def test_a_killed_on_chip_learning_resumed_ends_with_the_run_left_alone(override
     alone = _left_alone(tmp_path / "alone", overrides)
     _assert_same_run_folder(killed, alone)
     assert _metrics(alone)["on_chip_writes"] > 0
+
+
+#: backprop from three random programmings (each 6 epochs), the best on validation kept
+RESTARTS = ("training.restarts=3", "training.epochs=6", "training.patience=null", "record.figures=false")
+
+
+def _inside_restart(k):
+    """A checkpoint taken inside restart ``k``'s own training loop (after its first epoch)."""
+    return lambda saved: saved["loop"] == "restarts" and saved["state"]["restart"] == k and \
+        saved["state"]["inner"] is not None
+
+
+def _trainings(monkeypatch) -> list:
+    """Record every restart's training as the first epoch it starts from (1: from the start)."""
+    from rfemu.learning import restarts
+    started, train = [], restarts.train
+
+    def recorded(*args, checkpoint=None, **kwargs):
+        inner = None if checkpoint is None else checkpoint.inner
+        started.append(1 if inner is None else inner["state"]["next_epoch"])
+        return train(*args, checkpoint=checkpoint, **kwargs)
+
+    monkeypatch.setattr(restarts, "train", recorded)
+    return started
+
+
+def test_a_run_killed_inside_its_second_restart_resumes_it_and_ends_with_the_run_left_alone(tmp_path, monkeypatch):
+    killed = _killed_run(tmp_path / "killed", RESTARTS, until=_inside_restart(1))
+    saved = read_checkpoint(killed)["state"]
+    assert len(saved["scores"]) == 1 and saved["best"] is not None     # restart 0 finished, kept
+    next_epoch = saved["inner"]["state"]["next_epoch"]
+    assert saved["inner"]["loop"] == "backprop" and 2 <= next_epoch <= 6
+    started = _trainings(monkeypatch)
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    assert started == [next_epoch, 1]          # restart 1 from where it stood, then restart 2
+    monkeypatch.undo()
+    alone = _left_alone(tmp_path / "alone", RESTARTS)
+    _assert_same_run_folder(killed, alone)
+    assert len(_metrics(alone)["restart_validation_accuracy"]) == 3
+
+
+def test_a_run_crashed_between_restarts_resumes_with_the_next_one(tmp_path, monkeypatch):
+    overrides = RESTARTS[:1] + ("training.epochs=2",) + RESTARTS[2:]
+    crashed = _crashed_run(tmp_path / "crashed", overrides, monkeypatch, after=2)   # epoch 1, end of restart 0
+    saved = read_checkpoint(crashed)["state"]
+    assert (saved["restart"], saved["inner"], len(saved["scores"])) == (1, None, 1)
+    started = _trainings(monkeypatch)
+    api.resume_run(crashed, progress=False)
+    assert started == [1, 1]                   # restarts 1 and 2 only
+    monkeypatch.undo()
+    _assert_same_run_folder(crashed, _left_alone(tmp_path / "alone", overrides))
 
 
 def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_again(tmp_path):
