@@ -30,6 +30,7 @@ from rfemu import checkpoint as ckpt
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.conv import CNNEngine, SpinCNN
 from rfemu.engines.event import EventEngine, TraceConfig
+from rfemu.engines.event.conv import ConvEventEngine, layer_junctions
 from rfemu.learning import resume
 from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
@@ -346,6 +347,17 @@ def _event_metrics(r: _Run, engine: EventEngine, result, n_ev: int) -> dict:
     }
 
 
+def _conv_event_metrics(cnn, result) -> dict:
+    """A CNN's event-engine figures beside :func:`_event_metrics` (whose latency and energy then
+    cover the convolution, its oscillators, the pooling and the head): the convolution's
+    conversion time (the sequential scan, or one line delay) and its devices, which the
+    per-operation energies count with the head's."""
+    g = cnn.conv.geometry
+    return {"conv_stage_latency_s": float(np.median(result.stage_latency)),
+            "conv_junctions": layer_junctions(cnn.conv),
+            "conv_oscillators": int(cnn.conv.n_filters * g.n_positions)}
+
+
 def _event(r: _Run) -> None:
     """With ``engine.kind: event``, the programmed chip in physical time (the "event" stream);
     the per-operation energy figures in either case."""
@@ -356,15 +368,23 @@ def _event(r: _Run) -> None:
             r.checkpointer.offer_stage("event", lambda: {"next_sample": 0})
         n_ev = min(s.engine.event.samples, len(r.task.x_test))
         trace = None
-        if s.record.event_traces:
+        if s.record.event_traces and r.cnn is None:     # (a CNN's event engine records none)
             trace = TraceConfig(variables=tuple(s.record.event_traces), every=s.record.event_trace_every)
-        engine = EventEngine(network, _event_config(s), seed=r.streams["event"],
-                             energy_model=_energy_model(s), trace=trace)
+        samples = r.task.x_test[:n_ev]
+        if r.cnn is None:
+            engine = EventEngine(network, _event_config(s), seed=r.streams["event"],
+                                 energy_model=_energy_model(s), trace=trace)
+        else:       # the whole CNN (convolution, its oscillators, pooling, head), noise off
+            engine = ConvEventEngine(r.cnn, _event_config(s), seed=r.streams["event"],
+                                     energy_model=_energy_model(s))
+            samples = samples.reshape((-1,) + tuple(r.description.image_shape))
         t0 = time.perf_counter()
-        r.event_result = engine.run(r.task.x_test[:n_ev], progress=r.progress)
+        r.event_result = engine.run(samples, progress=r.progress)
         r.timing["event_s"] = time.perf_counter() - t0
         r.event_traces = engine.traces() if trace is not None else None
         r.metrics.update(_event_metrics(r, engine, r.event_result, n_ev))
+        if r.cnn is not None:
+            r.metrics.update(_conv_event_metrics(r.cnn, r.event_result))
         r.timing["events_per_s"] = float(np.sum(r.event_result.n_events)) / max(
             float(np.sum(r.event_result.wall_time)), 1e-12)
     else:
@@ -376,8 +396,9 @@ def _event(r: _Run) -> None:
         }
     kinds = {k[:-2]: v for k, v in r.metrics["energy"].items()
              if k.endswith("_J") and k != "compiled_estimate_J"}
-    r.metrics["energy"]["per_operation"] = per_operation(kinds, r.metrics["n_oscillators"],
-                                                         r.metrics["n_junctions"])
+    r.metrics["energy"]["per_operation"] = per_operation(
+        kinds, r.metrics["n_oscillators"] + r.metrics.get("conv_oscillators", 0),
+        r.metrics["n_junctions"] + r.metrics.get("conv_junctions", 0))
 
 
 def _write(r: _Run) -> None:

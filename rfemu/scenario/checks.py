@@ -33,8 +33,9 @@ def _rule_problems(s: Scenario, positions: Positions) -> list[Problem]:
 
 
 def _conv_problems(s: Scenario, positions: Positions) -> tuple[list[Problem], Optional[int]]:
-    """A convolution reads images, is trained by cnn_backprop (or not at all) and fits them;
-    returns its problems and the pooled maps' count (the first layer's input tones)."""
+    """A convolution reads images, is trained by cnn_backprop (or not at all) and fits them, and
+    runs on the event engine noise off (no time traces asked); returns its problems and the pooled
+    maps' count (the first layer's input tones)."""
     conv, rule = s.network.conv, s.training.rule
     if conv is None:
         if rule == "cnn_backprop":
@@ -45,10 +46,13 @@ def _conv_problems(s: Scenario, positions: Positions) -> tuple[list[Problem], Op
         return [positions.problem(("network", "conv"), f"a convolution reads images: task.dataset "
                                   f"{s.task.dataset} is not one ({', '.join(sorted(IMAGE_SHAPES))})")], None
     problems = []
-    if s.engine.kind == "event":
-        problems.append(positions.problem(("engine", "kind"), "a network with a convolution runs "
-                                          "on the compiled engine here; its event engine is "
-                                          "rfemu.engines.event.conv (benchmarks/cnn.py) (expected compiled)"))
+    if s.engine.kind == "event" and s.medium.noise:     # rfemu.engines.event.conv: noise off only
+        problems.append(positions.problem(("medium", "noise"), "the event engine of a network with a "
+                                          "convolution runs noise off (expected noise: false, or "
+                                          "engine.kind: compiled)"))
+    if s.engine.kind == "event" and s.record.event_traces and "event_traces" in s.record.model_fields_set:
+        problems.append(positions.problem(("record", "event_traces"), "the event engine of a network "
+                                          "with a convolution records no time traces (expected [])"))
     if rule not in ("cnn_backprop", "none"):
         problems.append(positions.problem(("training", "rule"), f"a network with a convolution is "
                                           f"trained by cnn_backprop (or none), not {rule}"))

@@ -70,7 +70,7 @@ def test_cnn_scenario_learns_digits_and_both_arrangements_train_the_same_network
 @pytest.mark.parametrize("change, path", [
     ("task:\n  dataset: digits", "task:\n  dataset: xor"),
     ("rule: cnn_backprop", "rule: backprop"),
-    ("record:\n  figures: false", "record:\n  figures: false\nengine:\n  kind: event"),
+    ("record:\n  figures: false", "record:\n  figures: false\nengine:\n  kind: event\nmedium:\n  noise: true"),
     ("filters: 4", "filters: 0"),
 ])
 def test_wrong_combinations_with_a_convolution_cite_their_line(change, path):
