@@ -34,6 +34,11 @@ stable step :func:`heun_stable_step` estimates):
   but turns ``m`` by a meaningless angle);
 - :func:`check_oscillator`: a power ``p = |c|^2`` that is not finite or beyond
   :data:`RUNAWAY_POWER` (the physical bound is ``p <= 1``).
+
+Training loops check their learned values once per epoch (backprop) or window (on-chip
+learning) with :func:`first_nonfinite` and raise :class:`TrainingDivergence` (a
+:class:`Divergence`: the layer's tuning states or bias voltages, the epoch or window, and
+:func:`learning_rate_cause`: the learning rate to lower and a smaller one to try).
 """
 from __future__ import annotations
 
@@ -50,7 +55,8 @@ from rfemu.devices.oscillator import BOLTZMANN_CONSTANT
 
 __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "johnson_noise_problem",
            "reciprocal_problem", "MEMORY_ENV", "JUNCTION_BYTES", "EVENT_JUNCTION_BYTES",
-           "memory_limit", "memory_problem", "format_bytes", "Divergence", "STABLE_STEP_FRACTION",
+           "memory_limit", "memory_problem", "format_bytes", "Divergence", "TrainingDivergence",
+           "first_nonfinite", "learning_rate_cause", "STABLE_STEP_FRACTION",
            "NORM_TOLERANCE", "SMALL_TURN", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
            "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator",
            "ModelValidityWarning", "square_law_power", "square_law_problem", "warn_once",
@@ -274,6 +280,46 @@ class Divergence(RuntimeError):
         """The same divergence told of ``device`` at simulated ``time`` (an engine's names and
         clock), with ``advice`` (what to change) after the cause."""
         return Divergence(device, time, self.cause + (f" ({advice})" if advice else ""), self.stable_step)
+
+
+class TrainingDivergence(Divergence):
+    """A training loop whose learned values became non-finite (infinite or NaN).
+
+    ``str()`` is one line: what went non-finite (a layer's tuning states or bias voltages, the
+    score scale, the loss), when (the epoch or window) and the likely cause with what to change.
+    :mod:`rfemu.cli` prints it as ``<scenario>: (run): <line>`` (exit 2), as any
+    :class:`Divergence`. ``time`` is the training step (epoch or window) it was found after.
+    """
+
+    def __init__(self, what: str, when: str, cause: str, step: int = 0):
+        self.what, self.when = what, when
+        self.device, self.time, self.cause, self.stable_step = what, float(step), cause, None
+        RuntimeError.__init__(self, what, when, cause, step)
+
+    def line(self) -> str:
+        return f"{self.what} became non-finite in {self.when}: {self.cause}"
+
+    def at(self, device: str, time: float, advice: str = "") -> "TrainingDivergence":
+        return TrainingDivergence(device, self.when, self.cause + (f" ({advice})" if advice else ""), int(time))
+
+
+def first_nonfinite(named_arrays) -> Optional[tuple[str, int, int]]:
+    """The first ``(name, array)`` pair whose array holds a non-finite value, as ``(name, number
+    of non-finite values, size)``, or None. One vectorised ``np.isfinite`` per array."""
+    for name, values in named_arrays:
+        finite = np.isfinite(values)
+        if not finite.all():
+            return name, int(finite.size - np.count_nonzero(finite)), int(finite.size)
+    return None
+
+
+def learning_rate_cause(key: str, value: float, unit: str = "", default: Optional[float] = None) -> str:
+    """The likely cause of a training divergence: the learning rate ``key`` too large, with a
+    smaller value to try (a tenth of it, or the default when that is smaller)."""
+    smaller = value / 10 if default is None or not 0 < default < value / 10 else default
+    unit = f" {unit}" if unit and unit != "-" else ""
+    return (f"the likely cause is a learning rate too large: {key} = {value:.3g}{unit} (try "
+            f"{smaller:.3g}{unit} or smaller)")
 
 
 def heun_stability_boundary(decay_rate, rotation_rate):

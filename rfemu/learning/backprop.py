@@ -35,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import networkx as nx
 import numpy as np
@@ -559,6 +559,39 @@ def _check_twin(net, ideal):
         raise ValueError("ideal network must have the same layers and shapes as the trained network")
 
 
+def check_finite(net, log_scale, loss, epoch, config) -> None:
+    """Stop training whose learned values went non-finite (one ``np.isfinite`` per array, once
+    per epoch): raise :class:`rfemu.devices.limits.TrainingDivergence` naming the layer's tuning
+    states or bias voltages (or the score scale, or the loss), the epoch and the learning rate to
+    lower (docs/physics.md#model-limits)."""
+    from rfemu.devices.limits import TrainingDivergence, first_nonfinite, learning_rate_cause
+    found = first_nonfinite([(f"layer {l}'s bias voltages", layer.bias_voltage) for l, layer in enumerate(net.layers)]
+                            + [(f"layer {l}'s tuning states", layer.tuning) for l, layer in enumerate(net.layers)]
+                            + [("the score scale", log_scale), ("the training loss", np.asarray(loss))])
+    if found is None:
+        return
+    what, bad, size = found
+    defaults = {f.name: f.default for f in fields(TrainingConfig)}
+    if "bias" in what:
+        cause = learning_rate_cause("training.bias_learning_rate", config.bias_learning_rate, "V",
+                                    defaults["bias_learning_rate"])
+    elif "tuning" in what and config.relative_frequency_learning_rate is not None:
+        cause = learning_rate_cause("training.relative_frequency_learning_rate",
+                                    config.relative_frequency_learning_rate)
+    elif "tuning" in what:
+        cause = learning_rate_cause("training.frequency_learning_rate", config.frequency_learning_rate, "Hz",
+                                    defaults["frequency_learning_rate"])
+    elif "score" in what:
+        cause = learning_rate_cause("training.score_scale_learning_rate", config.score_scale_learning_rate, "",
+                                    defaults["score_scale_learning_rate"])
+    else:
+        cause = (f"the output scores overflowed with finite devices; the likely cause is a score scale too "
+                 f"large (training.score_scale = {config.score_scale:.3g} /V) or a bias learning rate too large "
+                 f"(training.bias_learning_rate = {config.bias_learning_rate:.3g} V)")
+    label = f"{what} ({bad} of {size} values)" if size > 1 else what
+    raise TrainingDivergence(f"training (backprop): {label}", f"epoch {epoch}", cause, epoch)
+
+
 def train(network, features, labels, config: TrainingConfig | None = None, *, ideal=None,
           validation=None, checkpoint=None) -> TrainingResult:
     """Train a network's tuning states and bias voltages by offline backpropagation.
@@ -676,8 +709,11 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
         bar = tqdm(total=config.epochs, initial=first_epoch - 1, desc="training", unit="epoch", leave=False)
     # one BLAS limit for the whole loop (the engines' own contexts nested in it cost nothing)
     blas_limit = blas_threads(engine.blas_threads)
+    # a diverging step overflows quietly: check_finite names it at the end of the epoch
+    float_errors = np.errstate(over="ignore", invalid="ignore")
     try:
         blas_limit.__enter__()
+        float_errors.__enter__()
         for epoch in range(first_epoch, config.epochs + 1):
             t0 = time.perf_counter()
             k0 = kernel_time()
@@ -713,6 +749,7 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                     for a, b in zip(ideal_net.layers, net.layers):
                         a.tuning[...] = b.tuning
                         a.bias_voltage[...] = b.bias_voltage
+            check_finite(net, log_scale, loss_sum, epoch, config)
             scale = float(np.exp(log_scale[0]))
             history.train_loss.append(loss_sum / len(order))
             history.train_accuracy.append(correct / len(order))
@@ -751,6 +788,7 @@ def train(network, features, labels, config: TrainingConfig | None = None, *, id
                 checkpoint.offer("backprop", lambda: loop.state(epoch + 1, step, bad_epochs, best,
                                                                 time.perf_counter() - t_start))
     finally:
+        float_errors.__exit__(None, None, None)
         blas_limit.__exit__(None, None, None)
         if bar is not None:
             bar.close()

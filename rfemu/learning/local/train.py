@@ -322,6 +322,24 @@ def _restore(saved, chip, rule, states, curve, rng, record, clock) -> None:
     chip.engine.invalidate()
 
 
+def _check_request(request, sizes, what, rule, rate, unit, window) -> None:
+    """Stop learning whose rule asks for a non-finite change (one ``np.isfinite`` per window):
+    raise :class:`rfemu.devices.limits.TrainingDivergence` naming the layer, the window and the
+    rule's learning rate ``rate`` to lower (docs/physics.md#model-limits)."""
+    if np.isfinite(request).all():
+        return
+    from rfemu.devices.limits import TrainingDivergence, first_nonfinite, learning_rate_cause
+    from rfemu.learning.local.config import OnChipRuleConfig
+    found = first_nonfinite(enumerate(np.split(np.asarray(request), np.cumsum(sizes)[:-1])))
+    layer, bad, size = found
+    value = getattr(rule, rate, None)
+    default = {f.name: f.default for f in dataclasses.fields(OnChipRuleConfig)}.get(rate)
+    cause = (learning_rate_cause(f"training.on_chip.{rate}", value, unit, default or None) if value is not None
+             else "the learning rule's step overflowed")
+    raise TrainingDivergence(f"on-chip learning ({type(rule).__name__}): layer {layer}'s requested {what} "
+                             f"({bad} of {size} values)", f"window {window}", cause, window)
+
+
 def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None, saved=None, elapsed=None):
     """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates];
     from a checkpoint's ``saved`` state when resuming."""
@@ -337,10 +355,17 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale, chain_views)
         record.costs.append(cost)
         gain = _step_gain(window, config)
-        states.accumulate(rule.update(view) if gain == 1.0 else gain * rule.update(view))
+        with np.errstate(over="ignore", invalid="ignore"):      # _check_request names it
+            request = rule.update(view) if gain == 1.0 else gain * rule.update(view)
+        _check_request(request, [layer.tuning.size for layer in chip.network.layers], "tuning changes",
+                       rule, "learning_rate", "", window)
+        states.accumulate(request)
         if chain_views:                     # the chains' biases: volatile, set at once
-            step = np.split(gain * rule.update_bias(chain_views[0]),
-                            np.cumsum([layer.n_chains for layer in chip.network.layers])[:-1])
+            with np.errstate(over="ignore", invalid="ignore"):
+                request = gain * rule.update_bias(chain_views[0])
+            sizes = [layer.n_chains for layer in chip.network.layers]
+            _check_request(request, sizes, "bias changes", rule, "bias_learning_rate", "V^2", window)
+            step = np.split(request, np.cumsum(sizes)[:-1])
             for layer, d in zip(chip.network.layers, step):
                 layer.bias_voltage += d
         clock[1] += view.n_junctions * (view.dither.shape[0] if view.dither is not None else 1)
