@@ -336,6 +336,11 @@ def main(argv=None) -> int:
         signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     if own_sigterm:
         signal.signal(signal.SIGTERM, _terminated)
+    import warnings
+
+    from rfemu.devices.limits import show_validity_warnings
+    shown = warnings.showwarning
+    warnings.showwarning = show_validity_warnings(shown)    # FILE:LINE or --set KEY=VALUE, no ':0'
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -345,6 +350,7 @@ def main(argv=None) -> int:
         print("terminated (SIGTERM); nothing half-written was left", file=sys.stderr)
         return 143
     finally:
+        warnings.showwarning = shown
         if own_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

@@ -59,7 +59,8 @@ __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "joh
            "first_nonfinite", "learning_rate_cause", "STABLE_STEP_FRACTION",
            "NORM_TOLERANCE", "SMALL_TURN", "RUNAWAY_POWER", "heun_stability_boundary", "heun_stable_step",
            "macrospin_rates", "oscillator_rates", "check_macrospin", "check_oscillator",
-           "ModelValidityWarning", "square_law_power", "square_law_problem", "warn_once",
+           "ModelValidityWarning", "validity_warning_line", "show_validity_warnings",
+           "square_law_power", "square_law_problem", "warn_once",
            "TIME_ENV", "DEFAULT_TIME_BUDGET", "NOISY_STEP_SECONDS", "LOCKING_STEP_SECONDS",
            "time_budget", "time_problem"]
 
@@ -519,6 +520,24 @@ def warn_once(device: str, message: str, filename: str = "<rfemu>", lineno: int 
     _WARNED.add(key)
     warnings.warn_explicit(message, ModelValidityWarning, filename, lineno, module="rfemu")
     return True
+
+
+def validity_warning_line(message, filename: str, lineno: int) -> str:
+    """The one line a :class:`ModelValidityWarning` is shown as: ``FILE:LINE: ...``, or
+    ``--set KEY=VALUE: ...`` (no line) when a command-line override set the value."""
+    where = f"{filename}:{lineno}" if lineno else str(filename)
+    return f"{where}: {ModelValidityWarning.__name__}: {message}"
+
+
+def show_validity_warnings(show):
+    """A ``warnings.showwarning`` that prints :class:`ModelValidityWarning` as
+    :func:`validity_warning_line` and passes every other warning to ``show``."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if isinstance(category, type) and issubclass(category, ModelValidityWarning):
+            print(validity_warning_line(message, filename, lineno), file=file or sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+    return showwarning
 
 
 def square_law_power(sensitivity: float, resistance: float, tmr: float) -> float:
