@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = ["generator_state", "set_generator_state", "trainable_arrays", "set_trainable_arrays",
            "curve_state", "set_curve_state", "junction_states_state", "set_junction_states_state",
-           "rule_state", "set_rule_state", "NestedCheckpoint"]
+           "rule_state", "set_rule_state", "NestedCheckpoint", "on_chip_result_state", "on_chip_result",
+           "restarts_state"]
 
 
 def generator_state(generator) -> dict:
@@ -155,3 +156,39 @@ class NestedCheckpoint:
     def offer(self, loop: str, state) -> None:
         self.checkpoint.offer(self.outer, lambda: dict(self.outer_state(),
                                                        inner={"loop": loop, "state": state()}))
+
+
+def on_chip_result_state(result) -> dict:
+    """A finished on-chip learning's result (:class:`~rfemu.learning.local.train.OnChipResult`):
+    the trained arrays, the junctions' learning state, the curve, the clocks."""
+    c = result.curve
+    return {"network": trainable_arrays(result.network), "junctions": junction_states_state(result.states),
+            "curve": {"followed": np.asarray(c.followed), "window": [int(w) for w in c.window],
+                      "writes": [int(w) for w in c.writes], "frequency": [np.asarray(f) for f in c.frequency],
+                      **{k: [float(v) for v in getattr(c, k)] for k in ("time", "energy", "cost", "accuracy")}},
+            "simulated_time": float(result.simulated_time), "seconds": float(result.seconds),
+            "junction_updates": int(result.junction_updates)}
+
+
+def on_chip_result(saved: dict, network, writes):
+    """The :class:`~rfemu.learning.local.train.OnChipResult` of :func:`on_chip_result_state`, on
+    ``network`` (a copy of the chip, its arrays overwritten) with the write physics ``writes``."""
+    from rfemu.learning.local.state import JunctionStates
+    from rfemu.learning.local.train import OnChipCurve, OnChipResult
+    set_trainable_arrays(network, saved["network"])
+    states = JunctionStates(network, writes, seed=0)
+    set_junction_states_state(states, saved["junctions"])
+    c = saved["curve"]
+    curve = OnChipCurve(followed=np.asarray(c["followed"]), window=list(c["window"]), writes=list(c["writes"]),
+                        frequency=[np.asarray(f) for f in c["frequency"]],
+                        **{k: list(c[k]) for k in ("time", "energy", "cost", "accuracy")})
+    return OnChipResult(network=network, states=states, curve=curve, simulated_time=float(saved["simulated_time"]),
+                        seconds=float(saved["seconds"]), junction_updates=int(saved["junction_updates"]))
+
+
+def restarts_state(restart: int, scores, best, rng_state, best_state) -> dict:
+    """A restarts' loop at the start of restart ``restart``: the finished restarts' scores, the
+    best result so far (``best_state(best)``, None before the first), the programmings'
+    generator state there; ``"inner"`` None (a nested loop's offer fills it)."""
+    return {"restart": int(restart), "scores": [float(v) for v in scores], "rng": rng_state,
+            "best": None if best is None else best_state(best), "inner": None}

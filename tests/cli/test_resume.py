@@ -146,23 +146,25 @@ def test_a_killed_on_chip_learning_resumed_ends_with_the_run_left_alone(override
 RESTARTS = ("training.restarts=3", "training.epochs=6", "training.patience=null", "record.figures=false")
 
 
-def _inside_restart(k):
+def _inside_restart(k, loop="restarts"):
     """A checkpoint taken inside restart ``k``'s own training loop (after its first epoch)."""
-    return lambda saved: saved["loop"] == "restarts" and saved["state"]["restart"] == k and \
+    return lambda saved: saved["loop"] == loop and saved["state"]["restart"] == k and \
         saved["state"]["inner"] is not None
 
 
-def _trainings(monkeypatch) -> list:
-    """Record every restart's training as the first epoch it starts from (1: from the start)."""
+def _trainings(monkeypatch, module=None, name="train", first="next_epoch") -> list:
+    """Record every restart's training (``module.name``) as the first epoch or window it starts
+    from (1: from the start)."""
     from rfemu.learning import restarts
-    started, train = [], restarts.train
+    module = module or restarts
+    started, train = [], getattr(module, name)
 
     def recorded(*args, checkpoint=None, **kwargs):
         inner = None if checkpoint is None else checkpoint.inner
-        started.append(1 if inner is None else inner["state"]["next_epoch"])
+        started.append(1 if inner is None else inner["state"][first])
         return train(*args, checkpoint=checkpoint, **kwargs)
 
-    monkeypatch.setattr(restarts, "train", recorded)
+    monkeypatch.setattr(module, name, recorded)
     return started
 
 
@@ -178,7 +180,8 @@ def test_a_run_killed_inside_its_second_restart_resumes_it_and_ends_with_the_run
     monkeypatch.undo()
     alone = _left_alone(tmp_path / "alone", RESTARTS)
     _assert_same_run_folder(killed, alone)
-    assert len(_metrics(alone)["restart_validation_accuracy"]) == 3
+    scores = _metrics(alone)["restart_validation_accuracy"]
+    assert len(scores) == 3 and np.argmax(scores) == 0   # the kept chip is the one taken from the checkpoint
 
 
 def test_a_run_crashed_between_restarts_resumes_with_the_next_one(tmp_path, monkeypatch):
@@ -191,6 +194,25 @@ def test_a_run_crashed_between_restarts_resumes_with_the_next_one(tmp_path, monk
     assert started == [1, 1]                   # restarts 1 and 2 only
     monkeypatch.undo()
     _assert_same_run_folder(crashed, _left_alone(tmp_path / "alone", overrides))
+
+
+def test_on_chip_restarts_killed_inside_the_second_resume_it_and_end_with_the_run_left_alone(tmp_path, monkeypatch):
+    from rfemu.learning.local import entries
+    overrides = ("training.restarts=2",) + FEEDBACK[:1] + ("training.on_chip.windows=24",) + FEEDBACK[2:] + \
+        ("devices.frequency_state.write_noise=1 kHz",)
+    killed = _killed_run(tmp_path / "killed", overrides, until=_inside_restart(1, "on_chip_restarts"))
+    saved = read_checkpoint(killed)["state"]
+    assert len(saved["scores"]) == 1 and saved["best"]["junctions"]["log_count"] > 0
+    next_window = saved["inner"]["state"]["next_window"]
+    assert saved["inner"]["loop"] == "on_chip" and 2 <= next_window <= 24
+    started = _trainings(monkeypatch, entries, "train_on_chip", "next_window")
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    assert started == [next_window]
+    monkeypatch.undo()
+    alone = _left_alone(tmp_path / "alone", overrides)
+    _assert_same_run_folder(killed, alone)
+    scores = _metrics(alone)["on_chip_restart_validation_accuracy"]
+    assert len(scores) == 2 and scores[0] > scores[1]     # the kept chip is the one taken from the checkpoint
 
 
 def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_again(tmp_path):

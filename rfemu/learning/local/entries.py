@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rfemu.learning import resume
 from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.local.config import OnChipRuleConfig, write_settings
 from rfemu.learning.local.report import run_traces
@@ -70,16 +71,31 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_range
         best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]), lambda: config.rule(name),
                                       config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1)
         restarts = 0
-    for r in range(int(restarts)):
+    ckpt = context.checkpoint if restarts else None       # checkpointed: rfemu.learning.resume
+    saved = ckpt.restore("on_chip_restarts") if ckpt is not None else None
+    first = 0
+    if saved is not None:
+        resume.set_generator_state(rng, saved["rng"])
+        first, scores = int(saved["restart"]), list(saved["scores"])
+        best = None if saved["best"] is None else resume.on_chip_result(saved["best"], context.network.copy(), writes)
+    for r in range(first, int(restarts)):
+        at_start = resume.generator_state(rng)
         net = context.network.copy()
         if r > 0 or initial_state == "uniform":
             random_state(net, rng, bias_range=bias_range)
         loop = dataclasses.replace(config.loop(), seed=None if config.seed is None else config.seed + r)
+        inner = None if ckpt is None else resume.NestedCheckpoint(
+            ckpt, "on_chip_restarts",
+            lambda: resume.restarts_state(r, scores, best, at_start, resume.on_chip_result_state),
+            saved.get("inner") if saved is not None and saved["restart"] == r else None)
         result = train_on_chip(net, x[n_val:], y[n_val:], config.rule(name), loop, writes,
-                               evaluation=(x[:n_val], y[:n_val]), n_threads=context.n_threads or 1)
+                               evaluation=(x[:n_val], y[:n_val]), n_threads=context.n_threads or 1, checkpoint=inner)
         scores.append(float(result.curve.accuracy[-1]))
         if best is None or scores[-1] > max(scores[:-1]):
             best = result
+        if ckpt is not None and r + 1 < restarts:
+            ckpt.offer("on_chip_restarts", lambda: resume.restarts_state(
+                r + 1, scores, best, resume.generator_state(rng), resume.on_chip_result_state))
     context.network.set_trainable_state(best.network.trainable_state())
     best.network = context.network
     return best, scores
