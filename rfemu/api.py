@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -358,6 +359,28 @@ def _conv_event_metrics(cnn, result) -> dict:
             "conv_oscillators": int(cnn.conv.n_filters * g.n_positions)}
 
 
+#: s: an event stage estimated (from below) to take at least this long says so before it starts
+ESTIMATE_LINE_SECONDS = 10.0
+
+
+def event_time_estimate(s: Scenario, n_samples: int) -> float:
+    """s, the least time the event engine's noisy and phase-locking integrations of
+    ``n_samples`` test samples take: the lower bound the time budget is checked against
+    (:mod:`rfemu.scenario.checks`, :func:`rfemu.devices.limits.time_problem`), per sample."""
+    from rfemu.scenario.checks import _time_parts
+    per_sample = sum(p[0] for p in _time_parts(s)) / max(s.engine.event.samples, 1)
+    return per_sample * n_samples
+
+
+def _announce_event_time(s: Scenario, n_samples: int) -> None:
+    """One line on stderr before an event stage of at least :data:`ESTIMATE_LINE_SECONDS`:
+    its samples and their least time; the per-sample bar then shows the time left."""
+    seconds = event_time_estimate(s, n_samples)
+    if seconds >= ESTIMATE_LINE_SECONDS:
+        tqdm.write(f"rfemu: event engine: {n_samples} test samples, at least {seconds:.3g} s "
+                   f"({seconds / max(n_samples, 1):.3g} s a sample; the bar shows the time left)", file=sys.stderr)
+
+
 def _event(r: _Run) -> None:
     """With ``engine.kind: event``, the programmed chip in physical time (the "event" stream);
     the per-operation energy figures in either case."""
@@ -378,6 +401,8 @@ def _event(r: _Run) -> None:
             engine = ConvEventEngine(r.cnn, _event_config(s), seed=r.streams["event"],
                                      energy_model=_energy_model(s))
             samples = samples.reshape((-1,) + tuple(r.description.image_shape))
+        if r.progress:
+            _announce_event_time(s, n_ev)
         t0 = time.perf_counter()
         r.event_result = engine.run(samples, progress=r.progress)
         r.timing["event_s"] = time.perf_counter() - t0
