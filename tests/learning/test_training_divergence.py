@@ -109,3 +109,20 @@ def test_a_training_divergence_in_rfemu_run_is_one_line_and_exit_2(tmp_path, cap
     assert line.startswith(f"{scenario}: (run): {start}")
     assert "became non-finite in " in line and "learning rate too large" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_the_on_chip_progress_bar_is_shown_over_the_windows_and_changes_no_result(capsys):
+    rule = lambda: PerturbativeRule(0.3, 4, bias_dither=1e-4, bias_learning_rate=1.0)      # noqa: E731
+    results = []
+    for progress in (False, True):
+        net = _net()
+        config = OnChipConfig(windows=6, batch_size=4, evaluate_every=3, seed=0, progress=progress)
+        capsys.readouterr()
+        r = train_on_chip(net, *_data(), rule(), config, WriteSettings(step=1e3))
+        results.append((r, capsys.readouterr().err))
+    (quiet, quiet_err), (shown, shown_err) = results
+    assert quiet_err == "" and re.search(r"on-chip learning: +0%\|.*\| 0/6 \[", shown_err)
+    assert quiet.curve.accuracy == shown.curve.accuracy
+    assert np.array_equal(quiet.curve.cost, shown.curve.cost, equal_nan=True)
+    for a, b in zip(quiet.network.layers, shown.network.layers):
+        assert np.array_equal(a.tuning, b.tuning) and np.array_equal(a.bias_voltage, b.bias_voltage)

@@ -116,7 +116,8 @@ def _train(name):
             metrics["on_chip_restart_validation_accuracy"] = scores
         else:
             result = train_on_chip(context.network, context.features, context.labels, config.rule(name),
-                                   config.loop(), writes, n_threads=context.n_threads or 1,
+                                   dataclasses.replace(config.loop(), progress=context.progress), writes,
+                                   n_threads=context.n_threads or 1,
                                    checkpoint=context.checkpoint)
         log = result.states.log.arrays()
         per_junction = np.bincount(log["junction"], minlength=result.states.n_junctions)

@@ -64,6 +64,8 @@ class OnChipConfig:
         steps to cross the landscape, small ones to settle with margins).
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
+    progress : bool
+        A progress bar on stderr over the windows, with the time left (no effect on the results).
     """
 
     windows: int = 200
@@ -75,6 +77,7 @@ class OnChipConfig:
     thermal_noise: bool = False
     final_step_fraction: float = 1.0
     seed: int | None = 0
+    progress: bool = False
 
     def __post_init__(self):
         for name in ("windows", "batch_size", "evaluate_every"):
@@ -272,8 +275,17 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         else:
             _restore(saved, chip, rule, states, curve, rng, record, clock)
             t0 -= saved["elapsed_s"]
-        _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint, saved,
-               lambda: time.perf_counter() - t0)
+        bar = None
+        if config.progress:
+            from tqdm.auto import tqdm
+            first = 0 if saved is None else int(saved["next_window"]) - 1
+            bar = tqdm(total=config.windows, initial=first, desc="on-chip learning", unit="window", leave=False)
+        try:
+            _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint, saved,
+                   lambda: time.perf_counter() - t0, bar)
+        finally:
+            if bar is not None:
+                bar.close()
     return OnChipResult(network=net, states=states, curve=curve, simulated_time=clock[0],
                         seconds=time.perf_counter() - t0, junction_updates=clock[1])
 
@@ -340,9 +352,10 @@ def _check_request(request, sizes, what, rule, rate, unit, window) -> None:
                              f"({bad} of {size} values)", f"window {window}", cause, window)
 
 
-def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None, saved=None, elapsed=None):
+def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None, saved=None, elapsed=None,
+           bar=None):
     """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates];
-    from a checkpoint's ``saved`` state when resuming."""
+    from a checkpoint's ``saved`` state when resuming; ``bar`` (tqdm) advanced once a window."""
     order = rng.permutation(len(y)) if saved is None else np.asarray(saved["order"])
     pos = 0 if saved is None else int(saved["pos"])
     for window in range(1 if saved is None else int(saved["next_window"]), config.windows + 1):
@@ -378,6 +391,8 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
             clock[0] += latency
         if window % config.evaluate_every == 0 or window == config.windows:
             record(window)
+        if bar is not None:
+            bar.update(1)
         if checkpoint is not None and window < config.windows:
             checkpoint.offer("on_chip", lambda: _state(chip, rule, states, record.curve, rng, record, clock,
                                                        order, pos, window, elapsed()))
