@@ -139,6 +139,7 @@ def _cmd_resume(args) -> int:
     """``rfemu run --resume DIR``: the interrupted run goes on from its checkpoint."""
     from rfemu.api import resume_run
     from rfemu.checkpoint import CheckpointError
+    from rfemu.devices.limits import Divergence
     from rfemu.results import RunFolderError, print_summary
     from rfemu.scenario import ScenarioError
     given = [flag for flag, value in (("--set", args.overrides), ("--seed", args.seed),
@@ -158,6 +159,9 @@ def _cmd_resume(args) -> int:
         return EXIT_BAD_INPUT
     except (CheckpointError, RunFolderError, ValueError) as exc:
         print(f"{args.resume}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Divergence as exc:    # the resumed training or simulation left its model (rfemu.devices.limits)
+        print(f"{args.resume}: (run): {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         print_summary(result)

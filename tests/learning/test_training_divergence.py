@@ -126,3 +126,20 @@ def test_the_on_chip_progress_bar_is_shown_over_the_windows_and_changes_no_resul
     assert np.array_equal(quiet.curve.cost, shown.curve.cost, equal_nan=True)
     for a, b in zip(quiet.network.layers, shown.network.layers):
         assert np.array_equal(a.tuning, b.tuning) and np.array_equal(a.bias_voltage, b.bias_voltage)
+
+
+def test_a_resumed_run_that_diverges_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    """``rfemu run --resume DIR``: the same one line (the folder, the divergence), exit 2."""
+    from rfemu import api
+    from rfemu.cli import main
+    divergence = TrainingDivergence("training (backprop): layer 1's bias voltages (2 of 2 values)", "epoch 7",
+                                    learning_rate_cause("training.bias_learning_rate", 1e308, "V", 6.6e-6), 7)
+
+    def resume_run(*args, **kwargs):
+        raise divergence
+    monkeypatch.setattr(api, "resume_run", resume_run)
+    capsys.readouterr()
+    rc = main(["run", "--resume", str(tmp_path), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines() == [f"{tmp_path}: (run): {divergence.line()}"]
