@@ -215,6 +215,26 @@ def test_on_chip_restarts_killed_inside_the_second_resume_it_and_end_with_the_ru
     assert len(scores) == 2 and scores[0] > scores[1]     # the kept chip is the one taken from the checkpoint
 
 
+def test_screened_restarts_killed_in_their_second_round_resume_it_and_end_with_the_run_left_alone(tmp_path, monkeypatch):
+    from rfemu.learning.local import train
+    overrides = ("training.restarts=4", "training.on_chip.screen_windows=4") + FEEDBACK[:1] + \
+        ("training.on_chip.windows=8",) + FEEDBACK[2:] + ("devices.frequency_state.write_noise=1 kHz",)
+    inside_round_1 = lambda saved: saved["loop"] == "screened" and saved["state"]["k"] == 1 and \
+        saved["state"]["inner"] is not None                   # 4 programmings x 4 windows done
+    killed = _killed_run(tmp_path / "killed", overrides, until=inside_round_1)
+    saved = read_checkpoint(killed)["state"]
+    assert [len(r) for r in saved["rounds"]] == [1 + (i in saved["alive"][:saved["done"]]) for i in range(4)]
+    assert len(saved["alive"]) == 2 and saved["inner"]["loop"] == "on_chip"
+    started = _trainings(monkeypatch, train, "train_on_chip", "next_window")
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    # the rest of round 1 (the running learning from where it stood), then the survivor's round
+    assert started == [saved["inner"]["state"]["next_window"]] + [1] * (2 - saved["done"])
+    monkeypatch.undo()
+    alone = _left_alone(tmp_path / "alone", overrides)
+    _assert_same_run_folder(killed, alone)
+    assert len(_metrics(alone)["on_chip_restart_validation_accuracy"]) == 4
+
+
 def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_again(tmp_path):
     overrides = FEEDBACK[:1] + FEEDBACK[2:] + ("training.on_chip.windows=40", "engine.kind=event",
                                                "engine.event.samples=200")

@@ -69,7 +69,8 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_range
             if r > 0 or initial_state == "uniform":
                 random_state(net, rng, bias_range=bias_range)
         best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]), lambda: config.rule(name),
-                                      config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1)
+                                      config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1,
+                                      checkpoint=context.checkpoint)
         restarts = 0
     ckpt = context.checkpoint if restarts else None       # checkpointed: rfemu.learning.resume
     saved = ckpt.restore("on_chip_restarts") if ckpt is not None else None

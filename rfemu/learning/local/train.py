@@ -399,7 +399,7 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
 
 
 def learn_screened(networks, features, labels, evaluation, make_rule, config: OnChipConfig,
-                   writes: WriteSettings | None = None, first_windows=100, n_threads=1):
+                   writes: WriteSettings | None = None, first_windows=100, n_threads=1, checkpoint=None):
     """On-chip learning from several programmings by successive halving, kept by the chip's own
     validation accuracy.
 
@@ -426,6 +426,10 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
     writes : WriteSettings
     first_windows : int
     n_threads : int
+    checkpoint : object, optional
+        Saves the screening (loop ``"screened"``: every programming's arrays and finished rounds,
+        the scores, the round, and the running learning's own ``"on_chip"`` loop) after every
+        learning and inside it, and takes it back when a run resumes (:mod:`rfemu.learning.resume`).
 
     Returns
     -------
@@ -440,22 +444,62 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
         raise ValueError("learn_screened needs at least one network")
     rounds = {i: [] for i in alive}
     scores = [float("nan")] * len(networks)
-    windows, k = int(first_windows), 0
+    windows, k, done = int(first_windows), 0, 0
+    saved = checkpoint.restore("screened") if checkpoint is not None else None
+    if saved is not None:
+        alive, scores, windows, k, done = _restore_screened(saved, networks, rounds, writes)
+    inner_saved = None if saved is None else saved["inner"]
+
+    def state(done, learning=None):
+        return _screened_state(networks, rounds, scores, alive, windows, k, done, learning)
+
     while True:
         last = len(alive) == 1
         n = config.windows if last else windows
-        for i in alive:
+        for j, i in enumerate(alive[done:], start=done):
             seed = None if config.seed is None else config.seed + 1000 * i + k
             cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed,
                                       final_step_fraction=config.final_step_fraction if last else 1.0)
+            inner = None
+            if checkpoint is not None:
+                from rfemu.learning.resume import NestedCheckpoint, trainable_arrays
+                at_start = (i, trainable_arrays(networks[i]))      # the rule prepares on these
+                inner = NestedCheckpoint(checkpoint, "screened", lambda: state(j, at_start), inner_saved)
+                inner_saved = None
             result = train_on_chip(networks[i], features, labels, make_rule(), cfg, writes,
-                                   evaluation=evaluation, n_threads=n_threads)
+                                   evaluation=evaluation, n_threads=n_threads, checkpoint=inner)
             rounds[i].append(result)
             scores[i] = float(result.curve.accuracy[-1])
+            if checkpoint is not None and not last:
+                checkpoint.offer("screened", lambda: state(j + 1))
+        done = 0
         if last:
             return _joined(rounds[alive[0]]), scores
         alive = sorted(alive, key=lambda i: -scores[i])[:max(1, len(alive) // 2)]
         windows, k = 2 * windows, k + 1
+
+
+def _screened_state(networks, rounds, scores, alive, windows, k, done, learning=None) -> dict:
+    """:func:`learn_screened` before the ``done``-th learning of round ``k`` (:mod:`rfemu.learning.resume`);
+    ``learning``: (programming, its arrays when that learning began) while it runs."""
+    from rfemu.learning import resume
+    arrays = [resume.trainable_arrays(n) for n in networks]
+    if learning is not None:
+        arrays[learning[0]] = learning[1]
+    return {"networks": arrays,
+            "rounds": [[resume.on_chip_result_state(r) for r in rounds[i]] for i in range(len(networks))],
+            "scores": [float(v) for v in scores], "alive": [int(i) for i in alive], "windows": int(windows),
+            "k": int(k), "done": int(done), "inner": None}
+
+
+def _restore_screened(saved, networks, rounds, writes):
+    """Put :func:`_screened_state` back; returns (alive, scores, windows, k, done)."""
+    from rfemu.learning import resume
+    for i, net in enumerate(networks):
+        rounds[i] = [resume.on_chip_result(r, net, writes) for r in saved["rounds"][i]]
+        resume.set_trainable_arrays(net, saved["networks"][i])
+    return (list(saved["alive"]), [float(v) for v in saved["scores"]], int(saved["windows"]), int(saved["k"]),
+            int(saved["done"]))
 
 
 def _joined(results) -> OnChipResult:
