@@ -7,11 +7,17 @@ time (``rfemu run --checkpoint-every``), the state it would go on from into ``DI
 - inside the training loop (:mod:`rfemu.learning.resume`): the junctions' tuning states and the
   chains' biases, the optimiser's moments and step counts, every random generator's state, the
   learning curve so far; on-chip learning adds the junctions' frequency states with their write
-  counters, stuck flags, accumulators and write log;
+  counters, stuck flags, accumulators and write log; training from several programmings
+  (restarts, screened restarts) adds the finished restarts' results and the programmings'
+  generator, the running restart's own loop nested in it (:class:`rfemu.learning.resume.NestedCheckpoint`);
 - before the event engine's run over the test samples: the trained chip and the training's
   outcome (curve, metrics, the rule's traces), so a run killed in the event engine does not
   train again. The event engine's own state (simpy agents, generators suspended mid-event) is not
-  saved: a resumed run starts the test samples again from the first (same results).
+  saved: a resumed run starts the test samples again from the first (same results). A sample
+  boundary is no clean cut: each sample starts from the chip as the previous one left it (the
+  neurons' settled states and pending wake-ups in the agents, each device's noise generator
+  where the previous sample's events left it), so the later samples' results depend on the
+  earlier ones' and saving them needs the engine to export that state.
 
 ``DIR`` is the ``--out`` folder itself (a run without ``--out`` prints the folder it chose). While
 the run works ``DIR`` holds rfemu's marker and the checkpoint; when the run ends, the finished
