@@ -163,12 +163,17 @@ def _cmd_resume(args) -> int:
     except Divergence as exc:    # the resumed training or simulation left its model (rfemu.devices.limits)
         print(f"{args.resume}: (run): {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if not args.quiet:
-        print_summary(result)
-    else:
-        print(result.run_dir)
-    return EXIT_OK
+    return _report(result, args.quiet)
 
+
+
+def _report(result, quiet: bool) -> int:
+    """The finished run: its summary (or only its folder with --quiet); exit 0."""
+    if quiet:
+        print(result.run_dir)
+    else:
+        print_summary(result)
+    return EXIT_OK
 
 def _cmd_run(args) -> int:
     from rfemu.scenario import ScenarioError
@@ -219,11 +224,7 @@ def _cmd_run(args) -> int:
     except Divergence as exc:    # a simulation that left its model mid-run (rfemu.devices.limits)
         print(f"{args.scenario}: (run): {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if not args.quiet:
-        print_summary(result)
-    else:
-        print(result.run_dir)
-    return EXIT_OK
+    return _report(result, args.quiet)
 
 
 def _cmd_sweep(args) -> int:
