@@ -56,6 +56,7 @@ from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, P
                                         source_process, write_process)
 from rfemu.engines.event.clock import TICK, Clock, PriorityTimeout, arm_ticks, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
+from rfemu.engines.event.state import engine_state, load_engine_state
 from rfemu.engines.event.tracer import Tracer
 from rfemu.medium import Line, PhaseLocking
 from rfemu.network import schema as S
@@ -84,6 +85,11 @@ class EventEngine:
     start_time : float
         s, the clock's time at power-up (the physics depends only on time differences: a run
         started at any time gives the same results).
+    state : dict, optional
+        Continue from :meth:`state` of an engine built on the same network and settings instead
+        of powering up (``seed`` then takes that engine's generator state; ``start_time`` is
+        ignored): the samples run next give the results that engine would have given, bit for
+        bit (:mod:`rfemu.engines.event.state`).
 
     Attributes
     ----------
@@ -95,7 +101,8 @@ class EventEngine:
     lines, sources, neurons, readouts, junctions : lists of agents
     """
 
-    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None, start_time=0.0):
+    def __init__(self, network, config=None, seed=None, trace=None, energy_model=None, start_time=0.0,
+                 state=None):
         if isinstance(network, nx.DiGraph):
             network = compile_graph(network)
         if not isinstance(network, CompiledNetwork):
@@ -127,9 +134,9 @@ class EventEngine:
             lo, hi = float(cl.tuning_min.min()), float(cl.tuning_max.max())
             if np.any(cl.tuning_min != lo) or np.any(cl.tuning_max != hi):
                 raise ValueError(f"layer {l}: the event engine needs one tuning window per line")
-            state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
+            frequency_state = FrequencyState(base_frequency=cl.base_frequency.ravel(), window_low=lo, window_high=hi,
                                    shift=cl.tuning.ravel(), seed=self.rng)
-            line = LineAgent(self, l, medium, state, cl, to_ticks(medium.delay, S.line_node(l)),
+            line = LineAgent(self, l, medium, frequency_state, cl, to_ticks(medium.delay, S.line_node(l)),
                              causal=cfg.causal_delivery)
             line.free_frequency = medium.tone_frequency.copy()
             line.kick = PriorityTimeout(env, Priority.LINE_DELIVERY)
@@ -181,9 +188,12 @@ class EventEngine:
         for n in self.neurons:
             self._neuron_layers.setdefault(n.layer, []).append(n)
         self._osc_batch = {l: cl.oscillator for l, cl in enumerate(network.layers) if cl.is_hidden}
+        self.env.run()                   # every process starts and waits on its kick
+        if state is not None:            # ... and goes on from where a saved engine stood
+            load_engine_state(self, state)
+            return
         # power-up: every line delivers once (chains at 0 V drive their neurons through their
         # bias), and the idle chip settles before the first input
-        self.env.run()
         self._stop_time = env.ticks + to_ticks(self.default_noise_duration()) if cfg.noise else math.inf
         for n in self.neurons:
             n.stop_time = self._stop_time
@@ -616,18 +626,26 @@ class EventEngine:
                 hi = mid
         return to_ticks(hi, "the latency", up=True) if hi > 0 else 0
 
-    def run(self, features=None, *, power=None, duration=None, progress=False) -> EventRunResult:
-        """Run samples one after the other (each applied when the previous one has settled)."""
+    def run(self, features=None, *, power=None, duration=None, progress=False, done=(),
+            after_sample=None) -> EventRunResult:
+        """Run samples one after the other (each applied when the previous one has settled).
+
+        ``done``: the :class:`InferenceResult` of samples run before these (by the engine whose
+        :meth:`state` this one continues from), put first in the result. ``after_sample(items)``,
+        when given, is called after each sample with the results so far: between two samples,
+        where :meth:`state` can be taken (a checkpoint)."""
         x = features if power is None else power
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        items = []
+        items = list(done)
         it = range(len(x))
         if progress:
             from tqdm import tqdm
-            it = tqdm(it, desc="event inference")
+            it = tqdm(it, desc="event inference", initial=len(items), total=len(items) + len(x))
         for i in it:
             items.append(self.infer(x[i] if power is None else None,
                                     power=x[i] if power is not None else None, duration=duration))
+            if after_sample is not None:
+                after_sample(items)
         kinds = sorted({k for item in items for k in item.energy})
         return EventRunResult(
             outputs=np.array([it.outputs for it in items]),
@@ -662,6 +680,22 @@ class EventEngine:
         offset = np.mean(chip - model, axis=0)
         self.network.layers[-1].bias_voltage -= offset
         return offset
+
+    def state(self) -> dict:
+        """The chip's state between two inferences as plain data (numbers, strings, numpy arrays,
+        generator states): build ``EventEngine(network, config, seed, trace, energy_model,
+        state=...)`` to go on from it (:mod:`rfemu.engines.event.state`; a run's checkpoint).
+
+        Raises
+        ------
+        ValueError
+            During an inference or with a write still landing.
+        TypeError
+            For an engine with agents of its own (:class:`~rfemu.engines.event.conv.ConvEventEngine`).
+        """
+        if type(self) is not EventEngine:
+            raise TypeError(f"{type(self).__name__} has agents the event engine's state does not hold")
+        return engine_state(self)
 
     def traces(self):
         """The recorded traces as an xarray Dataset (needs ``trace=`` at construction)."""

@@ -80,6 +80,44 @@ class Tracer:
         if layer in self.layers and "junctions" in self.want:
             self.series.setdefault(("junctions", layer), []).append((t, (np.array(flat), np.array(f))))
 
+    def state(self) -> dict:
+        """What has been recorded so far as plain arrays (:meth:`load_state` puts it back: a run
+        resumed from :mod:`rfemu.engines.event.state` records on from there)."""
+        out = []
+        for (variable, layer), rows in self.series.items():
+            entry = {"variable": variable, "layer": int(layer), "t": np.array([r[0] for r in rows], dtype=float)}
+            payload = [r[1] for r in rows]
+            if variable == "tones":
+                for k, name in enumerate(("frequency", "power", "linewidth")):
+                    entry[name] = np.array([p[k] for p in payload], dtype=float).reshape(len(rows), -1)
+            elif variable == "chains":
+                entry["voltage"] = np.array(payload, dtype=float).reshape(len(rows), -1)
+            elif variable == "neurons":
+                entry["chain"] = np.array([p[0] for p in payload], dtype=np.int64)
+                entry["power"] = np.array([p[1] for p in payload], dtype=float)
+                entry["frequency"] = np.array([p[2] for p in payload], dtype=float)
+            else:
+                entry["flat"] = [np.asarray(p[0]) for p in payload]
+                entry["frequency"] = [np.asarray(p[1]) for p in payload]
+            out.append(entry)
+        return {"series": out}
+
+    def load_state(self, state: dict) -> None:
+        """Replace the records by those :meth:`state` saved."""
+        self.series = {}
+        for entry in state["series"]:
+            variable, t = entry["variable"], np.asarray(entry["t"]).tolist()
+            if variable == "tones":
+                payload = list(zip(*(list(np.asarray(entry[name])) for name in ("frequency", "power", "linewidth"))))
+            elif variable == "chains":
+                payload = list(np.asarray(entry["voltage"]))
+            elif variable == "neurons":
+                payload = list(zip(np.asarray(entry["chain"]).tolist(), np.asarray(entry["power"]).tolist(),
+                                   np.asarray(entry["frequency"]).tolist()))
+            else:
+                payload = list(zip(entry["flat"], entry["frequency"]))
+            self.series[(variable, int(entry["layer"]))] = list(zip(t, payload))
+
     def dataset(self, t_now):
         """An xarray Dataset of every recorded series (units in each variable's attrs)."""
         import xarray as xr
