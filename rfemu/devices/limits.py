@@ -62,7 +62,8 @@ __all__ = ["MAX_NOISE_RATIO", "BREAKDOWN_VOLTAGE", "thermal_noise_problem", "joh
            "ModelValidityWarning", "validity_warning_line", "show_validity_warnings",
            "square_law_power", "square_law_problem", "warn_once",
            "TIME_ENV", "DEFAULT_TIME_BUDGET", "NOISY_STEP_SECONDS", "LOCKING_STEP_SECONDS",
-           "time_budget", "time_problem"]
+           "time_budget", "time_problem", "TRACE_EMISSION_BYTES", "ARRAY_HEADER_BYTES",
+           "trace_emissions", "event_trace_bytes"]
 
 #: largest k_B T / E0 of the oscillator's small-noise model
 MAX_NOISE_RATIO = 1.0
@@ -219,15 +220,79 @@ def format_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def memory_problem(estimate: float, what: str) -> Optional[str]:
+def memory_problem(estimate: float, what: str, remedy: str = "a smaller run") -> Optional[str]:
     """Why a run estimated to need ``estimate`` bytes (mostly for ``what``) cannot start here,
-    or None when it fits under :func:`memory_limit`."""
+    or None when it fits under :func:`memory_limit`; ``remedy`` says what makes it smaller."""
     limit, source = memory_limit()
     if limit is None or estimate <= limit:
         return None
-    return (f"{what}: the run needs about {format_bytes(estimate)} of memory and {source} is "
-            f"{format_bytes(limit)} (expected a run that fits; if the estimate is wrong for this "
-            f"machine, set {MEMORY_ENV}, e.g. {MEMORY_ENV}='64 GB' or none)")
+    return (f"{what}: the run needs about {format_bytes(estimate)} of memory, more than {source} = "
+            f"{format_bytes(limit)} (expected {remedy}; or raise the limit if the machine has the "
+            f"memory: {MEMORY_ENV}='{format_bytes(10 ** math.ceil(math.log10(estimate)))}' or none)")
+
+
+#: bytes of one neuron emission the event engine's tracer keeps during the run (a list entry
+#: holding a tuple of the time, chain, power and frequency: measured 205-215 B)
+TRACE_EMISSION_BYTES = 220
+#: bytes of a numpy array's header (the tracer copies one array per recorded row)
+ARRAY_HEADER_BYTES = 112
+
+
+def trace_emissions(emission_tolerance: float, frequency_swing: float = 0.0,
+                    frequency_tolerance: float = 1.0) -> float:
+    """Emissions of one event-engine neuron per inference, counted from above.
+
+    A neuron re-emits when its power moved by ``emission_tolerance`` of its largest output power,
+    or its frequency by ``frequency_tolerance`` of itself (:class:`rfemu.engines.event.EventConfig`):
+    relaxing across its whole power range and its whole relative frequency swing (an f(I)
+    neuron: ``|N| / w0``) it emits ``1 / emission_tolerance + frequency_swing /
+    frequency_tolerance`` times, plus its first and its settled emission. Measured: 9 emissions
+    per neuron and inference with inputs alternating between 0 and 1 (22 counted at the default
+    5 %), 5 with random inputs, 2 with noise on (tests/scenario/test_memory_estimate.py).
+    """
+    return 1.0 / emission_tolerance + frequency_swing / frequency_tolerance + 2.0
+
+
+def event_trace_bytes(samples: int, tones, chains, emissions, variables, causal: bool = False) -> float:
+    """Bytes the event engine's time traces of ``samples`` inferences take (recorded, then turned
+    into arrays: :class:`rfemu.engines.event.Tracer`), estimated from above.
+
+    Parameters
+    ----------
+    samples : int
+    tones, chains : sequence of int
+        Per layer, the tones on its line and its chains.
+    emissions : sequence of float
+        Per hidden layer, each neuron's emissions per inference (:func:`trace_emissions`).
+    variables : collection of str
+        The recorded variables (``tones``, ``chains``, ``neurons``, ``junctions``).
+    causal : bool
+        One line delivery per emission (``causal_delivery``); else the emissions of a layer that
+        answers one input change arrive in about as many deliveries as one neuron emits.
+
+    Each neuron emission is a row of every neuron's power and frequency (sample-and-hold): its
+    record, two row copies and the final two arrays, ``220 + 2 x 112 + 32 n`` bytes for ``n``
+    neurons, so a layer's traces grow as ``samples x emissions x n^2``. Each line delivery keeps the
+    tones (three arrays of ``m``) and the chain voltages, twice (record and array).
+    """
+    total = 0.0
+    for l, (m, n) in enumerate(zip(tones, chains)):
+        if l == 0:
+            deliveries = 2.0 * samples                 # the inputs change once per inference
+        else:
+            deliveries = samples * float(emissions[l - 1]) * (float(chains[l - 1]) if causal else 1.0) + samples
+        row = 0.0
+        if "tones" in variables:
+            row += 3 * (ARRAY_HEADER_BYTES + 16.0 * m)
+        if "chains" in variables:
+            row += ARRAY_HEADER_BYTES + 16.0 * n
+        total += deliveries * row
+        if l < len(chains) - 1 and "neurons" in variables:
+            rows = float(samples) * n * float(emissions[l])
+            total += rows * (TRACE_EMISSION_BYTES + 2 * ARRAY_HEADER_BYTES + 32.0 * n + 32)
+        if "junctions" in variables:
+            total += 4 * 8.0 * n * m                   # the state at 0 and at the end, twice
+    return total
 
 
 # --------------------------------------------------------------------------------------------

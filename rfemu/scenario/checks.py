@@ -90,36 +90,124 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
 
 #: samples assumed for a data set read whole from its files (n_train/n_test null): MNIST's split
 _FILE_SAMPLES = {"n_train": 60_000, "n_test": 10_000}
-#: bytes of the interpreter and the libraries (measured ~180 MB peak RSS for a two-second run)
-_BASE_BYTES = 2e8
+#: bytes of the interpreter and the libraries (measured 236 MB peak RSS of a small event run
+#: with figures off, 292 MB for the quickstart with its figures)
+_BASE_BYTES = 2.5e8
+#: bytes of drawing the figures (record.figures; measured: 56 MB for the quickstart's, 180 MB for
+#: an event run's)
+_FIGURE_BYTES = 2.5e8
 #: samples the compiled engine evaluates at once (CompiledEngine.predict's batch_size)
 _EVALUATION_BATCH = 4096
+#: images a CNN evaluates at once (rfemu.learning.cnn.predict's batch_size)
+_CNN_EVALUATION_BATCH = 1000
+#: floats per image of a convolution's training step (forward kept, backward), per patch tone
+#: and position (``P T``: the patches and their copies) and per filter and position (``F P``:
+#: voltages, powers, their derivatives and gradients); measured 0.97 x 8 (2 P T + 6 F P) bytes an
+#: image for mnist_cnn's convolution, 2.1 x for a 3x3 one on 8x8 images (the head's share is
+#: larger there)
+_CONV_PATCH_FLOATS, _CONV_MAP_FLOATS = 4, 12
+#: ... and of its evaluation (rfemu.learning.cnn.predict, nothing kept): measured 0.79 x and
+#: 0.83 x 8 (2 P T + 3 F P) for the same two
+_CONV_EVAL_PATCH_FLOATS, _CONV_EVAL_MAP_FLOATS = 2, 3
+#: bytes per oscillator of a convolution on the event engine (its agent and process; measured
+#: 3.1 kB sequential, 6.4 kB parallel with the copies' lines counted per oscillator)
+_CONV_NEURON_BYTES = 4000
 
 
-def _memory_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
-    """(bytes, key path, what) of each part of a run's memory that grows with a scenario key:
-    the junctions (graph, compiled arrays, event agents: :data:`rfemu.devices.limits.JUNCTION_BYTES`)
-    and the forward pass over a batch of samples (8 arrays of one value per chain) per layer, the
-    data set's samples (features as floats and one normalised copy) and the traced samples."""
+def _samples(s: Scenario) -> dict:
+    """Training and test samples the data set holds (the files' split when read whole)."""
+    given = {**DATASETS[s.task.dataset].defaults, **{k: getattr(s.task, k) for k in s.task.model_fields_set}}
+    return {k: float(given[k] if given[k] is not None else _FILE_SAMPLES[k])
+            for k in ("n_train", "n_test") if k in given}
+
+
+def _conv_memory(s: Scenario, n_samples: float) -> tuple[list[tuple[float, tuple, str, str]], Optional[int]]:
+    """The convolution's part (network.conv: its junctions, on the event engine its oscillators,
+    a batch's forward and backward pass) and the pooled values (the dense head's input tones)."""
+    from rfemu.network.conv import SEQUENTIAL, ConvDescription
+    try:
+        d = from_sections(ConvDescription, {"network.conv": s.network.conv}, "network.conv")
+        g = d.geometry(1, *IMAGE_SHAPES[s.task.dataset])
+    except ValueError:           # refused by _conv_problems, at its line
+        return [], None
+    copies = 1 if d.arrangement == SEQUENTIAL else g.n_positions
+    junctions = float(copies) * d.filters * g.patch_size
+    oscillators = float(d.filters) * g.n_positions
+    per_junction = limits.JUNCTION_BYTES + (limits.EVENT_JUNCTION_BYTES if s.engine.kind == "event" else 0)
+    patch_values = float(g.n_positions) * g.patch_size
+    step = s.training.batch_size * 8.0 * (_CONV_PATCH_FLOATS * patch_values + _CONV_MAP_FLOATS * oscillators) \
+        if s.training.rule == "cnn_backprop" else 0.0
+    evaluation = min(_CNN_EVALUATION_BATCH, max(n_samples, 1.0)) * 8.0 * (
+        _CONV_EVAL_PATCH_FLOATS * patch_values + _CONV_EVAL_MAP_FLOATS * oscillators)
+    total = junctions * per_junction + max(step, evaluation) + \
+        (oscillators * _CONV_NEURON_BYTES if s.engine.kind == "event" else 0.0)
+    what = (f"network.conv: {junctions:.3g} junctions ({d.filters} filters of {g.patch_size} x "
+            f"{copies} {d.arrangement} copies) and {oscillators:.3g} oscillators ({g.n_positions} positions)")
+    return [(total, ("network", "conv", "filters"), what,
+             "fewer filters, a sequential arrangement, a larger stride or a smaller training.batch_size")], \
+        d.n_pooled(1, *IMAGE_SHAPES[s.task.dataset])
+
+
+def _trace_memory(s: Scenario, n_tones: int) -> list[tuple[float, tuple, str, str]]:
+    """The event engine's time traces (record.event_traces over engine.event.samples inferences:
+    :func:`rfemu.devices.limits.event_trace_bytes`)."""
+    e, layers = s.engine.event, s.network.layers
+    if s.engine.kind != "event" or not s.record.event_traces or s.network.conv is not None:
+        return []
+    emissions = []
+    for i, layer in enumerate(layers[:-1]):        # f(I) neurons: |N| / w0 at their lowest channel
+        swing = abs(layer.oscillator.nonlinear_frequency_shift) / (2 * math.pi * _channel_floor(s, i)) \
+            if layer.emission == "current" else 0.0
+        count = limits.trace_emissions(e.emission_tolerance, swing, e.frequency_tolerance)
+        if s.medium.noise:      # a noisy neuron emits at most once a step, a step >= its line's delay
+            plan, nxt = layers[i + 1].resonance_plan, layers[i + 1]
+            f_low = (min(plan.values) if plan.kind == "explicit" else plan.min or 0.0) + nxt.tuning_window[1]
+            response = 1.0 / (2 * math.pi * nxt.resonator.damping * f_low) \
+                if getattr(e, "diode_response", True) and f_low > 0 else 0.0
+            count = min(count, e.noise_duration / (s.medium.line_delay + response) + 2.0)
+        emissions.append(count)
+    tones = [n_tones] + [layer.size for layer in layers[:-1]]
+    samples = min(float(e.samples), _samples(s).get("n_test", float(e.samples)))
+    total = limits.event_trace_bytes(samples, tones, [layer.size for layer in layers], emissions,
+                                     set(s.record.event_traces), causal=getattr(e, "causal_delivery", False))
+    return [(total, ("engine", "event", "samples"),
+             f"the event traces ({', '.join(s.record.event_traces)}) of {e.samples} samples",
+             "fewer engine.event.samples or record.event_traces (e.g. [] or [chains])")]
+
+
+def _memory_parts(s: Scenario) -> list[tuple[float, tuple, str, str]]:
+    """(bytes, key path, what, remedy) of each part of a run's memory that grows with a scenario
+    key: the junctions (graph, compiled arrays, event agents:
+    :data:`rfemu.devices.limits.JUNCTION_BYTES`) and the forward pass over a batch of samples (8
+    arrays of one value per chain) per layer, a convolution (:func:`_conv_memory`), the data set's
+    samples (features as floats and one normalised copy), the traced samples and the event
+    engine's time traces (:func:`_trace_memory`), the figures."""
     n_features, _ = TASK_SHAPES[s.task.dataset]
     per_junction = limits.JUNCTION_BYTES + (limits.EVENT_JUNCTION_BYTES if s.engine.kind == "event" else 0)
-    given = {**DATASETS[s.task.dataset].defaults, **{k: getattr(s.task, k) for k in s.task.model_fields_set}}
-    samples = {k: float(given[k] if given[k] is not None else _FILE_SAMPLES[k])
-               for k in ("n_train", "n_test") if k in given}
+    samples = _samples(s)
     batch = min(sum(samples.values()) or _EVALUATION_BATCH, _EVALUATION_BATCH)
-    parts, n_tones = [(_BASE_BYTES, (), "the interpreter and libraries")], n_features
+    parts = [(_BASE_BYTES, (), "the interpreter and libraries", "a smaller run")]
+    if s.record.figures:
+        parts.append((_FIGURE_BYTES, ("record", "figures"), "the figures", "record.figures: false"))
+    n_tones = n_features
+    if s.network.conv is not None:
+        conv_parts, n_pooled = _conv_memory(s, sum(samples.values()))
+        parts += conv_parts
+        n_tones = n_pooled or n_features
+    parts += _trace_memory(s, n_tones)
     for i, layer in enumerate(s.network.layers):
         junctions = float(layer.size) * float(layer.junctions_per_chain or n_tones)
         parts.append((junctions * per_junction + 8 * 8.0 * batch * float(layer.size),
                       ("network", "layers", i, "size"),
                       f"{junctions:.3g} junctions in layer {i} ({layer.size} chains of "
-                      f"{layer.junctions_per_chain or n_tones})"))
+                      f"{layer.junctions_per_chain or n_tones})", "a smaller layer"))
         n_tones = layer.size
     chains = sum(float(layer.size) for layer in s.network.layers)
     for key, n in samples.items():
-        parts.append((n * 8.0 * (2 * n_features + 2), ("task", key), f"{n:.3g} {key[2:]} samples"))
+        parts.append((n * 8.0 * (2 * n_features + 2), ("task", key), f"{n:.3g} {key[2:]} samples",
+                      f"fewer task.{key}"))
     parts.append((float(s.record.samples) * 4 * 8.0 * chains, ("record", "samples"),
-                  f"{s.record.samples} traced samples"))
+                  f"{s.record.samples} traced samples", "fewer record.samples"))
     return parts
 
 
@@ -129,7 +217,7 @@ def _memory_problems(s: Scenario, positions: Positions) -> list[Problem]:
     parts = _memory_parts(s)
     largest = max(parts, key=lambda p: p[0])
     try:
-        message = limits.memory_problem(sum(p[0] for p in parts), largest[2])
+        message = limits.memory_problem(sum(p[0] for p in parts), largest[2], largest[3])
     except ValueError as exc:            # $RFEMU_MEMORY_LIMIT is not an amount of memory
         return [positions.problem(largest[1], str(exc))]
     return [positions.problem(largest[1], message)] if message else []
