@@ -32,6 +32,7 @@ from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.conv import CNNEngine, SpinCNN
 from rfemu.engines.event import EventEngine, TraceConfig
 from rfemu.engines.event.conv import ConvEventEngine, layer_junctions
+from rfemu.engines.event.state import results_from_state, results_state
 from rfemu.learning import resume
 from rfemu.learning.backprop import LearningCurve
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
@@ -190,6 +191,7 @@ def _training(r: _Run) -> None:
     done = r.checkpointer.resumed_stage("event") if r.checkpointer is not None else None
     if done is not None:
         _restore_training(r, done["training"])
+        r.checkpointer.finished_training = done["training"]     # (the event stage saves it on)
         return
     context = TrainingContext(
         network=r.network if r.cnn is None else r.cnn, features=r.task.x_train, labels=r.task.y_train, settings=s.training,
@@ -381,12 +383,30 @@ def _announce_event_time(s: Scenario, n_samples: int) -> None:
                    f"({seconds / max(n_samples, 1):.3g} s a sample; the bar shows the time left)", file=sys.stderr)
 
 
+def _event_resumed(r: _Run) -> Optional[dict]:
+    """The event stage's state saved between two test samples, when resuming from it."""
+    c = r.checkpointer
+    done = c.resumed_stage("event") if c is not None else None
+    return done["state"] if done is not None and "engine" in done["state"] else None
+
+
+def _event_checkpoints(r: _Run, engine: EventEngine):
+    """What the event engine calls after each test sample: a checkpoint when one is due (the
+    engine's state, :mod:`rfemu.engines.event.state`, and the samples' results so far)."""
+    c = r.checkpointer
+    if c is None or c.finished_training is None:
+        return None
+    return lambda items: c.offer_stage("event", lambda: {
+        "next_sample": len(items), "engine": engine.state(), "results": results_state(items)})
+
+
 def _event(r: _Run) -> None:
     """With ``engine.kind: event``, the programmed chip in physical time (the "event" stream);
     the per-operation energy figures in either case."""
     s, network = r.s, r.network
     if s.engine.kind == "event":
-        if r.checkpointer is not None and r.checkpointer.finished_training is not None:
+        saved = _event_resumed(r)
+        if saved is None and r.checkpointer is not None and r.checkpointer.finished_training is not None:
             # the training is not redone after a kill in the event engine's run
             r.checkpointer.offer_stage("event", lambda: {"next_sample": 0})
         n_ev = min(s.engine.event.samples, len(r.task.x_test))
@@ -396,7 +416,8 @@ def _event(r: _Run) -> None:
         samples = r.task.x_test[:n_ev]
         if r.cnn is None:
             engine = EventEngine(network, _event_config(s), seed=r.streams["event"],
-                                 energy_model=_energy_model(s), trace=trace)
+                                 energy_model=_energy_model(s), trace=trace,
+                                 state=None if saved is None else saved["engine"])
         else:       # the whole CNN (convolution, its oscillators, pooling, head), noise off
             engine = ConvEventEngine(r.cnn, _event_config(s), seed=r.streams["event"],
                                      energy_model=_energy_model(s))
@@ -404,7 +425,12 @@ def _event(r: _Run) -> None:
         if r.progress:
             _announce_event_time(s, n_ev)
         t0 = time.perf_counter()
-        r.event_result = engine.run(samples, progress=r.progress)
+        if r.cnn is None:     # (a resumed run goes on after the samples its checkpoint holds)
+            done = [] if saved is None else results_from_state(saved["results"])
+            r.event_result = engine.run(samples[len(done):], progress=r.progress, done=done,
+                                        after_sample=_event_checkpoints(r, engine))
+        else:
+            r.event_result = engine.run(samples, progress=r.progress)
         r.timing["event_s"] = time.perf_counter() - t0
         r.event_traces = engine.traces() if trace is not None else None
         r.metrics.update(_event_metrics(r, engine, r.event_result, n_ev))

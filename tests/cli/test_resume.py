@@ -251,6 +251,34 @@ def test_a_run_stopped_by_sigterm_in_the_event_engine_resumes_without_training_a
     assert _metrics(killed)["event_samples"] == 200
 
 
+#: a briefly trained quickstart tested on the event engine with thermal noise (each sample then
+#: starts from the chip, the neurons' fluctuating states and the noise generator, the previous
+#: sample left), its chain voltages and neurons traced in time
+NOISY_EVENT = ("training.epochs=3", "training.patience=null", "record.figures=false", "engine.kind=event",
+               "medium.noise=true", "engine.event.samples=6")
+
+
+def test_a_noisy_event_run_killed_between_test_samples_resumes_mid_way_and_ends_with_the_run_left_alone(
+        tmp_path, monkeypatch):
+    from rfemu.engines.event import EventEngine
+    killed = _killed_run(tmp_path / "killed", NOISY_EVENT, stage="event",
+                         until=lambda saved: saved["state"].get("next_sample", 0) >= 2)
+    saved = read_checkpoint(killed)
+    next_sample = saved["state"]["next_sample"]
+    assert not (killed / "metrics.json").exists() and 2 <= next_sample < 6
+    assert saved["state"]["engine"]["config"]["noise"] and saved["state"]["results"]["count"] == next_sample
+    inferences = []
+    infer = EventEngine.infer
+    monkeypatch.setattr(EventEngine, "infer", lambda self, *a, **k: inferences.append(1) or infer(self, *a, **k))
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    assert len(inferences) == 6 - next_sample          # the samples after the checkpoint only
+    monkeypatch.undo()
+    alone = _left_alone(tmp_path / "alone", NOISY_EVENT)
+    _assert_same_run_folder(killed, alone)
+    with xr.open_dataset(alone / "trace.nc", engine="h5netcdf") as traces:
+        assert "event_chain_voltage_layer0" in traces and traces.sizes["event_sample"] == 6
+
+
 def _crashed_run(out: Path, overrides, monkeypatch, after=3) -> Path:
     """The run in this process, checkpointing at every epoch, dying after its ``after``-th checkpoint."""
     save = Checkpointer.save
