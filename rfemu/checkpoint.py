@@ -10,14 +10,13 @@ time (``rfemu run --checkpoint-every``), the state it would go on from into ``DI
   counters, stuck flags, accumulators and write log; training from several programmings
   (restarts, screened restarts) adds the finished restarts' results and the programmings'
   generator, the running restart's own loop nested in it (:class:`rfemu.learning.resume.NestedCheckpoint`);
-- before the event engine's run over the test samples: the trained chip and the training's
-  outcome (curve, metrics, the rule's traces), so a run killed in the event engine does not
-  train again. The event engine's own state (simpy agents, generators suspended mid-event) is not
-  saved: a resumed run starts the test samples again from the first (same results). A sample
-  boundary is no clean cut: each sample starts from the chip as the previous one left it (the
-  neurons' settled states and pending wake-ups in the agents, each device's noise generator
-  where the previous sample's events left it), so the later samples' results depend on the
-  earlier ones' and saving them needs the engine to export that state.
+- in the event engine's run over the test samples (``engine.kind: event``): the trained chip and
+  the training's outcome (curve, metrics, the rule's traces), so a run killed in the event engine
+  does not train again, and, after each sample, the engine's state between two samples
+  (:mod:`rfemu.engines.event.state`: the clock and its queue, every agent's record, the lines,
+  the random generator, the energy ledger, the traces) with the samples' results so far: each
+  sample starts from the chip as the previous one left it, and a resumed run goes on from the
+  sample after the checkpoint with that chip (a CNN's event engine starts its samples again).
 
 ``DIR`` is the ``--out`` folder itself (a run without ``--out`` prints the folder it chose). While
 the run works ``DIR`` holds rfemu's marker and the checkpoint; when the run ends, the finished

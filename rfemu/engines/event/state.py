@@ -4,7 +4,7 @@ engine from it (a long event run resumed after a crash, ``rfemu run --resume``).
 Simpy processes are suspended generators, which cannot be saved. What each agent would go on from
 is in its state record, not in its generator's frame: every agent waits at the top of its loop on
 one event (its ``kick``, or a busy neuron's ``timer``), and between two inferences no process is
-in the middle of anything. So the state is (docs/architecture.md#resume):
+in the middle of anything. So the state is (docs/architecture.md#resuming-a-run):
 
 - the clock's time (ticks, an exact integer) and every event in its queue, in the order the
   queue would process them, each named by the agent it wakes (a line's delivery, a busy neuron's
