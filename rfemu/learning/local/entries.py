@@ -52,6 +52,38 @@ def _setting(settings, key, default):
     return getattr(settings, key, default)
 
 
+def screening_schedule(programmings: int, first_windows: int, last_windows: int) -> list[int]:
+    """The windows of each learning of :func:`~rfemu.learning.local.train.learn_screened`, in
+    order: every live programming learns ``first_windows`` x 2^round while more than one is left
+    (the better half goes on), the survivor ``last_windows``."""
+    alive, windows, schedule = int(programmings), int(first_windows), []
+    while alive > 1:
+        schedule += [windows] * alive
+        alive, windows = max(1, alive // 2), 2 * windows
+    return schedule + [int(last_windows)]
+
+
+def _bar(shown: bool, total: int, desc: str, unit: str, initial: int = 0):
+    """A tqdm bar on stderr with the time left (disabled when not ``shown``), redrawn at every
+    update (a restart or a learning takes seconds to hours)."""
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False, disable=not shown,
+                mininterval=0, miniters=1)
+
+
+def _counting(make_rule, schedule, bar):
+    """``make_rule`` that advances ``bar`` by the finished learning's windows (``schedule``) each
+    time a new learning asks for its rule."""
+    started = []
+
+    def make():
+        if started and len(started) <= len(schedule):
+            bar.update(schedule[len(started) - 1])
+        started.append(True)
+        return make_rule()
+    return make
+
+
 def _restarts(context, name, config, writes, restarts, initial_state, bias_range):
     """Learn on chip from ``restarts`` programmings (the first from the network as it is unless
     ``initial_state`` is "uniform", the others uniform in the windows, hidden biases uniform in
@@ -63,14 +95,20 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_range
     rng = np.random.default_rng(context.streams["restarts"]) if "restarts" in context.streams else \
         np.random.default_rng(config.seed)
     best, scores = None, []
+    progress = bool(getattr(context, "progress", False))
     if config.screen_windows > 0:          # successive halving (rfemu.learning.local.train.learn_screened)
         nets = [context.network.copy() for _ in range(int(restarts))]
         for r, net in enumerate(nets):
             if r > 0 or initial_state == "uniform":
                 random_state(net, rng, bias_range=bias_range)
-        best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]), lambda: config.rule(name),
-                                      config.loop(), writes, config.screen_windows, n_threads=context.n_threads or 1,
-                                      checkpoint=context.checkpoint)
+        schedule = screening_schedule(len(nets), config.screen_windows, config.loop().windows)
+        with _bar(progress, sum(schedule), "on-chip screening", "window") as bar:
+            best, scores = learn_screened(nets, x[n_val:], y[n_val:], (x[:n_val], y[:n_val]),
+                                          _counting(lambda: config.rule(name), schedule, bar),
+                                          dataclasses.replace(config.loop(), progress=progress), writes,
+                                          config.screen_windows, n_threads=context.n_threads or 1,
+                                          checkpoint=context.checkpoint)
+            bar.update(bar.total - bar.n)
         restarts = 0
     ckpt = context.checkpoint if restarts else None       # checkpointed: rfemu.learning.resume
     saved = ckpt.restore("on_chip_restarts") if ckpt is not None else None
@@ -79,12 +117,14 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_range
         resume.set_generator_state(rng, saved["rng"])
         first, scores = int(saved["restart"]), list(saved["scores"])
         best = None if saved["best"] is None else resume.on_chip_result(saved["best"], context.network.copy(), writes)
+    bar = _bar(progress and restarts > 0, int(restarts), "on-chip restarts", "restart", initial=first)
     for r in range(first, int(restarts)):
         at_start = resume.generator_state(rng)
         net = context.network.copy()
         if r > 0 or initial_state == "uniform":
             random_state(net, rng, bias_range=bias_range)
-        loop = dataclasses.replace(config.loop(), seed=None if config.seed is None else config.seed + r)
+        loop = dataclasses.replace(config.loop(), seed=None if config.seed is None else config.seed + r,
+                                   progress=progress)
         inner = None if ckpt is None else resume.NestedCheckpoint(
             ckpt, "on_chip_restarts",
             lambda: resume.restarts_state(r, scores, best, at_start, resume.on_chip_result_state),
@@ -97,6 +137,8 @@ def _restarts(context, name, config, writes, restarts, initial_state, bias_range
         if ckpt is not None and r + 1 < restarts:
             ckpt.offer("on_chip_restarts", lambda: resume.restarts_state(
                 r + 1, scores, best, resume.generator_state(rng), resume.on_chip_result_state))
+        bar.update(1)
+    bar.close()
     context.network.set_trainable_state(best.network.trainable_state())
     best.network = context.network
     return best, scores
