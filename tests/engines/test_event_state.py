@@ -19,9 +19,11 @@ from rfemu.network import build_graph, spin_mlp
 
 #: the settings compared: the default (each line's delay includes its junctions' spin-diode
 #: response, ~0.8 us here), a fixed line delay, and causal delivery (tone changes in flight on the
-#: lines); with noise each inference runs for its noise duration (noise never settles)
+#: lines), injection locking (each delivery integrates the tones' phases with noise from the
+#: engine's generator); with noise each inference runs for its noise duration (noise never settles)
 CONFIGS = {"default": ({}, 2e-6), "fixed_delay": ({"diode_response": False, "line_delay": 5e-8}, 2e-7),
-           "causal": ({"causal_delivery": True}, 2e-6)}
+           "causal": ({"causal_delivery": True}, 2e-6),
+           "locking": ({"locking_coupling": 1e6, "locking_window": 1e-7}, 2e-6)}
 
 
 def _graph(sizes, seed, emission="fixed"):

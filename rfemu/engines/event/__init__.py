@@ -12,7 +12,9 @@ Modules of the package (one concern each):
 - :mod:`~rfemu.engines.event.engine`  :class:`EventEngine`, which builds the agents from a network
   graph and runs inferences;
 - :mod:`~rfemu.engines.event.tracer`  what a run records (:class:`TraceConfig`, :class:`Tracer`,
-  :func:`save_traces`).
+  :func:`save_traces`);
+- :mod:`~rfemu.engines.event.state`  the engine's state between two inferences as plain data
+  (:meth:`EventEngine.state`) and an engine continuing from it (a resumed run).
 
 The figures of an event run are :func:`rfemu.plots.plot_line_spectrum` and
 :func:`rfemu.plots.plot_neuron_settling`.
