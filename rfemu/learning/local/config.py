@@ -45,6 +45,14 @@ class OnChipRuleConfig:
     final_step_fraction: float = field(default=1.0, metadata={
         "unit": "", "gt": 0, "le": 1, "help": "The broadcast step gain falls from 1 to this over the windows (cosine; "
                                                 "1: constant steps); with screen_windows, in the survivor's last round."})
+    adaptive_step: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0, "help": "> 0: every junction normalises its own steps: it moves by this fraction of its "
+                                     "half width times the running mean of its requests over their running rms "
+                                     "(two volatile accumulators of its own history; learning_rate then sets "
+                                     "nothing); 0: the rule's steps."})
+    adaptive_bias_step: float = field(default=0.0, metadata={
+        "unit": "V", "ge": 0, "help": "> 0: every chain normalises its bias steps the same way, this many volts a "
+                                      "step (bias_dither > 0); 0: bias_learning_rate's steps."})
     screen_windows: int = field(default=0, metadata={
         "ge": 0, "help": "With training.restarts > 1: > 0 screens the programmings by successive halving "
                          "(each learns this many windows, the better half by validation twice as many, ..., "
@@ -83,7 +91,8 @@ class OnChipRuleConfig:
         return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
                             sample_time=self.sample_time, evaluate_every=self.evaluate_every,
                             readout_noise=self.readout_noise, thermal_noise=self.thermal_noise,
-                            final_step_fraction=self.final_step_fraction, seed=self.seed)
+                            final_step_fraction=self.final_step_fraction, adaptive_step=self.adaptive_step,
+                            adaptive_bias_step=self.adaptive_bias_step, seed=self.seed)
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""

@@ -31,7 +31,7 @@ from rfemu.learning.local.view import LocalView
 from rfemu.rng import as_generator
 
 __all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient",
-           "followed_junctions", "learn_screened"]
+           "followed_junctions", "learn_screened", "AdaptiveSteps"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,13 @@ class OnChipConfig:
         The learning circuit's broadcast step gain falls from 1 to this over the windows (cosine;
         1: constant): every junction's and chain's step is multiplied by it (annealing: large
         steps to cross the landscape, small ones to settle with margins).
+    adaptive_step : float
+        > 0: every junction normalises its own steps (:class:`AdaptiveSteps`): it moves by
+        ``adaptive_step`` of its own half width times the running mean of its requested changes
+        over their running rms (two volatile accumulators of its own history: local); the rule's
+        learning rate then sets nothing. 0: the rule's steps as they are.
+    adaptive_bias_step : float
+        V; > 0: every chain normalises its bias steps the same way (this many volts a step).
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     progress : bool
@@ -76,6 +83,8 @@ class OnChipConfig:
     readout_noise: float = 0.0
     thermal_noise: bool = False
     final_step_fraction: float = 1.0
+    adaptive_step: float = 0.0
+    adaptive_bias_step: float = 0.0
     seed: int | None = 0
     progress: bool = False
 
@@ -92,6 +101,10 @@ class OnChipConfig:
             raise ValueError(f"readout_noise must be finite and >= 0 V, got {self.readout_noise!r}")
         if not (0 < self.final_step_fraction <= 1):
             raise ValueError(f"final_step_fraction must be in (0, 1], got {self.final_step_fraction!r}")
+        for name in ("adaptive_step", "adaptive_bias_step"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
 
 
 @dataclass
@@ -268,12 +281,13 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     record.costs = []
     record.curve = curve
 
+    adaptive = _adaptive(config)
     with blas_threads(1):         # small products: one BLAS thread (see the compiled engine)
         saved = checkpoint.restore("on_chip") if checkpoint is not None else None
         if saved is None:
             record(0)
         else:
-            _restore(saved, chip, rule, states, curve, rng, record, clock)
+            _restore(saved, chip, rule, states, curve, rng, record, clock, adaptive)
             t0 -= saved["elapsed_s"]
         bar = None
         if config.progress:
@@ -282,12 +296,70 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
             bar = tqdm(total=config.windows, initial=first, desc="on-chip learning", unit="window", leave=False)
         try:
             _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint, saved,
-                   lambda: time.perf_counter() - t0, bar)
+                   lambda: time.perf_counter() - t0, bar, adaptive)
         finally:
             if bar is not None:
                 bar.close()
     return OnChipResult(network=net, states=states, curve=curve, simulated_time=clock[0],
                         seconds=time.perf_counter() - t0, junction_updates=clock[1])
+
+
+class AdaptiveSteps:
+    """Agents that normalise their own steps (Adam's moments, Kingma and Ba 2015, kept by each
+    agent for itself): a volatile running mean ``m`` of its requested changes and of their
+    squares ``v`` (decays ``decay`` and ``decay_sq``, bias-corrected), and a step of ``step``
+    units of its own ``unit`` times ``m / sqrt(v)``. Each agent reads only its own history, so the
+    rule stays local (``docs/architecture.md#on-chip-learning``). The first step of an agent is
+    ``step * unit`` in the direction the rule asks; an agent whose requests are all zero stays.
+
+    Parameters
+    ----------
+    step : float
+        Step in units of ``unit`` (> 0).
+    decay, decay_sq : float
+        Decay per window of the mean and of the mean square.
+    """
+
+    def __init__(self, step, decay=0.9, decay_sq=0.999):
+        if not (math.isfinite(step) and step > 0):
+            raise ValueError(f"step must be finite and > 0, got {step!r}")
+        self.step, self.decay, self.decay_sq = float(step), float(decay), float(decay_sq)
+        self.mean = self.mean_square = None
+        self.count = 0
+
+    def __call__(self, request, unit=1.0, scale=None) -> np.ndarray:
+        """The normalised steps of the agents whose rule asked for ``request`` (N,); ``scale``
+        (N,) divides the requests first (e.g. a rule's D^2, so that the moments are of a
+        gradient); ``unit`` (N,) or scalar: the step's unit (a junction's half width, Hz; V)."""
+        g = np.asarray(request, dtype=float) if scale is None else np.asarray(request, dtype=float) / scale
+        if self.mean is None:
+            self.mean, self.mean_square = np.zeros_like(g), np.zeros_like(g)
+        self.count += 1
+        self.mean = self.decay * self.mean + (1.0 - self.decay) * g
+        self.mean_square = self.decay_sq * self.mean_square + (1.0 - self.decay_sq) * g * g
+        m = self.mean / (1.0 - self.decay ** self.count)
+        rms = np.sqrt(self.mean_square / (1.0 - self.decay_sq ** self.count))
+        return self.step * unit * np.divide(m, rms, out=np.zeros_like(m), where=rms > 0)
+
+    def state(self) -> dict:
+        """The agents' accumulators (:mod:`rfemu.learning.resume`)."""
+        return {"count": int(self.count), "mean": None if self.mean is None else self.mean.copy(),
+                "mean_square": None if self.mean_square is None else self.mean_square.copy()}
+
+    def set_state(self, saved) -> None:
+        self.count = int(saved["count"])
+        self.mean = None if saved["mean"] is None else np.array(saved["mean"], dtype=float)
+        self.mean_square = None if saved["mean_square"] is None else np.array(saved["mean_square"], dtype=float)
+
+
+def _adaptive(config) -> dict:
+    """The loop's :class:`AdaptiveSteps` of junctions ("tuning") and chains ("bias"), those on."""
+    out = {}
+    if config.adaptive_step > 0:
+        out["tuning"] = AdaptiveSteps(config.adaptive_step)
+    if config.adaptive_bias_step > 0:
+        out["bias"] = AdaptiveSteps(config.adaptive_bias_step)
+    return out
 
 
 def _step_gain(window, config) -> float:
@@ -300,12 +372,13 @@ def _step_gain(window, config) -> float:
     return f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, elapsed) -> dict:
+def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, elapsed, adaptive=None) -> dict:
     """What the windows after ``window`` start from (:mod:`rfemu.learning.resume`): the chip's
     biases and the junctions' states, the rule's, the generators', the sample order, the clock,
-    the curve so far."""
+    the curve so far, the agents' step accumulators (``adaptive``, when on)."""
     from rfemu.learning import resume
-    return {"next_window": int(window) + 1, "order": order.copy(), "pos": int(pos),
+    extra = {"adaptive": {k: a.state() for k, a in adaptive.items()}} if adaptive else {}
+    return {**extra, "next_window": int(window) + 1, "order": order.copy(), "pos": int(pos),
             "clock": [float(clock[0]), int(clock[1])], "costs": [float(c) for c in record.costs],
             "network": resume.trainable_arrays(chip.network), "junctions": resume.junction_states_state(states),
             "rule": resume.rule_state(rule), "rng": resume.generator_state(rng),
@@ -316,9 +389,11 @@ def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, el
             "elapsed_s": float(elapsed)}
 
 
-def _restore(saved, chip, rule, states, curve, rng, record, clock) -> None:
+def _restore(saved, chip, rule, states, curve, rng, record, clock, adaptive=None) -> None:
     """Put :func:`_state` back (after the same set-up as a fresh start)."""
     from rfemu.learning import resume
+    for k, a in (adaptive or {}).items():
+        a.set_state(saved["adaptive"][k])
     resume.set_trainable_arrays(chip.network, saved["network"])
     resume.set_junction_states_state(states, saved["junctions"])
     resume.set_rule_state(rule, saved["rule"])
@@ -353,9 +428,11 @@ def _check_request(request, sizes, what, rule, rate, unit, window) -> None:
 
 
 def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None, saved=None, elapsed=None,
-           bar=None):
+           bar=None, adaptive=None):
     """The windows of :func:`train_on_chip`; ``clock`` = [simulated time, junction updates];
-    from a checkpoint's ``saved`` state when resuming; ``bar`` (tqdm) advanced once a window."""
+    from a checkpoint's ``saved`` state when resuming; ``bar`` (tqdm) advanced once a window;
+    ``adaptive``: the agents' :class:`AdaptiveSteps` ("tuning", "bias") that are on."""
+    adaptive = adaptive or {}
     order = rng.permutation(len(y)) if saved is None else np.asarray(saved["order"])
     pos = 0 if saved is None else int(saved["pos"])
     for window in range(1 if saved is None else int(saved["next_window"]), config.windows + 1):
@@ -369,15 +446,21 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         record.costs.append(cost)
         gain = _step_gain(window, config)
         with np.errstate(over="ignore", invalid="ignore"):      # _check_request names it
-            request = rule.update(view) if gain == 1.0 else gain * rule.update(view)
+            asked = rule.update(view)
+            request = asked if gain == 1.0 else gain * asked
         _check_request(request, [layer.tuning.size for layer in chip.network.layers], "tuning changes",
                        rule, "learning_rate", "", window)
+        if "tuning" in adaptive:            # each junction's own normalised step (the gain after)
+            request = gain * adaptive["tuning"](asked, unit=view.half_width, scale=view.half_width ** 2)
         states.accumulate(request)
         if chain_views:                     # the chains' biases: volatile, set at once
             with np.errstate(over="ignore", invalid="ignore"):
-                request = gain * rule.update_bias(chain_views[0])
+                asked = rule.update_bias(chain_views[0])
+                request = gain * asked
             sizes = [layer.n_chains for layer in chip.network.layers]
             _check_request(request, sizes, "bias changes", rule, "bias_learning_rate", "V^2", window)
+            if "bias" in adaptive:
+                request = gain * adaptive["bias"](asked)
             step = np.split(request, np.cumsum(sizes)[:-1])
             for layer, d in zip(chip.network.layers, step):
                 layer.bias_voltage += d
@@ -395,7 +478,7 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
             bar.update(1)
         if checkpoint is not None and window < config.windows:
             checkpoint.offer("on_chip", lambda: _state(chip, rule, states, record.curve, rng, record, clock,
-                                                       order, pos, window, elapsed()))
+                                                       order, pos, window, elapsed(), adaptive))
 
 
 def learn_screened(networks, features, labels, evaluation, make_rule, config: OnChipConfig,
