@@ -422,11 +422,12 @@ def _event(r: _Run) -> None:
             engine = ConvEventEngine(r.cnn, _event_config(s), seed=r.streams["event"],
                                      energy_model=_energy_model(s))
             samples = samples.reshape((-1,) + tuple(r.description.image_shape))
+        # (a resumed run goes on after the samples its checkpoint holds)
+        done = [] if saved is None else results_from_state(saved["results"])
         if r.progress:
-            _announce_event_time(s, n_ev)
+            _announce_event_time(s, n_ev - len(done))
         t0 = time.perf_counter()
-        if r.cnn is None:     # (a resumed run goes on after the samples its checkpoint holds)
-            done = [] if saved is None else results_from_state(saved["results"])
+        if r.cnn is None:
             r.event_result = engine.run(samples[len(done):], progress=r.progress, done=done,
                                         after_sample=_event_checkpoints(r, engine))
         else:
