@@ -139,6 +139,12 @@ class EnergyLedger:
         """The tones on ``line`` carry ``tone_power`` (W in total) from time ``t`` on."""
         self._lines[line].append((t, tone_power))
 
+    def tone_change(self, line, t, delta):
+        """The total tone power on ``line`` changes by ``delta`` W from time ``t`` on (no earlier
+        than the last change recorded): one entry, no sum over the line's tones."""
+        log = self._lines[line]
+        log.append((t, log[-1][1] + delta))
+
     def add(self, kind, joules):
         """Energy ``joules`` (J) of kind ``kind`` spent at once (a write)."""
         self._spent[kind] = self._spent.get(kind, 0.0) + float(joules)

@@ -130,15 +130,11 @@ def test_step_response_settles_at_line_delays_plus_power_relaxation(step_respons
     assert s["engine"].readouts[0].value == pytest.approx(SENSITIVITY * s["p_new"], rel=1e-9)
 
 
-def test_step_response_energy_is_the_static_model_over_the_settling(step_response, request):
+def test_step_response_energy_is_the_static_model_over_the_settling(step_response):
+    """Also with the default delivery, which puts every tone change made while a delivery is
+    pending on the junctions at that delivery (up to one delay early, the 0.8 us diode response
+    here): the ledger books each change at its true arrival, one delay after it was sent."""
     s = step_response
-    if not s["engine"].config.causal_delivery and s["engine"].config.diode_response:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "by default a line delivers every tone change made while its delivery is pending at "
-            "that delivery, up to one delay early (the 0.8 us diode response here): the energy "
-            "ledger records the line's tones at their deliveries, so the junctions' share is "
-            "integrated early (EventConfig.causal_delivery=True delivers each change one delay "
-            "after it was sent)")))
     engine, res = s["engine"], s["res"]
     t_settle = s["d0"] + s["relax"] + s["d1"]
     # Joule power of the neuron: R I_old^2 until line 0 delivers the input, R I_new^2 after

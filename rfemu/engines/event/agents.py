@@ -221,7 +221,13 @@ class LineAgent:
             self.in_flight.append((now + self.delay_ticks, slot, frequency, power, linewidth))
         else:
             self.free_frequency[slot] = frequency
-            self.medium.update_tone(slot, frequency, power, linewidth)
+            medium = self.medium
+            old = float(medium.tone_power[slot])
+            medium.update_tone(slot, frequency, power, linewidth)
+            if power != old:
+                # the junctions absorb the change from its arrival, one delay from now (changes
+                # arrive in the order sent), even if a delivery reads it earlier
+                self.engine.ledger.tone_change(self.layer, now + self.delay_ticks, power - old)
         if not self.armed:
             self.armed = True
             arm_ticks(self.kick, self.delay_ticks)

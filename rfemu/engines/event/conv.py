@@ -274,7 +274,8 @@ class ConvEventEngine(EventEngine):
             return super().deliver(line, now)
         medium = line.medium
         v = medium.chain_voltages()
-        self.ledger.tones(line.layer, now, float(medium.tone_power.sum()))
+        if line.causal:              # (otherwise recorded as sent, at its arrival: LineAgent.send)
+            self.ledger.tones(line.layer, now, float(medium.tone_power.sum()))
         scan = self.scan
         if scan is None:
             self._drive_position(k, v, now)

@@ -239,7 +239,8 @@ class EventEngine:
         if cfg.noise:
             v = v + medium.sample_noise(self.rng)
         moved = np.flatnonzero(~(np.abs(v - line.delivered) <= cfg.voltage_tolerance))
-        self.ledger.tones(line.layer, now, float(medium.tone_power.sum()))
+        if line.causal:              # (otherwise recorded as sent, at its arrival: LineAgent.send)
+            self.ledger.tones(line.layer, now, float(medium.tone_power.sum()))
         if self.tracer is not None:
             self.tracer.line(to_seconds(now), line.layer, medium, v)
         if moved.size == 0:
