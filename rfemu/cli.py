@@ -158,10 +158,10 @@ def _cmd_resume(args) -> int:
         _print_problems(exc)
         return EXIT_BAD_INPUT
     except (CheckpointError, RunFolderError, ValueError) as exc:
-        print(f"{args.resume}: {exc}", file=sys.stderr)
+        print(f"{args.resume}: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Divergence as exc:    # the resumed training or simulation left its model (rfemu.devices.limits)
-        print(f"{args.resume}: (run): {exc}", file=sys.stderr)
+        print(f"{args.resume}: (run): {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return _report(result, args.quiet)
 
@@ -219,10 +219,10 @@ def _cmd_run(args) -> int:
         _print_problems(exc)
         return EXIT_BAD_INPUT
     except (RunFolderError, CheckpointError) as exc:
-        print(f"{args.out if args.out is not None else 'rfemu run'}: {exc}", file=sys.stderr)
+        print(f"{args.out if args.out is not None else 'rfemu run'}: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Divergence as exc:    # a simulation that left its model mid-run (rfemu.devices.limits)
-        print(f"{args.scenario}: (run): {exc}", file=sys.stderr)
+        print(f"{args.scenario}: (run): {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return _report(result, args.quiet)
 
@@ -232,6 +232,13 @@ def _cmd_sweep(args) -> int:
     return cmd_sweep(args)
 
 
+def one_line(message) -> str:
+    """``message`` (an exception's text) as one line: its lines joined by '; ', without the
+    blank ones and the caret lines a parser draws under its context."""
+    lines = [line.strip() for line in str(message).splitlines()]
+    return "; ".join(line for line in lines if line and set(line) != {"^"})
+
+
 def _cmd_plot(args) -> int:
     from rfemu.results import RunFolderError, redraw_figures
     from rfemu.sweep.cli import is_sweep_folder, redraw_sweep
@@ -239,7 +246,7 @@ def _cmd_plot(args) -> int:
         paths = redraw_sweep(args.run_dir) if is_sweep_folder(args.run_dir) else \
             redraw_figures(args.run_dir)
     except RunFolderError as exc:
-        print(f"{args.run_dir}: {exc}", file=sys.stderr)
+        print(f"{args.run_dir}: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for p in paths:
         print(p)
@@ -322,7 +329,7 @@ def _cmd_data(args) -> int:
         try:
             paths = fetch(name, root=args.to, progress=not args.quiet)
         except DataError as exc:
-            print(f"rfemu data fetch {name}: {exc}", file=sys.stderr)
+            print(f"rfemu data fetch {name}: {one_line(exc)}", file=sys.stderr)
             return EXIT_FAILED
         print(f"{name}: {paths[0].parent}")
     return EXIT_OK

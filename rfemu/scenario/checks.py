@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 import difflib
 from typing import Optional
@@ -302,6 +303,8 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
             problems.append(positions.problem(("record", key),
                                               f"{value!r} leaves the run folder (expected a "
                                               "relative path inside it, without '..')"))
+        elif _name_problem(value):
+            problems.append(positions.problem(("record", key), _name_problem(value)))
     # ... and neither overwrites the run's own files nor lies inside the other (rfemu.results)
     layout = layout_problem(s.record.trace_file, s.record.figures_dir)
     if layout and not any(str(getattr(q, "path", "")).startswith("record.") for q in problems):
@@ -411,6 +414,25 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
                                           f"a step of {fs.step:g} Hz is larger than the tuning "
                                           f"window {fs.window_high - fs.window_low:g} Hz"))
     return problems
+
+
+#: bytes of one name a file system takes (NAME_MAX), and of a path inside the run folder that
+#: leaves room for the folder's own (PATH_MAX is 4096)
+_NAME_BYTES, _PATH_BYTES = 255, 1024
+
+
+def _name_problem(value: str) -> Optional[str]:
+    """Why a path inside the run folder cannot be created (a name longer than the file system
+    takes), or None."""
+    parts = Path(value).parts
+    longest = max(parts, key=lambda part: len(os.fsencode(part)), default="")
+    if len(os.fsencode(longest)) > _NAME_BYTES:
+        return (f"the name {longest[:40]}... is {len(os.fsencode(longest))} bytes; the file system "
+                f"takes {_NAME_BYTES} (expected a shorter name)")
+    if len(os.fsencode(value)) > _PATH_BYTES:
+        return (f"the path {value[:40]}... is {len(os.fsencode(value))} bytes (expected at most "
+                f"{_PATH_BYTES} inside the run folder)")
+    return None
 
 
 def _exists(path, kind: str = "any") -> bool:

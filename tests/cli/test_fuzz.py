@@ -176,6 +176,10 @@ FOUND = [
      + "medium:\n  noise: true\n", "engine.event.noise_duration", 20),
     ("locking_window_10_s", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n")
      + "medium:\n  injection_locking: true\n  locking_window: 10 s\n", "medium.locking_window", 28),
+    # output names the file system cannot create (a traceback from h5py at the end of the run)
+    ("trace_file_name_too_long", fuzz.FAST + "  trace_file: " + "a" * 5000 + ".nc\n", "record.trace_file", 26),
+    ("figures_dir_path_too_long", fuzz.FAST + "  figures_dir: " + "/".join(["d" * 200] * 6) + "\n",
+     "record.figures_dir", 26),
 ]
 
 
