@@ -3,7 +3,7 @@ through a checkpoint file and continued in a fresh engine gives the results of t
 bit for bit (outputs, latencies, energies, event counts, traces, the generator's final state), with
 noise on and off, fixed line delays or delays with the junctions' response, causal delivery; also
 when cut while neurons relax between inputs (busy neurons' wake-ups and interrupted neurons'
-left-over timers in the queue). A state is refused by another network or other settings, and
+left-over timers in the queue), and after junction writes. A state is refused by another network or other settings, and
 cannot be taken with a write still landing."""
 import math
 
@@ -111,6 +111,36 @@ def test_a_chip_cut_while_its_neurons_relax_continues_as_left_alone(causal, tmp_
         resumed = resumed_engine.run(x[1:])
         _assert_same_run(alone, resumed, alone_engine, resumed_engine)
     assert {"neuron_timer", "stale"} <= seen       # the cases the test is about did occur
+
+
+def test_junction_writes_before_the_cut_are_in_the_state(tmp_path):
+    """Writes of junctions' frequency states (their counters, the lines' resonances and chain
+    matrices, the traced writes) before the cut: the continued chip matches the chip left alone."""
+    G = _graph((3, 4, 2), 2)
+    x = np.random.default_rng(2).random((4, 3))
+
+    def write(engine, shift):                 # one junction per line moved by shift (Hz)
+        for line in engine.lines:
+            a = next(j for j in engine.junctions if j.line is line)
+            engine.write_frequencies([a.node], [line.frequency_state.frequency[a.flat] + shift])
+
+    def continued(engine):                    # a second write after the cut, then samples
+        write(engine, -1e5)
+        return engine.run(x[2:])
+    alone_engine = EventEngine(G, seed=4, trace=TraceConfig())
+    alone_engine.run(x[:1])
+    write(alone_engine, 1e5)
+    alone_engine.run(x[1:2])                  # (the writes land during this sample)
+    state = alone_engine.state()
+    assert [int(np.sum(line["frequency_state"]["writes"])) for line in state["lines"]] == [1, 1]
+    alone = continued(alone_engine)
+    resumed_engine = EventEngine(G, seed=4, trace=TraceConfig(), state=_through_file(state, tmp_path))
+    resumed = continued(resumed_engine)
+    _assert_same_run(alone, resumed, alone_engine, resumed_engine)
+    for a, b in zip(alone_engine.lines, resumed_engine.lines):
+        assert np.array_equal(a.frequency_state.shift, b.frequency_state.shift)
+        assert np.array_equal(a.frequency_state.writes, b.frequency_state.writes)
+    assert "junction_frequency_layer1" in resumed_engine.traces()
 
 
 def test_a_state_is_refused_by_another_network_or_other_settings_and_not_taken_mid_write():
