@@ -55,6 +55,7 @@ _THEORY = "tests/engines/test_event_theory.py"
 _OSCILLATOR = "tests/physics/test_oscillator.py"
 _EVENT = "tests/engines/test_event.py::"
 _EVERY_KEY = "tests/scenario/test_every_key.py"
+_AGENTS = "tests/learning/test_local_agents.py::"
 
 
 def _swap(a, b):
@@ -228,6 +229,56 @@ MUTANTS = (
            "return np.any(np.abs(deviation(t)) > 10.0 * tol, axis=0)",
            (_THEORY,), "the latency measured at ten times the tolerance asked (the outputs "
            "followed along the neurons' exact relaxations)"),
+    # ---------------------------------------------------------------- real bugs found (session 4)
+    Mutant("learning_senses_before_writes_land", "rfemu/learning/local/agents.py",
+           "yield learning.engine.schedule(latency, Priority.READOUT)",
+           "yield learning.engine.schedule(latency, Priority.SOURCE)",
+           (_AGENTS + "test_every_write_costs_the_devices_write_energy_in_both_paths",),
+           "the event-engine learning circuit sensed the next window at SOURCE priority, before the "
+           "writes' landing put the written resonances on the lines (f5b4845)"),
+    Mutant("event_learning_senses_without_thermal_noise", "rfemu/learning/local/agents.py",
+           "self.chip.thermal_noise = bool(self.config.thermal_noise)",
+           "self.chip.thermal_noise = False",
+           (_AGENTS + "test_event_learning_senses_the_noisy_chip_as_the_batched_loop",),
+           "the event-engine learning sensed the noise-free chip while the batched loop sensed the "
+           "noisy one (OnChipConfig.thermal_noise not passed on, a2c4309)"),
+    Mutant("learning_write_energy_not_in_ledger", "rfemu/learning/local/agents.py",
+           'self.engine.ledger.add("write", report.energy)', 'self.engine.ledger.add("write", 0.0)',
+           (_AGENTS + "test_every_write_costs_the_devices_write_energy_in_both_paths",),
+           "the event-engine learning's writes missing from the chip's energy ledger (an event "
+           "run once seemed to report 0 J beside its writes: that was the test inferences' "
+           "ledger, which holds no writes; 43a4e51)"),
+    Mutant("event_write_energy_not_in_ledger", "rfemu/engines/event/agents.py",
+           '    engine.ledger.add("write", report.energy)', '    engine.ledger.add("write", 0.0)',
+           (_EVENT + "test_frequency_writes_land_after_their_latency_and_change_the_outputs",),
+           "an event inference's frequency writes cost nothing in its energy"),
+    Mutant("event_latency_from_stale_emissions", "rfemu/engines/event/engine.py",
+           "exact = self._trajectory_latency(t_start, tol)", "exact = None",
+           (_THEORY + "::test_settling_follows_the_relaxation_not_the_neurons_coarse_emissions",),
+           "the latency read from the readouts' records, which lag the neurons by up to "
+           "emission_tolerance of full power: ~2.5x too long (db99a9a; survived every test "
+           "before this one: they all re-emitted on 1e-4 of full power)"),
+    Mutant("ledger_books_tones_when_sent", "rfemu/engines/event/agents.py",
+           "self.engine.ledger.tone_change(self.layer, now + self.delay_ticks, power - old)",
+           "self.engine.ledger.tone_change(self.layer, now, power - old)",
+           (_THEORY + "::test_step_response_energy_is_the_static_model_over_the_settling",),
+           "with the default delivery the junctions' energy booked from a tone's emission, a line "
+           "delay before it reaches them (a strict xfail until 6f50341: booked at deliveries)"),
+    Mutant("projection_20nm_neurons_off", "rfemu/study/energy.py",
+           ("threshold_current) / gm - voltage", "    calibrate_bias(CompiledEngine(network, n_threads=1), x)"),
+           ("threshold_current) / gm", "    (CompiledEngine(network, n_threads=1), x)"),
+           ("tests/engines/test_event_energy.py::test_20nm_projection_report_runs_a_chip_whose_neurons_are_on",),
+           "the 20 nm projection's chains biased for 2 I_th at zero input, untrimmed: every neuron "
+           "below threshold under its inputs, outputs 0 V (37dff1e)"),
+    Mutant("sweep_repeats_lax_int", "rfemu/study/sweep.py",
+           "repeats: StrictInt = Field(default=1, ge=1)", "repeats: int = Field(default=1, ge=1)",
+           ("tests/sweep/test_sweep.py::test_counts_refuse_booleans_and_fractions",),
+           "'repeats: true' read as one repeat by lax pydantic (fuzzing's last wrong success, 550cceb)"),
+    Mutant("natural_frequency_dead_scenario_key", "rfemu/devices/oscillator.py",
+           '"unit": "Hz", "gt": 0, "scenario": False,', '"unit": "Hz", "gt": 0,',
+           (_EVERY_KEY,),
+           "devices.oscillator.natural_frequency offered as a scenario key that reaches no device "
+           "(the channel plans set every neuron's, d8765b5)"),
     # ---------------------------------------------------------------- learning
     Mutant("adam_bias_correction_dropped", "rfemu/learning/backprop.py",
            "c1 = 1 - self.b1 ** self.t", "c1 = 1.0",
