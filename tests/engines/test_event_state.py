@@ -3,8 +3,9 @@ through a checkpoint file and continued in a fresh engine gives the results of t
 bit for bit (outputs, latencies, energies, event counts, traces, the generator's final state), with
 noise on and off, fixed line delays or delays with the junctions' response, causal delivery; also
 when cut while neurons relax between inputs (busy neurons' wake-ups and interrupted neurons'
-left-over timers in the queue), and after junction writes. A state is refused by another network or other settings, and
-cannot be taken with a write still landing."""
+left-over timers in the queue), and after junction writes. A state is refused by another network
+(other agents, or other arrays: trained or calibrated otherwise) or other settings, and cannot be
+taken with a write still landing."""
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.event import EventConfig, EventEngine, TraceConfig
 from rfemu.engines.event.state import results_from_state, results_state
 from rfemu.network import build_graph, spin_mlp
+from rfemu.network.compile import compile_graph
 
 #: the settings compared: the default (each line's delay includes its junctions' spin-diode
 #: response, ~0.8 us here), a fixed line delay, and causal delivery (tone changes in flight on the
@@ -148,8 +150,12 @@ def test_a_state_is_refused_by_another_network_or_other_settings_and_not_taken_m
     engine = EventEngine(G)
     engine.run(np.full((1, 3), 0.5))
     state = engine.state()
-    with pytest.raises(ValueError, match="another network"):
+    with pytest.raises(ValueError, match="another network .its agents differ"):
         EventEngine(_graph((3, 5, 2), 0), state=state)
+    calibrated = compile_graph(G)
+    calibrated.layers[-1].bias_voltage -= 1e-6         # (as calibrate_readout would)
+    with pytest.raises(ValueError, match="another network .its arrays differ"):
+        EventEngine(calibrated, state=state)
     with pytest.raises(ValueError, match="other settings.*line_delay"):
         EventEngine(G, EventConfig(line_delay=2e-10), state=state)
     EventEngine(G, EventConfig(n_threads=2), state=state)      # threads do not change results

@@ -32,6 +32,7 @@ same graph and trained arrays): the layout and the settings are checked when it 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 
 import numpy as np
@@ -84,9 +85,32 @@ def engine_state(engine) -> dict:
 
 
 def _layout(engine) -> dict:
-    """What identifies the engine's agents (counts and shapes)."""
+    """What identifies the engine's agents (counts and shapes) and the network they were built
+    from (a digest of its arrays)."""
     return {"sources": len(engine.sources), "neurons": len(engine.neurons), "readouts": len(engine.readouts),
-            "lines": [[line.medium.n_chains, line.medium.n_junctions, line.medium.n_tones] for line in engine.lines]}
+            "lines": [[line.medium.n_chains, line.medium.n_junctions, line.medium.n_tones] for line in engine.lines],
+            "network": _network_digest(engine.network)}
+
+
+def _network_digest(network) -> str:
+    """SHA-256 of a compiled network's numeric arrays (every layer's, its oscillators' parameters,
+    the sources' powers): the trained, calibrated chip an engine state belongs to."""
+    h = hashlib.sha256()
+
+    def add(name, value):
+        a = np.ascontiguousarray(value)
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    for layer in network.layers:
+        for f in dataclasses.fields(layer):
+            value = getattr(layer, f.name)
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+                add(f"{layer.index}.{f.name}", value)
+        if dataclasses.is_dataclass(layer.oscillator):
+            for f in dataclasses.fields(layer.oscillator):
+                add(f"{layer.index}.oscillator.{f.name}", np.asarray(getattr(layer.oscillator, f.name), dtype=float))
+    add("source_max_power", np.asarray(network.source_max_power, dtype=float))
+    return h.hexdigest()
 
 
 def _config(config) -> dict:
@@ -183,9 +207,12 @@ def load_engine_state(engine, state: dict) -> None:
     """
     if state.get("format") != STATE_FORMAT:
         raise ValueError(f"event engine state of format {state.get('format')!r}, expected {STATE_FORMAT}")
-    if _as_plain(state["layout"]) != _layout(engine):
-        raise ValueError(f"the event engine state is of another network (agents {state['layout']}, "
-                         f"this engine's {_layout(engine)})")
+    saved, here = _as_plain(state["layout"]), _layout(engine)
+    if saved != here:
+        what = "arrays" if {k: v for k, v in saved.items() if k != "network"} == \
+            {k: v for k, v in here.items() if k != "network"} else "agents"
+        raise ValueError(f"the event engine state is of another network (its {what} differ: a state goes "
+                         "on only on the network it was taken on, trained and calibrated as it was)")
     saved, here = _as_plain(state["config"]), _as_plain(_config(engine.config))
     if saved != here:
         diff = sorted(k for k in here if saved.get(k) != here[k])
