@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
 from rfemu.learning.local.state import WriteSettings
-from rfemu.learning.local.train import OnChipConfig
+from rfemu.learning.local.train import TRIMS, OnChipConfig
 
 __all__ = ["OnChipRuleConfig", "write_settings"]
 
@@ -53,6 +53,11 @@ class OnChipRuleConfig:
     adaptive_bias_step: float = field(default=0.0, metadata={
         "unit": "V", "ge": 0, "help": "> 0: every chain normalises its bias steps the same way, this many volts a "
                                       "step (bias_dither > 0); 0: bias_learning_rate's steps."})
+    initial_trim: str = field(default="none", metadata={
+        "choices": TRIMS, "help": "Before learning every chain sets its own bias from its own mean over the training "
+                                  "samples (homeostatic, local): outputs: each output chain's mean voltage to zero; "
+                                  "all: each hidden neuron's mean current mid-way between threshold and saturation "
+                                  "too; none: the biases as programmed. With screen_windows, in the first round."})
     screen_windows: int = field(default=0, metadata={
         "ge": 0, "help": "With training.restarts > 1: > 0 screens the programmings by successive halving "
                          "(each learns this many windows, the better half by validation twice as many, ..., "
@@ -83,6 +88,8 @@ class OnChipRuleConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        if self.initial_trim not in TRIMS:
+            raise ValueError(f"initial_trim must be one of {TRIMS}, got {self.initial_trim!r}")
         if self.code not in CODES:
             raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
 
@@ -92,7 +99,8 @@ class OnChipRuleConfig:
                             sample_time=self.sample_time, evaluate_every=self.evaluate_every,
                             readout_noise=self.readout_noise, thermal_noise=self.thermal_noise,
                             final_step_fraction=self.final_step_fraction, adaptive_step=self.adaptive_step,
-                            adaptive_bias_step=self.adaptive_bias_step, seed=self.seed)
+                            adaptive_bias_step=self.adaptive_bias_step, initial_trim=self.initial_trim,
+                            seed=self.seed)
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""

@@ -31,7 +31,11 @@ from rfemu.learning.local.view import LocalView
 from rfemu.rng import as_generator
 
 __all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient",
-           "followed_junctions", "learn_screened", "AdaptiveSteps"]
+           "followed_junctions", "learn_screened", "AdaptiveSteps", "trim_biases", "TRIMS"]
+
+
+#: what :func:`trim_biases` sets before learning
+TRIMS = ("none", "outputs", "all")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ class OnChipConfig:
         learning rate then sets nothing. 0: the rule's steps as they are.
     adaptive_bias_step : float
         V; > 0: every chain normalises its bias steps the same way (this many volts a step).
+    initial_trim : {"none", "outputs", "all"}
+        Before the first window every chain sets its own bias from its own mean over the
+        training samples (:func:`trim_biases`; homeostatic, local): "outputs": each output chain
+        so that its mean voltage is zero (the classes start even); "all": each hidden chain too,
+        so that its neuron's mean current sits mid-way between threshold and saturation.
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     progress : bool
@@ -85,6 +94,7 @@ class OnChipConfig:
     final_step_fraction: float = 1.0
     adaptive_step: float = 0.0
     adaptive_bias_step: float = 0.0
+    initial_trim: str = "none"
     seed: int | None = 0
     progress: bool = False
 
@@ -101,6 +111,8 @@ class OnChipConfig:
             raise ValueError(f"readout_noise must be finite and >= 0 V, got {self.readout_noise!r}")
         if not (0 < self.final_step_fraction <= 1):
             raise ValueError(f"final_step_fraction must be in (0, 1], got {self.final_step_fraction!r}")
+        if self.initial_trim not in TRIMS:
+            raise ValueError(f"initial_trim must be one of {TRIMS}, got {self.initial_trim!r}")
         for name in ("adaptive_step", "adaptive_bias_step"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
@@ -213,6 +225,35 @@ def sense(chip: LearningChip, rule, power, labels, score_scale, chain_views=None
     raise ValueError(f"rule.sensing must be 'dither' or 'feedback', got {rule.sensing!r}")
 
 
+def trim_biases(chip: LearningChip, power, which="outputs") -> int:
+    """Every chain sets its own bias from its own mean over the samples ``power`` (B, T0) W
+    (homeostatic trim, ``docs/architecture.md#on-chip-learning``): with ``which="all"`` each
+    hidden chain first, so that its neuron's mean current is ``(I_th + I_max) / 2``, then (also
+    with ``"outputs"``) each output chain so that its mean voltage (as the chip senses it,
+    noise-averaged with ``chip.thermal_noise``) is zero. A chain reads only its own voltage or
+    current. Returns the number of sample presentations it took (one pass per trimmed line)."""
+    if which not in TRIMS:
+        raise ValueError(f"which must be one of {TRIMS}, got {which!r}")
+    net = chip.network
+    if which == "none":
+        return 0
+    passes = 0
+    if which == "all":
+        fwd = chip.engine.forward(power=power, keep=True)
+        passes += 1
+        for l, layer in enumerate(net.layers):
+            if layer.is_hidden:
+                mid = 0.5 * (np.asarray(layer.oscillator.threshold_current, dtype=float)
+                             + np.asarray(layer.oscillator.max_current, dtype=float))
+                layer.bias_voltage = mid / layer.transconductance - fwd.layers[l].chain_voltage.mean(axis=0)
+        chip.engine.invalidate()
+    out = net.layers[-1]
+    voltage = chip.scores(power, chip.resonances())[0] - out.bias_voltage      # (B, classes)
+    out.bias_voltage = -voltage.mean(axis=0)
+    chip.engine.invalidate()
+    return (passes + 1) * len(power)
+
+
 def backprop_gradient(network, features, labels, score_scale):
     """(N,) dC/df_j of every junction by backpropagation (the offline baseline's gradient), for
     the cost :func:`sense` measures."""
@@ -285,6 +326,10 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
     with blas_threads(1):         # small products: one BLAS thread (see the compiled engine)
         saved = checkpoint.restore("on_chip") if checkpoint is not None else None
         if saved is None:
+            trimmed = trim_biases(chip, chip.engine.input_power(x), config.initial_trim)
+            if trimmed:
+                states.advance(trimmed * config.sample_time)
+                clock[0] += trimmed * config.sample_time
             record(0)
         else:
             _restore(saved, chip, rule, states, curve, rng, record, clock, adaptive)
@@ -542,7 +587,8 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
         for j, i in enumerate(alive[done:], start=done):
             seed = None if config.seed is None else config.seed + 1000 * i + k
             cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed,
-                                      final_step_fraction=config.final_step_fraction if last else 1.0)
+                                      final_step_fraction=config.final_step_fraction if last else 1.0,
+                                      initial_trim=config.initial_trim if k == 0 else "none")
             inner = None
             if checkpoint is not None:
                 from rfemu.learning.resume import NestedCheckpoint, trainable_arrays
