@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rfemu.engines.conv import SpinCNN
+from rfemu.learning import resume
 from rfemu.learning.backprop import (LEARNING_RATE_SCHEDULES, _Adam, calibrate_bias, learning_rate_factor,
                                      softmax_cross_entropy, stratified_split)
 from rfemu.learning.rules import SettingError, TrainingContext, TrainingOutcome, TrainingRule, register
@@ -194,8 +195,74 @@ class _Trainables:
         self.write(config, rng)
 
 
+#: the name under which :func:`train_cnn`'s loop saves its checkpoints (:mod:`rfemu.learning.resume`)
+CHECKPOINT_LOOP = "cnn_backprop"
+
+#: the lists of a :class:`CNNTrainingResult` that a checkpoint keeps
+_RESULT_LISTS = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy", "score_scale",
+                 "epoch_seconds")
+
+
+class _Loop:
+    """Where :func:`train_cnn`'s loop stands, and what a checkpoint keeps of it
+    (:mod:`rfemu.learning.resume`, loop :data:`CHECKPOINT_LOOP`): the epoch and the next batch, the
+    epoch's image order and running sums, the step count, the convolution's arrays (every copy's
+    tuning as written, with its write noise, target and bias), the shared target and bias, the
+    head's arrays, Adam's moments, the generator, the curve and the best epoch's arrays."""
+
+    def __init__(self, cnn: SpinCNN, params: _Trainables, rng):
+        self.cnn, self.params, self.rng = cnn, params, rng
+        self.result, self.best, self.best_accuracy = CNNTrainingResult(), None, -1.0
+        self.epoch, self.batch, self.step = 0, 0, 0
+        self.order, self.loss_sum, self.right = None, 0.0, 0
+        self.epoch_start = self.start = time.perf_counter()
+
+    def begin_epoch(self, order) -> None:
+        self.order, self.loss_sum, self.right = order, 0.0, 0
+        self.epoch_start = time.perf_counter()
+
+    def state(self) -> dict:
+        """Everything the loop goes on from, at the end of a batch or of an epoch."""
+        layer, adam, now = self.cnn.conv, self.params.adam, time.perf_counter()
+        return {"epoch": int(self.epoch), "batch": int(self.batch), "step": int(self.step),
+                "order": None if self.batch == 0 else np.asarray(self.order).copy(),
+                "loss_sum": float(self.loss_sum), "right": int(self.right),
+                "epoch_elapsed_s": float(now - self.epoch_start), "elapsed_s": float(now - self.start),
+                "conv": {"tuning": layer.tuning.copy(), "target_tuning": layer.target_tuning.copy(),
+                         "bias_voltage": layer.bias_voltage.copy()},
+                "shared": [self.params.target.copy(), self.params.bias.copy()],
+                "head": resume.trainable_arrays(self.cnn.head.network),
+                "adam": {"m": adam.m.copy(), "v": adam.v.copy(), "t": int(adam.t)},
+                "rng": resume.generator_state(self.rng),
+                "result": {k: [float(v) for v in getattr(self.result, k)] for k in _RESULT_LISTS}
+                | {"best_epoch": int(self.result.best_epoch)},
+                "best": self.best, "best_accuracy": float(self.best_accuracy)}
+
+    def restore(self, saved: dict) -> None:
+        """Put :meth:`state` back (after the loop set itself up as a fresh run does)."""
+        layer, adam, now = self.cnn.conv, self.params.adam, time.perf_counter()
+        for name, value in saved["conv"].items():
+            if np.shape(value) != np.shape(getattr(layer, name)):
+                raise ValueError(f"checkpoint's convolution {name} has shape {np.shape(value)}, the "
+                                 f"network's {np.shape(getattr(layer, name))}")
+            getattr(layer, name)[...] = value
+        self.params.target[...], self.params.bias[...] = saved["shared"]
+        resume.set_trainable_arrays(self.cnn.head.network, saved["head"])
+        adam.m[...], adam.v[...], adam.t = saved["adam"]["m"], saved["adam"]["v"], int(saved["adam"]["t"])
+        resume.set_generator_state(self.rng, saved["rng"])
+        for k in _RESULT_LISTS:
+            setattr(self.result, k, list(saved["result"][k]))
+        self.result.best_epoch = int(saved["result"]["best_epoch"])
+        self.best = None if saved["best"] is None else [np.asarray(a, dtype=float) for a in saved["best"]]
+        self.best_accuracy = float(saved["best_accuracy"])
+        self.epoch, self.batch, self.step = int(saved["epoch"]), int(saved["batch"]), int(saved["step"])
+        self.order = None if saved["order"] is None else np.asarray(saved["order"])
+        self.loss_sum, self.right = float(saved["loss_sum"]), int(saved["right"])
+        self.epoch_start, self.start = now - saved["epoch_elapsed_s"], now - saved["elapsed_s"]
+
+
 def train_cnn(cnn: SpinCNN, images, labels, config: CNNTrainingConfig | None = None, *,
-              validation=None, log=None) -> CNNTrainingResult:
+              validation=None, log=None, checkpoint=None) -> CNNTrainingResult:
     """Train ``cnn`` in place on images (N, C, H, W) in [0, 1] and their classes.
 
     Parameters
@@ -205,6 +272,10 @@ def train_cnn(cnn: SpinCNN, images, labels, config: CNNTrainingConfig | None = N
         validation accuracy is kept.
     log : callable, optional
         Called with a one-line summary after every epoch.
+    checkpoint : object, optional
+        Offered the loop's state after every batch and epoch, and asked for it when the run
+        resumes (:mod:`rfemu.learning.resume`, loop :data:`CHECKPOINT_LOOP`); the resumed loop's
+        results equal those of the loop left alone bit for bit.
     """
     config = config or CNNTrainingConfig()
     x, y = np.asarray(images, dtype=float), np.asarray(labels)
@@ -216,46 +287,68 @@ def train_cnn(cnn: SpinCNN, images, labels, config: CNNTrainingConfig | None = N
         calibrate_cnn_bias(cnn, x[rng.permutation(len(x))[:2000]])
     params = _Trainables(cnn, config)
     params.write(config, rng)
-    result, best, best_acc = CNNTrainingResult(), None, -1.0
+    loop = _Loop(cnn, params, rng)
+    saved = checkpoint.restore(CHECKPOINT_LOOP) if checkpoint is not None else None
+    if saved is not None:
+        loop.restore(saved)
+    offer = (lambda: None) if checkpoint is None else (lambda: checkpoint.offer(CHECKPOINT_LOOP, loop.state))
     n_batches = -(-len(x) // config.batch_size)
-    total, step, t_start = config.epochs * n_batches, 0, time.perf_counter()
-    for epoch in range(config.epochs):
-        t0, order = time.perf_counter(), rng.permutation(len(x))
-        loss_sum, right = 0.0, 0
-        for i in range(n_batches):
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-            xb = shift_images(x[idx], config.shift_augmentation, rng)
-            fwd = cnn.forward(xb, keep=True)
-            loss, g = softmax_cross_entropy(fwd.scores * config.score_scale, y[idx])
-            grad = cnn.backward(fwd, g * config.score_scale)
-            factor = learning_rate_factor(config.learning_rate_schedule, step, total,
-                                          config.final_learning_rate_fraction)
-            params.step(grad, factor, config, rng)
-            step += 1
-            loss_sum += loss * len(idx)
-            right += int(np.sum(fwd.scores.argmax(axis=1) == y[idx]))
-        result.epoch_seconds.append(time.perf_counter() - t0)
-        result.train_loss.append(loss_sum / len(x))
-        result.train_accuracy.append(right / len(x))
-        line = f"epoch {epoch + 1}/{config.epochs}: loss {result.train_loss[-1]:.4f} " \
-               f"train {100 * result.train_accuracy[-1]:.2f} % ({result.epoch_seconds[-1]:.0f} s)"
-        result.score_scale.append(config.score_scale)
-        result.validation_loss.append(float("nan"))
-        result.validation_accuracy.append(float("nan"))
-        if validation is not None:
-            acc = cnn_accuracy(cnn, *validation)
-            result.validation_accuracy[-1] = acc
-            line += f" validation {100 * acc:.2f} %"
-            if acc > best_acc:
-                best_acc, best, result.best_epoch = acc, params.snapshot(), epoch
-        if log is not None:
-            log(line)
-    if best is not None:
-        params.restore(best, config, rng)
+    while loop.epoch < config.epochs:
+        if loop.batch == 0:
+            loop.begin_epoch(rng.permutation(len(x)))
+        while loop.batch < n_batches:
+            _train_batch(cnn, params, loop, x, y, config, n_batches)
+            if loop.batch < n_batches:
+                offer()
+        _end_epoch(cnn, params, loop, len(x), config, validation, log)
+        if loop.epoch < config.epochs:
+            offer()
+    result = loop.result
+    if loop.best is not None:
+        params.restore(loop.best, config, rng)
     else:
         result.best_epoch = config.epochs - 1
-    result.seconds = time.perf_counter() - t_start
+    result.seconds = time.perf_counter() - loop.start
     return result
+
+
+def _train_batch(cnn, params, loop, x, y, config, n_batches) -> None:
+    """One gradient step on the loop's next batch (its images shifted, Adam, every copy written)."""
+    i = loop.batch
+    idx = loop.order[i * config.batch_size:(i + 1) * config.batch_size]
+    xb = shift_images(x[idx], config.shift_augmentation, loop.rng)
+    fwd = cnn.forward(xb, keep=True)
+    loss, g = softmax_cross_entropy(fwd.scores * config.score_scale, y[idx])
+    grad = cnn.backward(fwd, g * config.score_scale)
+    factor = learning_rate_factor(config.learning_rate_schedule, loop.step, config.epochs * n_batches,
+                                  config.final_learning_rate_fraction)
+    params.step(grad, factor, config, loop.rng)
+    loop.step += 1
+    loop.loss_sum += loss * len(idx)
+    loop.right += int(np.sum(fwd.scores.argmax(axis=1) == y[idx]))
+    loop.batch = i + 1
+
+
+def _end_epoch(cnn, params, loop, n_images, config, validation, log) -> None:
+    """The epoch's curve entries, its validation (the best epoch's arrays kept), the log line."""
+    result, epoch = loop.result, loop.epoch
+    result.epoch_seconds.append(time.perf_counter() - loop.epoch_start)
+    result.train_loss.append(loop.loss_sum / n_images)
+    result.train_accuracy.append(loop.right / n_images)
+    line = f"epoch {epoch + 1}/{config.epochs}: loss {result.train_loss[-1]:.4f} " \
+           f"train {100 * result.train_accuracy[-1]:.2f} % ({result.epoch_seconds[-1]:.0f} s)"
+    result.score_scale.append(config.score_scale)
+    result.validation_loss.append(float("nan"))
+    result.validation_accuracy.append(float("nan"))
+    if validation is not None:
+        acc = cnn_accuracy(cnn, *validation)
+        result.validation_accuracy[-1] = acc
+        line += f" validation {100 * acc:.2f} %"
+        if acc > loop.best_accuracy:
+            loop.best_accuracy, loop.best, result.best_epoch = acc, params.snapshot(), epoch
+    if log is not None:
+        log(line)
+    loop.epoch, loop.batch = epoch + 1, 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +367,7 @@ def _train_entry(context: TrainingContext) -> TrainingOutcome:
                                       write_noise=float(getattr(fs, "write_noise", 0.0) or 0.0))
     g = cnn.conv.geometry
     images = np.asarray(context.features, dtype=float).reshape(-1, g.in_channels, g.height, g.width)
-    result = train_cnn(cnn, images, context.labels, config)
+    result = train_cnn(cnn, images, context.labels, config, checkpoint=context.checkpoint)
     metrics = {"epochs_run": len(result.train_loss), "best_epoch": result.best_epoch + 1,
                "cnn_epoch_s": float(np.median(result.epoch_seconds)),
                "conv_copies": int(cnn.conv.n_copies)}

@@ -21,7 +21,7 @@ from rfemu.checkpoint import CHECKPOINT_FILE, Checkpointer, read_checkpoint, wri
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 #: metrics that measure the computer, not the emulated chip
-WALL_CLOCK = ("wall_time_s", "timing")
+WALL_CLOCK = ("wall_time_s", "timing", "cnn_epoch_s")
 #: the quickstart trained offline for 40 epochs, no early stop, no figures (they are not data)
 OFFLINE = ("training.epochs=40", "training.patience=null", "record.figures=false")
 #: on-chip perturbative learning with every random stream in use: random dither codes (the
@@ -38,12 +38,13 @@ def _sets(overrides):
     return [a for o in overrides for a in ("--set", o)]
 
 
-def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, messages=None, until=None) -> Path:
+def _killed_run(out: Path, overrides, stage="training", sig=signal.SIGKILL, messages=None, until=None,
+                scenario=QUICKSTART) -> Path:
     """``rfemu run`` in a subprocess with a checkpoint after every epoch or window, killed with
     ``sig`` as soon as its first checkpoint of ``stage`` (for which ``until(checkpoint)`` holds,
     when given) is on disk (its stderr lines appended to ``messages``)."""
     env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(QUICKSTART), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "rfemu.cli", "run", str(scenario), "--out", str(out),
                              "--checkpoint-every", "0", "-q", *_sets(overrides)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 300
@@ -70,9 +71,9 @@ def _reached(out: Path, stage, until) -> bool:
     return saved["stage"] == stage and (until is None or until(saved))
 
 
-def _left_alone(out: Path, overrides) -> Path:
+def _left_alone(out: Path, overrides, scenario=QUICKSTART) -> Path:
     """The same run, not interrupted and saving no checkpoint."""
-    api.run(api.load_scenario(QUICKSTART, overrides=list(overrides)), out=out, progress=False,
+    api.run(api.load_scenario(scenario, overrides=list(overrides)), out=out, progress=False,
             checkpoint_interval=None)
     return out
 
@@ -277,6 +278,75 @@ def test_a_noisy_event_run_killed_between_test_samples_resumes_mid_way_and_ends_
     _assert_same_run_folder(killed, alone)
     with xr.open_dataset(alone / "trace.nc", engine="h5netcdf") as traces:
         assert "event_chain_voltage_layer0" in traces and traces.sizes["event_sample"] == 6
+
+
+#: a small convolutional network on the 8x8 digits (rule cnn_backprop): 4 filters of 3x3 in the
+#: parallel arrangement (36 copies), every copy written with 1 kHz of write noise from the
+#: training's generator, 20 % of the images held out to keep the best of 3 epochs of 11 batches
+CNN_SCENARIO = """\
+name: digits_cnn_resume
+seed: 0
+network:
+  conv:
+    filters: 4
+    kernel_size: 3
+    arrangement: parallel
+    patch_plan: {kind: geometric, min: 20 MHz, max: 120 MHz}
+    oscillator: {max_output_power: 0.2 uW}
+    pool: max
+    pool_size: 2
+  inputs:
+    frequency_plan: {kind: geometric, min: 100 MHz, max: 10.1 GHz}
+  layers:
+    - size: 20
+      resonance_plan: {kind: geometric, min: 100 MHz, max: 10.1 GHz}
+      tuning_window: [-20 MHz, 20 MHz]
+      resonator: {damping: 0.005}
+      bias_voltage: 11 mV
+    - size: 10
+      resonance_plan: {kind: geometric, min: 20 MHz, max: 120 MHz}
+task:
+  dataset: digits
+devices:
+  frequency_state: {write_noise: 1 kHz}
+training:
+  rule: cnn_backprop
+  epochs: 3
+  batch_size: 100
+  relative_frequency_learning_rate: 0.1
+  bias_learning_rate: 10 uV
+  score_scale: 200 /V
+  validation_fraction: 0.2
+  calibrate_bias: true
+record:
+  figures: false
+"""
+CNN_BATCHES = 11          # 1347 training digits, 80 % kept for training, 100 a batch
+
+
+def test_a_cnn_training_killed_mid_epoch_resumes_at_its_next_batch_and_ends_with_the_run_left_alone(
+        tmp_path, monkeypatch):
+    from rfemu.learning import cnn
+    scenario = tmp_path / "cnn.yaml"
+    scenario.write_text(CNN_SCENARIO)
+    mid_epoch = lambda saved: saved["state"]["epoch"] >= 1 and saved["state"]["batch"] > 0
+    killed = _killed_run(tmp_path / "killed", (), until=mid_epoch, scenario=scenario)
+    saved = read_checkpoint(killed)
+    state = saved["state"]
+    done = state["epoch"] * CNN_BATCHES + state["batch"]
+    assert not (killed / "metrics.json").exists()
+    assert saved["loop"] == "cnn_backprop" and state["step"] == done < 3 * CNN_BATCHES
+    assert len(state["result"]["train_loss"]) == state["epoch"] and state["best"] is not None
+    batches = []
+    step = cnn._train_batch
+    monkeypatch.setattr(cnn, "_train_batch", lambda *a: batches.append(1) or step(*a))
+    assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
+    assert len(batches) == 3 * CNN_BATCHES - done      # the batches after the checkpoint only
+    monkeypatch.undo()
+    alone = _left_alone(tmp_path / "alone", (), scenario=scenario)
+    _assert_same_run_folder(killed, alone)
+    m = _metrics(alone)
+    assert m["epochs_run"] == 3 and m["conv_copies"] == 36
 
 
 def _crashed_run(out: Path, overrides, monkeypatch, after=3) -> Path:
