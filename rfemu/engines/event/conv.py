@@ -32,6 +32,11 @@ engine's neuron step), the line delays from :func:`rfemu.devices.resonator.respo
 energy from :mod:`rfemu.devices.energy` (the hold and the pooling combiners draw nothing in that
 model). Noise off only.
 
+Between two images nothing is scheduled (every agent asleep): :meth:`ConvEventEngine.state` is the
+head's engine state (:mod:`rfemu.engines.event.state`) with the convolution's agents' records
+beside it, and ``ConvEventEngine(cnn, ..., state=)`` goes on from it bit for bit
+(docs/architecture.md#resuming-a-run).
+
 Examples
 --------
 >>> import numpy as np
@@ -46,6 +51,7 @@ True
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -56,10 +62,11 @@ from rfemu.engines.event.clock import PriorityTimeout, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
 from rfemu.engines.conv import rearranged
 from rfemu.engines.event.engine import EventEngine
+from rfemu.engines.event.state import _as_plain, _line, _neurons, _set_line, _set_neurons, engine_state
 from rfemu.network import conv as cv
 
 __all__ = ["ConvEventEngine", "CNNInference", "CNNRunResult", "PoolAgent", "ScanAgent", "scan_process",
-           "event_figures"]
+           "event_figures", "CONV_STATE_FORMAT"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,6 +168,9 @@ class ConvEventEngine(EventEngine):
         Noise off (the default).
     seed, energy_model, start_time
         As :class:`~rfemu.engines.event.engine.EventEngine`.
+    state : dict, optional
+        Continue from :meth:`state` of an engine built on the same network and settings instead
+        of powering up.
 
     Attributes
     ----------
@@ -175,12 +185,13 @@ class ConvEventEngine(EventEngine):
         The sequential arrangement's scan.
     """
 
-    def __init__(self, cnn, config=None, seed=None, energy_model=None, start_time=0.0):
+    def __init__(self, cnn, config=None, seed=None, energy_model=None, start_time=0.0, state=None):
         config = config or EventConfig()
         if config.noise:
             raise ValueError("the CNN event engine runs noise off (config.noise must be False)")
         self._conv_copy = {}         # id(line) -> copy, for the convolution's lines (none yet)
-        super().__init__(cnn.head.network, config, seed=seed, energy_model=energy_model, start_time=start_time)
+        super().__init__(cnn.head.network, config, seed=seed, energy_model=energy_model, start_time=start_time,
+                         state=None if state is None else state["head"])
         self.cnn = cnn
         self.layer = cnn.conv
         g = self.layer.geometry
@@ -188,6 +199,10 @@ class ConvEventEngine(EventEngine):
         self._stage_end = self.env.ticks
         self._build_lines()
         self._build_neurons()
+        if state is not None:            # the convolution's processes wait on their kicks, and go on
+            self.env.run()
+            self._load_conv_state(state["conv"])
+            return
         # power-up: silent patch tones, every chain at 0 V; the oscillators driven by the biases
         for p in range(g.n_positions):
             self._drive_position(p, np.zeros(self.layer.n_filters), self.env.ticks, every=True)
@@ -337,22 +352,111 @@ class ConvEventEngine(EventEngine):
         return CNNInference(**{f.name: getattr(result, f.name) for f in fields(result)},
                             stage_latency=to_seconds(self._stage_end - t_start))
 
-    def run(self, images, *, progress=False) -> CNNRunResult:
-        """Read images (N, C, H, W) one after the other (each when the previous one has settled)."""
+    def run(self, images, *, progress=False, done=(), after_sample=None) -> CNNRunResult:
+        """Read images (N, C, H, W) one after the other (each when the previous one has settled).
+
+        ``done`` and ``after_sample`` as in :meth:`EventEngine.run
+        <rfemu.engines.event.engine.EventEngine.run>` (the results of images read before, by the
+        engine whose :meth:`state` this one continues from; a call after each image)."""
         x = np.asarray(images, dtype=float)
         if x.ndim == 3:
             x = x[None]
+        items = list(done)
         it = range(len(x))
         if progress:
             from tqdm import tqdm
-            it = tqdm(it, desc="event CNN inference")
-        items = [self.infer(x[i]) for i in it]
+            it = tqdm(it, desc="event CNN inference", initial=len(items), total=len(items) + len(x))
+        for i in it:
+            items.append(self.infer(x[i]))
+            if after_sample is not None:
+                after_sample(items)
         kinds = sorted({k for item in items for k in item.energy})
         return CNNRunResult(outputs=np.array([i.outputs for i in items]), latency=np.array([i.latency for i in items]),
                             energy={k: np.array([i.energy.get(k, 0.0) for i in items]) for k in kinds},
                             n_events=np.array([i.n_events for i in items]),
                             wall_time=np.array([i.wall_time for i in items]), items=items,
                             stage_latency=np.array([i.stage_latency for i in items]))
+
+
+    # -- state between two images (a run's checkpoint) -------------------------------------------
+    def state(self) -> dict:
+        """The CNN's state between two images as plain data: ``{"head": ..., "conv": ...}``, the
+        head's engine state (:func:`rfemu.engines.event.state.engine_state`: clock, generator,
+        the head's agents and its part of the energy ledger) and the convolution's agents'
+        records (its lines, patch sources, oscillators, pooling combiners, the hold, the
+        conversion's end, their part of the ledger); ``ConvEventEngine(cnn, config, seed,
+        energy_model, state=...)`` goes on from it bit for bit.
+
+        Raises
+        ------
+        ValueError
+            During an image (something still scheduled).
+        """
+        if self._recording or self.env._queue or (self.scan is not None and self.scan.position is not None):
+            raise ValueError("the CNN event engine's state is taken between two images (nothing scheduled)")
+        head = engine_state(self)
+        ledger, n_osc, n_lines = head["ledger"], len(self.neurons), len(self.lines)
+        head["ledger"] = dict(ledger, oscillators=ledger["oscillators"][:n_osc], lines=ledger["lines"][:n_lines])
+        conv = {"format": CONV_STATE_FORMAT, "layout": _conv_layout(self.cnn),
+                "lines": [_line(self, line) for line in self.conv_lines],
+                "patch_power": np.array([[s.power for s in row] for row in self.patch_sources], dtype=float),
+                "neurons": _neurons([n for row in self.conv_neurons for n in row]),
+                "pools": np.array([pool.powers for pool in self.pools], dtype=float).reshape(len(self.pools), -1),
+                "held": self._held.copy(), "stage_end": int(self._stage_end),
+                "ledger": {"oscillators": ledger["oscillators"][n_osc:], "lines": ledger["lines"][n_lines:]}}
+        return {"head": head, "conv": conv}
+
+    def _load_conv_state(self, saved: dict) -> None:
+        """Put the convolution's part of :meth:`state` back into the just-built agents."""
+        if saved.get("format") != CONV_STATE_FORMAT:
+            raise ValueError(f"CNN event engine state of format {saved.get('format')!r}, expected {CONV_STATE_FORMAT}")
+        if _as_plain(saved["layout"]) != _conv_layout(self.cnn):
+            raise ValueError("the CNN event engine state is of another convolution (a state goes on only on the "
+                             "network it was taken on, trained as it was)")
+        for line, saved_line in zip(self.conv_lines, saved["lines"], strict=True):
+            _set_line(self, line, saved_line)
+        for row, powers in zip(self.patch_sources, np.asarray(saved["patch_power"]).tolist(), strict=True):
+            for source, power in zip(row, powers, strict=True):
+                source.power = power
+        _set_neurons([n for row in self.conv_neurons for n in row], saved["neurons"])
+        for pool, powers in zip(self.pools, np.asarray(saved["pools"]).tolist(), strict=True):
+            pool.powers = powers
+        self._held[...] = saved["held"]
+        self._stage_end = int(saved["stage_end"])
+        _set_logs(self.ledger._oscillators, saved["ledger"]["oscillators"], len(self.neurons))
+        _set_logs(self.ledger._lines, saved["ledger"]["lines"], len(self.lines))
+
+
+#: the layout of the convolution's part of a CNN event engine's state
+CONV_STATE_FORMAT = 1
+
+
+def _conv_layout(cnn) -> dict:
+    """What identifies a CNN's convolution stage: its shape, pooling, and a digest of its arrays
+    (the layer's, the neurons' parameters, the transconductance and input power)."""
+    layer, h = cnn.conv, hashlib.sha256()
+    values = {f"conv.{name}": getattr(layer, name) for name in layer.__dataclass_fields__}
+    values.update({f"oscillator.{f.name}": getattr(cnn.oscillator, f.name) for f in fields(cnn.oscillator)},
+                  transconductance=cnn.transconductance, input_max_power=cnn.input_max_power)
+    for name, value in values.items():
+        a = np.asarray(value)
+        if a.dtype.kind in "fiub":
+            a = np.ascontiguousarray(a)
+            h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+            h.update(a.tobytes())
+    return {"arrangement": layer.arrangement, "copies": int(layer.n_copies), "filters": int(layer.n_filters),
+            "positions": int(layer.geometry.n_positions), "pool": cnn.pool, "pool_size": int(cnn.pool_size),
+            "arrays": h.hexdigest()}
+
+
+def _set_logs(logs: dict, entries: list, first: int) -> None:
+    """Put the energy ledger's logs from the ``first``-th on (the convolution's) back."""
+    keys = list(logs)[first:]
+    if len(keys) != len(entries):
+        raise ValueError(f"the CNN event engine state has {len(entries)} energy logs of the convolution, "
+                         f"the engine {len(keys)}")
+    for key, entry in zip(keys, entries):
+        logs[key] = list(zip((int(t) for t in entry["t"]), np.asarray(entry["value"]).tolist()))
 
 
 def layer_junctions(layer) -> int:

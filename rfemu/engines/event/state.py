@@ -178,8 +178,9 @@ def _line(engine, line) -> dict:
                    "dirty_tones": sorted(int(k) for k in medium._dirty_tones),
                    "dirty_chains": sorted(int(k) for k in medium._dirty_chains),
                    "n_kernel_calls": int(medium.n_kernel_calls)},
-        "frequency_state": {"shift": fs.shift.copy(), "writes": fs.writes.copy(), "stuck": fs.stuck.copy(),
-                            "rng": None if fs._rng is engine.rng else fs._rng.bit_generator.state},
+        "frequency_state": None if fs is None else {   # (a convolution's line writes nothing)
+            "shift": fs.shift.copy(), "writes": fs.writes.copy(), "stuck": fs.stuck.copy(),
+            "rng": None if fs._rng is engine.rng else fs._rng.bit_generator.state},
     }
 
 
@@ -295,6 +296,10 @@ def _set_line(engine, line, saved) -> None:
     medium._dirty_chains = {int(k) for k in m["dirty_chains"]}
     medium.n_kernel_calls = int(m["n_kernel_calls"])
     fs, f = line.frequency_state, saved["frequency_state"]
+    if (fs is None) != (f is None):
+        raise ValueError(f"the event engine state's line {line.layer} is of another kind (frequency state)")
+    if fs is None:
+        return
     fs.shift[...], fs.writes[...], fs.stuck[...] = f["shift"], f["writes"], f["stuck"]
     if f["rng"] is not None:
         _set_generator(fs._rng, f["rng"])
