@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from rfemu.study.sweep import SweepPoint, SweepSection, axis_values, sweep_points
@@ -114,6 +115,33 @@ def _validate_point(data, positions, source, overrides):
     return _validate(data, positions, source, Path(source).parent if source else None)
 
 
+#: s a sweep's point takes at least (a run of the smallest scenario takes ~0.15 s), and bytes
+#: its plan and results keep (a SweepPoint ~200 B, its metrics)
+POINT_SECONDS, POINT_BYTES = 0.01, 1000
+
+
+def _size_problems(section: SweepSection, positions) -> Optional[tuple[dict, list]]:
+    """A sweep whose points would take longer than the time budget or more memory than the
+    limit (rfemu.devices.limits), refused before its points are listed or checked (a billion
+    repeats listed seeds for minutes without a word); None when it fits."""
+    from rfemu.devices import limits
+    sizes = [(len(a.values) if a.values is not None else len(a.sets) if a.sets is not None
+              else (a.linear or a.log).num) for a in section.axes]
+    samples = section.samples if section.sampling == "random" else \
+        float(np.prod([float(n) for n in sizes])) if sizes else 1.0
+    points = float(samples) * section.repeats
+    biggest = max(range(len(sizes)), key=lambda i: sizes[i], default=None)
+    key = ("sweep", "repeats") if biggest is None or section.repeats >= max(sizes) else \
+        ("sweep", "samples") if section.sampling == "random" else ("sweep", "axes", biggest)
+    what = f"a sweep of {points:.3g} points"
+    try:
+        message = limits.memory_problem(points * POINT_BYTES, what, "fewer points or repeats") or \
+            limits.time_problem(points * POINT_SECONDS, what)
+    except ValueError as exc:            # $RFEMU_MEMORY_LIMIT or $RFEMU_TIME_BUDGET unreadable
+        message = str(exc)
+    return ({}, [positions.problem(key, message)]) if message else None
+
+
 def _check_axes(section: SweepSection, data, positions, source) -> tuple[dict, list]:
     """Validate every grid value (or range bound) on the scenario; SI coordinates of grid values."""
     from rfemu.scenario import ScenarioError
@@ -188,7 +216,7 @@ def load_plan(path, overrides=(), seed: Optional[int] = None) -> SweepPlan:
     if data.get("seed") is None:
         data["seed"] = int(seed) if seed is not None else secrets.randbits(31)
     base = _validate(copy.deepcopy(data), copy.deepcopy(positions), str(path), path.parent)
-    coords, problems = _check_axes(section, data, positions, str(path))
+    coords, problems = _size_problems(section, positions) or _check_axes(section, data, positions, str(path))
     if problems:
         raise ScenarioError(problems)
     dims, points = sweep_points(section, int(data["seed"]))
