@@ -31,10 +31,11 @@ from rfemu import checkpoint as ckpt
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.conv import CNNEngine, SpinCNN
 from rfemu.engines.event import EventEngine, TraceConfig
-from rfemu.engines.event.conv import ConvEventEngine, layer_junctions
+from rfemu.engines.event.conv import ConvEventEngine, cnn_results_from_state, cnn_results_state, layer_junctions
 from rfemu.engines.event.state import results_from_state, results_state
 from rfemu.learning import resume
 from rfemu.learning.backprop import LearningCurve
+from rfemu.learning.cnn import CNNTrainingResult, conv_arrays, result_from_state, result_state, set_conv_arrays
 from rfemu.learning.rules import SettingError, TrainingContext, backprop_config, get_rule, int_seed
 from rfemu.network import build_graph, compile_graph, write_back
 from rfemu.network.conv import compile_conv, write_back_conv
@@ -206,18 +207,21 @@ def _training(r: _Run) -> None:
     r.history, r.train_info = outcome.history, outcome.metrics
     r.timing.update(outcome.timing)
     r.learning_traces = outcome.traces
-    if r.checkpointer is not None and (r.history is None or type(r.history) is LearningCurve) \
-            and getattr(r, "cnn", None) is None:     # a convolution's arrays are not in the checkpoint
+    if r.checkpointer is not None and (r.history is None or type(r.history) in (LearningCurve, CNNTrainingResult)):
         r.checkpointer.finished_training = _training_state(r)
 
 
 def _training_state(r: _Run) -> dict:
-    """The training's outcome as a checkpoint keeps it (the trained arrays, curve, metrics)."""
+    """The training's outcome as a checkpoint keeps it (the trained arrays, a convolution's too,
+    curve, metrics)."""
     h = r.history
+    if isinstance(h, CNNTrainingResult):
+        history = {"cnn": result_state(h)}
+    else:
+        history = None if h is None else {"curve": resume.curve_state(h), "snapshot_nodes": list(h.snapshot_nodes)}
     return {"network": resume.trainable_arrays(r.network), "metrics": r.train_info,
-            "timing": dict(r.timing), "learning_traces": _netcdf_bytes(r.learning_traces),
-            "history": None if h is None else {"curve": resume.curve_state(h),
-                                                "snapshot_nodes": list(h.snapshot_nodes)}}
+            "conv": None if r.cnn is None else conv_arrays(r.cnn.conv),
+            "timing": dict(r.timing), "learning_traces": _netcdf_bytes(r.learning_traces), "history": history}
 
 
 def _netcdf_bytes(ds) -> Optional[np.ndarray]:
@@ -242,11 +246,15 @@ def _netcdf_dataset(data) -> Optional[xr.Dataset]:
 def _restore_training(r: _Run, saved: dict) -> None:
     """The training's outcome from a checkpoint taken after it (:func:`_training_state`)."""
     resume.set_trainable_arrays(r.network, saved["network"])
+    if saved.get("conv") is not None:
+        set_conv_arrays(r.cnn.conv, saved["conv"])
     r.train_info = saved["metrics"]
     r.timing.update(saved["timing"])
     r.learning_traces = _netcdf_dataset(saved.get("learning_traces"))
     r.history = None
-    if saved["history"] is not None:
+    if saved["history"] is not None and "cnn" in saved["history"]:
+        r.history = result_from_state(saved["history"]["cnn"])
+    elif saved["history"] is not None:
         r.history = LearningCurve()
         resume.set_curve_state(r.history, saved["history"]["curve"])
         r.history.snapshot_nodes = list(saved["history"]["snapshot_nodes"])
@@ -390,14 +398,15 @@ def _event_resumed(r: _Run) -> Optional[dict]:
     return done["state"] if done is not None and "engine" in done["state"] else None
 
 
-def _event_checkpoints(r: _Run, engine: EventEngine):
+def _event_checkpoints(r: _Run, engine: EventEngine, save_results=results_state):
     """What the event engine calls after each test sample: a checkpoint when one is due (the
-    engine's state, :mod:`rfemu.engines.event.state`, and the samples' results so far)."""
+    engine's state, :mod:`rfemu.engines.event.state`, and the samples' results so far,
+    ``save_results(items)``)."""
     c = r.checkpointer
     if c is None or c.finished_training is None:
         return None
     return lambda items: c.offer_stage("event", lambda: {
-        "next_sample": len(items), "engine": engine.state(), "results": results_state(items)})
+        "next_sample": len(items), "engine": engine.state(), "results": save_results(items)})
 
 
 def _event(r: _Run) -> None:
@@ -420,18 +429,16 @@ def _event(r: _Run) -> None:
                                  state=None if saved is None else saved["engine"])
         else:       # the whole CNN (convolution, its oscillators, pooling, head), noise off
             engine = ConvEventEngine(r.cnn, _event_config(s), seed=r.streams["event"],
-                                     energy_model=_energy_model(s))
+                                     energy_model=_energy_model(s), state=None if saved is None else saved["engine"])
             samples = samples.reshape((-1,) + tuple(r.description.image_shape))
         # (a resumed run goes on after the samples its checkpoint holds)
-        done = [] if saved is None else results_from_state(saved["results"])
+        results = (results_state, results_from_state) if r.cnn is None else (cnn_results_state, cnn_results_from_state)
+        done = [] if saved is None else results[1](saved["results"])
         if r.progress:
             _announce_event_time(s, n_ev - len(done))
         t0 = time.perf_counter()
-        if r.cnn is None:
-            r.event_result = engine.run(samples[len(done):], progress=r.progress, done=done,
-                                        after_sample=_event_checkpoints(r, engine))
-        else:
-            r.event_result = engine.run(samples, progress=r.progress)
+        r.event_result = engine.run(samples[len(done):], progress=r.progress, done=done,
+                                    after_sample=_event_checkpoints(r, engine, results[0]))
         r.timing["event_s"] = time.perf_counter() - t0
         r.event_traces = engine.traces() if trace is not None else None
         r.metrics.update(_event_metrics(r, engine, r.event_result, n_ev))

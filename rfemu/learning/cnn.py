@@ -32,7 +32,7 @@ from rfemu.network import conv as cv
 from rfemu.rng import as_generator
 
 __all__ = ["CNNTrainingConfig", "CNNTrainingResult", "train_cnn", "shift_images", "calibrate_cnn_bias",
-           "cnn_accuracy", "predict"]
+           "cnn_accuracy", "predict", "conv_arrays", "set_conv_arrays", "result_state", "result_from_state"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,34 @@ _RESULT_LISTS = ("train_loss", "train_accuracy", "validation_loss", "validation_
                  "epoch_seconds")
 
 
+def conv_arrays(layer) -> dict:
+    """A convolution layer's trained arrays (copies): every copy's tuning as written, its target
+    and its bias (:class:`rfemu.network.conv.ConvLayer`)."""
+    return {"tuning": layer.tuning.copy(), "target_tuning": layer.target_tuning.copy(),
+            "bias_voltage": layer.bias_voltage.copy()}
+
+
+def set_conv_arrays(layer, saved: dict) -> None:
+    """Write :func:`conv_arrays` back into the layer's own arrays (in place), checking their shapes."""
+    for name, value in saved.items():
+        if np.shape(value) != np.shape(getattr(layer, name)):
+            raise ValueError(f"checkpoint's convolution {name} has shape {np.shape(value)}, the "
+                             f"network's {np.shape(getattr(layer, name))}")
+        getattr(layer, name)[...] = value
+
+
+def result_state(result: CNNTrainingResult) -> dict:
+    """A :class:`CNNTrainingResult` as plain data (a checkpoint's)."""
+    return {k: [float(v) for v in getattr(result, k)] for k in _RESULT_LISTS} | \
+        {"best_epoch": int(result.best_epoch), "seconds": float(result.seconds)}
+
+
+def result_from_state(saved: dict) -> CNNTrainingResult:
+    """The :class:`CNNTrainingResult` of :func:`result_state`."""
+    return CNNTrainingResult(**{k: list(saved[k]) for k in _RESULT_LISTS}, best_epoch=int(saved["best_epoch"]),
+                             seconds=float(saved["seconds"]))
+
+
 class _Loop:
     """Where :func:`train_cnn`'s loop stands, and what a checkpoint keeps of it
     (:mod:`rfemu.learning.resume`, loop :data:`CHECKPOINT_LOOP`): the epoch and the next batch, the
@@ -228,31 +256,23 @@ class _Loop:
                 "order": None if self.batch == 0 else np.asarray(self.order).copy(),
                 "loss_sum": float(self.loss_sum), "right": int(self.right),
                 "epoch_elapsed_s": float(now - self.epoch_start), "elapsed_s": float(now - self.start),
-                "conv": {"tuning": layer.tuning.copy(), "target_tuning": layer.target_tuning.copy(),
-                         "bias_voltage": layer.bias_voltage.copy()},
+                "conv": conv_arrays(layer),
                 "shared": [self.params.target.copy(), self.params.bias.copy()],
                 "head": resume.trainable_arrays(self.cnn.head.network),
                 "adam": {"m": adam.m.copy(), "v": adam.v.copy(), "t": int(adam.t)},
                 "rng": resume.generator_state(self.rng),
-                "result": {k: [float(v) for v in getattr(self.result, k)] for k in _RESULT_LISTS}
-                | {"best_epoch": int(self.result.best_epoch)},
+                "result": result_state(self.result),
                 "best": self.best, "best_accuracy": float(self.best_accuracy)}
 
     def restore(self, saved: dict) -> None:
         """Put :meth:`state` back (after the loop set itself up as a fresh run does)."""
         layer, adam, now = self.cnn.conv, self.params.adam, time.perf_counter()
-        for name, value in saved["conv"].items():
-            if np.shape(value) != np.shape(getattr(layer, name)):
-                raise ValueError(f"checkpoint's convolution {name} has shape {np.shape(value)}, the "
-                                 f"network's {np.shape(getattr(layer, name))}")
-            getattr(layer, name)[...] = value
+        set_conv_arrays(layer, saved["conv"])
         self.params.target[...], self.params.bias[...] = saved["shared"]
         resume.set_trainable_arrays(self.cnn.head.network, saved["head"])
         adam.m[...], adam.v[...], adam.t = saved["adam"]["m"], saved["adam"]["v"], int(saved["adam"]["t"])
         resume.set_generator_state(self.rng, saved["rng"])
-        for k in _RESULT_LISTS:
-            setattr(self.result, k, list(saved["result"][k]))
-        self.result.best_epoch = int(saved["result"]["best_epoch"])
+        self.result = result_from_state(saved["result"])
         self.best = None if saved["best"] is None else [np.asarray(a, dtype=float) for a in saved["best"]]
         self.best_accuracy = float(saved["best_accuracy"])
         self.epoch, self.batch, self.step = int(saved["epoch"]), int(saved["batch"]), int(saved["step"])

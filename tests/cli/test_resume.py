@@ -282,7 +282,8 @@ def test_a_noisy_event_run_killed_between_test_samples_resumes_mid_way_and_ends_
 
 #: a small convolutional network on the 8x8 digits (rule cnn_backprop): 4 filters of 3x3 in the
 #: parallel arrangement (36 copies), every copy written with 1 kHz of write noise from the
-#: training's generator, 20 % of the images held out to keep the best of 3 epochs of 11 batches
+#: training's generator, 20 % of the images held out to keep the best of 3 epochs of 11 batches;
+#: then 6 test images on the event engine (the whole CNN: convolution, oscillators, pooling, head)
 CNN_SCENARIO = """\
 name: digits_cnn_resume
 seed: 0
@@ -318,14 +319,32 @@ training:
   score_scale: 200 /V
   validation_fraction: 0.2
   calibrate_bias: true
+engine:
+  kind: event
+  event:
+    samples: 6
 record:
   figures: false
 """
 CNN_BATCHES = 11          # 1347 training digits, 80 % kept for training, 100 a batch
 
 
-def test_a_cnn_training_killed_mid_epoch_resumes_at_its_next_batch_and_ends_with_the_run_left_alone(
+def _crash_after(monkeypatch, holds):
+    """Checkpointer.save raises KeyboardInterrupt (a crash) right after writing a checkpoint for
+    which ``holds(content)``."""
+    save = Checkpointer.save
+
+    def save_then_crash(self, content):
+        save(self, content)
+        if holds(content):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpointer, "save", save_then_crash)
+
+
+def test_a_cnn_run_killed_mid_epoch_and_crashed_between_event_images_resumes_each_time_where_it_stood(
         tmp_path, monkeypatch):
+    from rfemu.engines.event.conv import ConvEventEngine
     from rfemu.learning import cnn
     scenario = tmp_path / "cnn.yaml"
     scenario.write_text(CNN_SCENARIO)
@@ -337,16 +356,30 @@ def test_a_cnn_training_killed_mid_epoch_resumes_at_its_next_batch_and_ends_with
     assert not (killed / "metrics.json").exists()
     assert saved["loop"] == "cnn_backprop" and state["step"] == done < 3 * CNN_BATCHES
     assert len(state["result"]["train_loss"]) == state["epoch"] and state["best"] is not None
-    batches = []
-    step = cnn._train_batch
+    batches, images = [], []
+    step, infer, save = cnn._train_batch, ConvEventEngine.infer, Checkpointer.save
     monkeypatch.setattr(cnn, "_train_batch", lambda *a: batches.append(1) or step(*a))
+    monkeypatch.setattr(ConvEventEngine, "infer", lambda self, x: images.append(1) or infer(self, x))
+    # resumed: the batches after the checkpoint only, then the event engine, crashed after 2 images
+    _crash_after(monkeypatch, lambda c: c["stage"] == "event" and c["state"].get("next_sample") == 2)
+    with pytest.raises(KeyboardInterrupt):
+        api.resume_run(killed, progress=False, checkpoint_interval=0)
+    assert len(batches) == 3 * CNN_BATCHES - done and len(images) == 2
+    saved = read_checkpoint(killed)
+    assert saved["state"]["engine"]["conv"]["layout"]["copies"] == 36
+    assert saved["training"]["conv"]["tuning"].shape == (36, 4, 9)     # the trained convolution kept
+    # resumed again: no training, the 4 images left
+    monkeypatch.setattr(Checkpointer, "save", save)
+    del batches[:], images[:]
     assert cli.main(["run", "--resume", str(killed), "-q"]) == 0
-    assert len(batches) == 3 * CNN_BATCHES - done      # the batches after the checkpoint only
+    assert (len(batches), len(images)) == (0, 4)
     monkeypatch.undo()
     alone = _left_alone(tmp_path / "alone", (), scenario=scenario)
     _assert_same_run_folder(killed, alone)
     m = _metrics(alone)
-    assert m["epochs_run"] == 3 and m["conv_copies"] == 36
+    assert m["epochs_run"] == 3 and m["conv_copies"] == 36 and m["event_samples"] == 6
+    with xr.open_dataset(alone / "trace.nc", engine="h5netcdf") as traces:
+        assert traces.sizes["event_sample"] == 6
 
 
 def _crashed_run(out: Path, overrides, monkeypatch, after=3) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from rfemu.checkpoint import read_checkpoint, write_checkpoint
 from rfemu.engines.conv import SpinCNN
 from rfemu.engines.event import EventConfig
-from rfemu.engines.event.conv import ConvEventEngine
+from rfemu.engines.event.conv import ConvEventEngine, cnn_results_from_state, cnn_results_state
 from rfemu.network import build_graph, conv, spin_mlp
 from rfemu.network.frequency import FrequencyPlan
 
@@ -31,10 +31,12 @@ def _images(n, seed=3):
     return np.random.default_rng(seed).random((n, 1, 6, 6))
 
 
-def _through_file(state, tmp_path):
-    """The state as a resumed run reads it back (an atomic checkpoint file, no pickle)."""
-    write_checkpoint(tmp_path, {"format": 1, "engine": state})
-    return read_checkpoint(tmp_path)["engine"]
+def _through_file(state, tmp_path, items=()):
+    """The state and the images' results as a resumed run reads them back (an atomic checkpoint
+    file, no pickle)."""
+    write_checkpoint(tmp_path, {"format": 1, "engine": state, "results": cnn_results_state(items)})
+    saved = read_checkpoint(tmp_path)
+    return saved["engine"], cnn_results_from_state(saved["results"])
 
 
 def _same_tree(a, b, path="state"):
@@ -64,8 +66,8 @@ def test_a_cnn_event_engine_cut_between_images_and_continued_equals_the_engine_l
     alone_engine = ConvEventEngine(cnn, config, seed=4)
     alone = alone_engine.run(x)
     first = ConvEventEngine(cnn, config, seed=4)
-    done = first.run(x[:k]).items
-    state = _through_file(first.state(), tmp_path)
+    items = first.run(x[:k]).items
+    state, done = _through_file(first.state(), tmp_path, items)
     resumed_engine = ConvEventEngine(cnn, config, seed=99, state=state)
     resumed = resumed_engine.run(x[k:], done=done)
     for name in ("outputs", "latency", "stage_latency", "n_events"):
@@ -95,7 +97,7 @@ def test_a_state_goes_on_only_on_its_network_and_between_images(tmp_path):
     cnn = _cnn(conv.PARALLEL)
     engine = ConvEventEngine(cnn, seed=4)
     engine.run(_images(1))
-    state = _through_file(engine.state(), tmp_path)
+    state, _ = _through_file(engine.state(), tmp_path)
     other = _cnn(conv.PARALLEL)
     other.conv.tuning = other.conv.tuning + 1e3                # programmed otherwise
     with pytest.raises(ValueError, match="another convolution"):

@@ -62,11 +62,12 @@ from rfemu.engines.event.clock import PriorityTimeout, to_seconds, to_ticks
 from rfemu.engines.event.config import EventConfig, EventRunResult, InferenceResult
 from rfemu.engines.conv import rearranged
 from rfemu.engines.event.engine import EventEngine
-from rfemu.engines.event.state import _as_plain, _line, _neurons, _set_line, _set_neurons, engine_state
+from rfemu.engines.event.state import (_as_plain, _line, _neurons, _set_line, _set_neurons, engine_state,
+                                       results_from_state, results_state)
 from rfemu.network import conv as cv
 
 __all__ = ["ConvEventEngine", "CNNInference", "CNNRunResult", "PoolAgent", "ScanAgent", "scan_process",
-           "event_figures", "CONV_STATE_FORMAT"]
+           "event_figures", "CONV_STATE_FORMAT", "cnn_results_state", "cnn_results_from_state"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,6 +152,20 @@ class CNNRunResult(EventRunResult):
     (N,) s."""
 
     stage_latency: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def cnn_results_state(items) -> dict:
+    """The :class:`CNNInference` of the images read so far as plain data
+    (:func:`rfemu.engines.event.state.results_state` and the conversion times)."""
+    items = list(items)
+    return dict(results_state(items), stage_latency=np.array([it.stage_latency for it in items], dtype=float))
+
+
+def cnn_results_from_state(state: dict) -> list:
+    """The :class:`CNNInference` list :func:`cnn_results_state` saved."""
+    stage = np.asarray(state["stage_latency"]).tolist()
+    return [CNNInference(**{f.name: getattr(it, f.name) for f in fields(it)}, stage_latency=stage[i])
+            for i, it in enumerate(results_from_state(state))]
 
 
 # --------------------------------------------------------------------------------------------
