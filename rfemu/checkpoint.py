@@ -6,7 +6,8 @@ time (``rfemu run --checkpoint-every``), the state it would go on from into ``DI
 
 - inside the training loop (:mod:`rfemu.learning.resume`): the junctions' tuning states and the
   chains' biases, the optimiser's moments and step counts, every random generator's state, the
-  learning curve so far; on-chip learning adds the junctions' frequency states with their write
+  learning curve so far (a CNN's training, after every batch, adds its convolution's copies and
+  the epoch's image order); on-chip learning adds the junctions' frequency states with their write
   counters, stuck flags, accumulators and write log; training from several programmings
   (restarts, screened restarts) adds the finished restarts' results and the programmings'
   generator, the running restart's own loop nested in it (:class:`rfemu.learning.resume.NestedCheckpoint`);
@@ -16,7 +17,8 @@ time (``rfemu run --checkpoint-every``), the state it would go on from into ``DI
   (:mod:`rfemu.engines.event.state`: the clock and its queue, every agent's record, the lines,
   the random generator, the energy ledger, the traces) with the samples' results so far: each
   sample starts from the chip as the previous one left it, and a resumed run goes on from the
-  sample after the checkpoint with that chip (a CNN's event engine starts its samples again).
+  sample after the checkpoint with that chip (a CNN's event engine likewise:
+  :meth:`rfemu.engines.event.conv.ConvEventEngine.state`).
 
 ``DIR`` is the ``--out`` folder itself (a run without ``--out`` prints the folder it chose). While
 the run works ``DIR`` holds rfemu's marker and the checkpoint; when the run ends, the finished

@@ -692,7 +692,8 @@ class EventEngine:
         ValueError
             During an inference or with a write still landing.
         TypeError
-            For an engine with agents of its own (:class:`~rfemu.engines.event.conv.ConvEventEngine`).
+            For a subclass with agents of its own that does not save them
+            (:class:`~rfemu.engines.event.conv.ConvEventEngine` has its own :meth:`state`).
         """
         if type(self) is not EventEngine:
             raise TypeError(f"{type(self).__name__} has agents the event engine's state does not hold")
