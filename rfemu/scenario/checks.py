@@ -395,8 +395,10 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
     # the chip-state file exists (rfemu.network.chip_state)
     if s.network.chip_state is not None and \
             not _exists(resolve_chip_state_path(s.network.chip_state, scenario_dir), "file"):
+        what = "is not a regular file" if _exists(resolve_chip_state_path(s.network.chip_state, scenario_dir)) \
+            else "does not exist"
         problems.append(positions.problem(("network", "chip_state"),
-                                          f"chip-state file {s.network.chip_state!r} does not exist "
+                                          f"chip-state file {s.network.chip_state!r} {what} "
                                           "(expected a run folder's chip_state.nc or an .npz; "
                                           "relative paths are beside the scenario)"))
     # the data file exists
@@ -406,6 +408,10 @@ def _checks(s: Scenario, positions: Positions, scenario_dir: Optional[Path]) -> 
         if not _exists(path):
             problems.append(positions.problem(key, f"data file {str(path)!r} does not exist "
                                                    f"(expected {STANDARD_DATA[s.task.dataset]}; "
+                                                   f"{WHERE_TO_GET[s.task.dataset]})"))
+        elif not (_exists(path, "file") or _exists(path, "dir")):     # a pipe would block the reader
+            problems.append(positions.problem(key, f"data file {str(path)!r} is not a regular file "
+                                                   f"or folder (expected {STANDARD_DATA[s.task.dataset]}; "
                                                    f"{WHERE_TO_GET[s.task.dataset]})"))
     # a tuning step larger than the window is meaningless
     fs = s.devices.frequency_state
@@ -436,9 +442,9 @@ def _name_problem(value: str) -> Optional[str]:
 
 
 def _exists(path, kind: str = "any") -> bool:
-    """Whether ``path`` exists (``kind`` "file": is a file); False for a name the system
+    """Whether ``path`` exists (``kind`` "file": is a file, "dir": a folder); False for a name the system
     refuses to look up (too long, NUL byte) instead of an OSError."""
     try:
-        return path.is_file() if kind == "file" else path.exists()
+        return path.is_file() if kind == "file" else path.is_dir() if kind == "dir" else path.exists()
     except (OSError, ValueError):
         return False

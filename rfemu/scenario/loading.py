@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 import re
+import select
+import stat
 from pathlib import Path
 from typing import Any, Optional
 
@@ -99,15 +102,51 @@ def _read_file(path: Path, chain: tuple = ()) -> tuple[Any, Positions]:
 MAX_FILE_BYTES = 4 * 2 ** 20
 
 
+#: s to wait for a pipe (a named FIFO, ``/dev/stdin``) to carry the scenario's next bytes
+PIPE_WAIT_SECONDS = 10.0
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the file. Opened without blocking, so that a named pipe with no
+    writer cannot hang the command: a pipe that stays silent for :data:`PIPE_WAIT_SECONDS` raises
+    TimeoutError."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                return handle.read(limit)
+        chunks, size = [], 0
+        while size < limit:
+            if not select.select([fd], [], [], PIPE_WAIT_SECONDS)[0]:
+                raise TimeoutError(path)
+            try:
+                chunk = os.read(fd, min(65536, limit - size))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read_text(path: Path, label: str) -> str:
     """The file's text; a file that is not UTF-8 (a binary file, one cut inside a character)
     is one problem at the line where decoding failed, a file beyond :data:`MAX_FILE_BYTES`
     (``/dev/zero``) one problem before it is read whole."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = _read_bounded(path, MAX_FILE_BYTES + 1)
+    except TimeoutError:
+        raise ScenarioError([Problem(label, None, "", f"nothing to read from this pipe in "
+                                                      f"{PIPE_WAIT_SECONDS:g} s (expected a scenario "
+                                                      "file, or a pipe that carries one)")]) from None
     except FileNotFoundError:
         raise ScenarioError([Problem(label, None, "", "no such scenario file")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(label, None, "", "is a folder (expected a scenario file)")]) from None
     except (OSError, ValueError) as exc:
         raise ScenarioError([Problem(label, None, "", f"cannot read the file ({exc})")]) from None
     if len(raw) > MAX_FILE_BYTES:
