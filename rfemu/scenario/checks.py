@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 import difflib
 from typing import Optional
@@ -82,6 +83,15 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     if message:
         problems.append(positions.problem(("medium", where(m, "temperature", "junction_resistance",
                                                            "readout_bandwidth")), message))
+    if s.engine.kind == "event":         # the event clock counts ticks of TICK from a float
+        from rfemu.engines.event.clock import TICK
+        reach = sys.float_info.max * TICK / 10.0
+        for path, value in ((("medium", "line_delay"), m.line_delay),
+                            (("engine", "event", "noise_duration"), s.engine.event.noise_duration)):
+            if value is not None and value > reach:
+                problems.append(positions.problem(path, f"{value:g} s is beyond the event clock's reach "
+                                                        f"({reach:.3g} s in ticks of {TICK:g} s; expected "
+                                                        "a physical time, ns to ms)"))
     message = limits.reciprocal_problem(m.amplifier_efficiency, "medium.amplifier_efficiency",
                                         "the amplifiers' efficiency, a fraction in (0, 1] such as 0.1")
     if message:

@@ -178,6 +178,9 @@ FOUND = [
      + "medium:\n  injection_locking: true\n  locking_window: 10 s\n", "medium.locking_window", 28),
     # output names the file system cannot create (a traceback from h5py at the end of the run)
     ("trace_file_name_too_long", fuzz.FAST + "  trace_file: " + "a" * 5000 + ".nc\n", "record.trace_file", 26),
+    # a delay beyond the event clock's ticks (an OverflowError in clock.to_ticks)
+    ("line_delay_beyond_the_clock", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n")
+     + "medium:\n  line_delay: 1e300 s\n", "medium.line_delay", fuzz.FAST.count("\n") + 2),
     ("figures_dir_path_too_long", fuzz.FAST + "  figures_dir: " + "/".join(["d" * 200] * 6) + "\n",
      "record.figures_dir", 26),
 ]
