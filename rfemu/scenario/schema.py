@@ -351,8 +351,8 @@ class _RecordKeys(_Section):
     figures_dir: str = "figures"
     """Where the figures go, inside the run folder."""
     checkpoint_interval: Optional[Q("s", ge=0)] = 60.0
-    """Wall time between two checkpoints of a long run (after a training epoch, an on-chip
-    learning window or an event-engine test sample; before the event engine's test run, the
+    """Wall time between two checkpoints of a long run (after a training epoch or a CNN's
+    training batch, an on-chip learning window or an event-engine test sample; before the event engine's test run, the
     finished training), saved
     atomically into the run folder for `rfemu run --resume DIR` (:mod:`rfemu.checkpoint`);
     0: at every epoch or window; null: none. Checkpoints do not change the results."""
