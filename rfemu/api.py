@@ -163,7 +163,13 @@ def _data(r: _Run) -> None:
 def _graph(r: _Run) -> None:
     """The network graph, variability drawn from the "graph" stream, and its compiled arrays."""
     r.description = to_description(r.s, r.task.x_train.shape[1], seed=r.seed)
-    r.graph = build_graph(r.description, seed=r.streams["graph"])
+    try:
+        r.graph = build_graph(r.description, seed=r.streams["graph"])
+    except ValueError as exc:       # devices as drawn that their models refuse (a spread too large)
+        spreads = sorted(r.s.variability.model_fields_set)
+        named = [k for k in spreads if k in str(exc)] or spreads
+        raise _problem(r.s, ("variability", named[0]) if named else ("network",),
+                       f"the devices as drawn are refused: {exc}") from None
     if r.s.network.chip_state is not None:     # start from a saved or imported chip state
         path = chip_state_path(r.s.network.chip_state, Path(r.s.source).parent if r.s.source else None)
         try:

@@ -614,7 +614,8 @@ def square_law_power(sensitivity: float, resistance: float, tmr: float) -> float
     P = I_rf^2 R / 2, K P <= TMR R I_rf / pi holds for P <= 2 TMR^2 R / (pi^2 K^2) (2.6 uW for
     the defaults K = 8.8 mV/uW, R = 1 kOhm, TMR = 100 %).
     """
-    return 2.0 * tmr ** 2 * resistance / (math.pi ** 2 * sensitivity ** 2)
+    with np.errstate(all="ignore"):      # extreme values give inf or 0, not an OverflowError
+        return float(2.0 * np.float64(tmr) ** 2 * resistance / (math.pi ** 2 * np.float64(sensitivity) ** 2))
 
 
 def square_law_problem(tone_power: float, sensitivity: float, resistance: float, tmr: float,
@@ -626,6 +627,8 @@ def square_law_problem(tone_power: float, sensitivity: float, resistance: float,
     if not tone_power > limit:
         return None
     current = math.sqrt(2.0 * tone_power / resistance)
+    if not math.isfinite(sensitivity * tone_power * tmr * resistance * current):
+        return None               # beyond the floats: refused as values (the run's own checks)
     return (f"{device} get tones of up to {tone_power:.3g} W, beyond the square-law spin-diode "
             f"model: its K P = {sensitivity * tone_power:.3g} V exceeds the largest voltage a "
             f"junction can rectify, TMR R I_rf / pi = {tmr * resistance * current / math.pi:.3g} V "

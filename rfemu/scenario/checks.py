@@ -8,6 +8,8 @@ from pathlib import Path
 import difflib
 from typing import Optional
 
+import numpy as np
+
 from rfemu.scenario.data import DATA_ENV, STANDARD_DATA, WHERE_TO_GET, resolve_data_path
 from rfemu.devices import limits
 from rfemu.network.chip_state import resolve_path as resolve_chip_state_path
@@ -66,6 +68,11 @@ def _conv_problems(s: Scenario, positions: Positions) -> tuple[list[Problem], Op
         return problems + [positions.problem(("network", "conv"), str(exc))], None
 
 
+#: largest relative spread of a device parameter (variability.*): beyond it the log-normal draws
+#: leave the floats (a spread of 1e300 drew NaN damping and a traceback)
+_MAX_SPREAD = 10.0
+
+
 def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     """Each value beyond a device model's numerical reach, at the line that set it."""
     def where(section, *keys):      # the key the user set (the first of keys if none)
@@ -92,6 +99,29 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
                 problems.append(positions.problem(path, f"{value:g} s is beyond the event clock's reach "
                                                         f"({reach:.3g} s in ticks of {TICK:g} s; expected "
                                                         "a physical time, ns to ms)"))
+    for i, layer in enumerate(s.network.layers[:-1]):      # the neurons' output power scale
+        lo = layer.oscillator
+        with np.errstate(all="ignore"):
+            xi = np.float64(lo.max_current) / lo.threshold_current
+            scale = lo.max_output_power / ((xi - 1.0) / (xi + lo.nonlinear_damping) * (np.float64(lo.tmr) * lo.beta) ** 2
+                                           * lo.resistance * np.float64(lo.max_current) ** 2)
+        if not (math.isfinite(scale) and scale > 0) and xi > 1.0:
+            keys = ("tmr", "beta", "max_output_power", "resistance", "max_current", "threshold_current")
+            own = [k for k in keys if k in lo.model_fields_set        # set on the layer, not inherited
+                   and not (k in o.model_fields_set and getattr(o, k) == getattr(lo, k))]
+            path = ("network", "layers", i, "oscillator", own[0]) if own else \
+                ("devices", "oscillator", where(o, *keys))
+            problems.append(positions.problem(path, "the oscillators' output power scale max_output_power / "
+                                              "((TMR beta)^2 R I_max^2 p0) is beyond the floats "
+                                              f"({scale:g}; expected values of real devices: TMR ~ 1, "
+                                              "R ~ kOhm, I_max ~ 10-100 uA, power ~ uW)"))
+            break
+    for key in sorted(s.variability.model_fields_set):      # relative spreads: fractions
+        value = getattr(s.variability, key)
+        if isinstance(value, float) and value > _MAX_SPREAD:
+            problems.append(positions.problem(("variability", key), f"a relative spread of {value:g} "
+                                              f"(expected a fraction of the value, below 1 for real "
+                                              f"devices, at most {_MAX_SPREAD:g})"))
     message = limits.reciprocal_problem(m.amplifier_efficiency, "medium.amplifier_efficiency",
                                         "the amplifiers' efficiency, a fraction in (0, 1] such as 0.1")
     if message:

@@ -181,6 +181,11 @@ FOUND = [
     # a delay beyond the event clock's ticks (an OverflowError in clock.to_ticks)
     ("line_delay_beyond_the_clock", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n")
      + "medium:\n  line_delay: 1e300 s\n", "medium.line_delay", fuzz.FAST.count("\n") + 2),
+    # values that validated, then overflowed or drew NaN devices (tracebacks of rfemu run)
+    ("oscillator_tmr_1e-300", fuzz.FAST + "devices:\n  oscillator:\n    tmr: 1e-300\n", "devices.oscillator.tmr",
+     fuzz.FAST.count("\n") + 3),
+    ("variability_damping_1e300", fuzz.FAST + "variability:\n  damping: 1e300\n", "variability.damping",
+     fuzz.FAST.count("\n") + 2),
     ("figures_dir_path_too_long", fuzz.FAST + "  figures_dir: " + "/".join(["d" * 200] * 6) + "\n",
      "record.figures_dir", 26),
 ]

@@ -132,6 +132,14 @@ def test_a_macrospin_junction_never_rectifies_more_than_the_square_law_bound():
     assert crossed
 
 
+def test_the_square_law_bound_of_values_beyond_the_floats_is_no_exception():
+    """sensitivity 1e-300 or TMR 1e300 raised ZeroDivisionError / OverflowError while validating."""
+    assert limits.square_law_power(1e-300, 1e3, 1.0) == math.inf
+    assert limits.square_law_power(8.8e3, 1e3, 1e300) == math.inf
+    assert limits.square_law_problem(1e-6, 1e-300, 1e3, 1.0) is None
+    assert limits.square_law_problem(1e-6, 1e300, 1e3, 1e300) is None       # inf / inf: no claim
+
+
 def test_tones_beyond_the_square_law_warn_once_naming_the_junctions(tmp_path):
     import warnings
     from rfemu.scenario import load_scenario
