@@ -149,7 +149,7 @@ def train_best(task, desc, seeds, epochs=400, learning_rate=1e5):
 
 
 def fine_tune_on_chip(G, task, seed, epochs=IN_SITU_EPOCHS, samples=IN_SITU_SAMPLES, event_config=None,
-                      progress=False):
+                      progress=False, batch_size=32):
     """Physics-aware fine-tuning (:func:`rfemu.learning.in_situ.train_in_situ`) of the chip's
     graph on ``samples`` training samples after the validation fifth: the chip's noisy outputs
     against the static model's gradient. Returns the graph with the tuned state."""
@@ -157,7 +157,7 @@ def fine_tune_on_chip(G, task, seed, epochs=IN_SITU_EPOCHS, samples=IN_SITU_SAMP
     n_val = len(task.x_train) // 5
     x, y = task.x_train[n_val:n_val + samples], task.y_train[n_val:n_val + samples]
     train_in_situ(net, x, y, EventConfig(**(event_config or EVENT_CONFIG)),
-                  InSituConfig(epochs=epochs, seed=seed, progress=progress))
+                  InSituConfig(epochs=epochs, batch_size=batch_size, seed=seed, progress=progress))
     write_back(G, net)
     return G
 

@@ -9,8 +9,8 @@ output chain crosses the sign change of the junction's antisymmetric Lorentzian:
 activation (tested below), which also makes the loss landscape rugged: most restarts end in a
 band minimum at 86-94 % (rfemu/learning/restarts.py: why, and the measured rate of restarts that
 reach 97 %, about one in sixteen). With noise on, the chip's outputs are offset from the static
-model's (in proportion to eta): physics-aware fine-tuning on the noisy chip closes the gap
-(circles)."""
+model's (in proportion to eta): physics-aware fine-tuning on the noisy chip (circles; the chip
+found by a rule, not picked: CIRCLES_BAR) brings it to >= 97 %, as its static model."""
 import importlib.util
 import pathlib
 
@@ -52,35 +52,49 @@ def _example():
     return module
 
 
-def train_best(ex, task, seed, restarts=RESTARTS, epochs=EPOCHS):
-    """The best of ``restarts`` random programmings of the chip's training model (tunings uniform
-    in their windows, hidden biases uniform over the neurons' active windows [I_th, I_max] / g_m),
-    each trained offline ``epochs`` passes, kept on the validation fifth of the training samples.
-    ``seed`` decides every restart. Returns (validation accuracy, graph)."""
-    model = ex.description(hidden=2, oscillation_energy=ex.TRAINING_OSCILLATION_ENERGY)
+def _split(task):
+    """(training, validation) samples: the validation fifth is the first fifth of the training set."""
     n_val = len(task.x_train) // 5
-    x_tr, y_tr = task.x_train[n_val:], task.y_train[n_val:]
-    x_va, y_va = task.x_train[:n_val], task.y_train[:n_val]
-    best = None
-    for k in range(restarts):
-        G = build_graph(model, seed=1000 * seed + k)
-        net = compile_graph(G)
-        random_state(net, np.random.default_rng([seed, k]), "active")
-        train(net, x_tr, y_tr, TrainingConfig(epochs=epochs, batch_size=32, frequency_learning_rate=1e5,
-                                              bias_learning_rate=1e-4, validation_fraction=0.0, patience=None,
-                                              progress=False, seed=k, learn_score_scale=True,
-                                              learning_rate_schedule="cosine", final_learning_rate_fraction=0.05,
-                                              n_threads=1))
-        acc = CompiledEngine(net, n_threads=1).accuracy(x_va, y_va)
-        if best is None or acc > best[0]:
-            best = (acc, net)
-    # the chip's own neurons (E0 = 2e-18 J) carrying the kept state
-    acc, net = best
+    return (task.x_train[n_val:], task.y_train[n_val:]), (task.x_train[:n_val], task.y_train[:n_val])
+
+
+def restart(ex, model, train_set, seed, k, epochs=EPOCHS):
+    """Restart ``k`` of ``seed``: a random programming of the chip's training model (tunings
+    uniform in their windows, hidden biases uniform over the neurons' active windows [I_th,
+    I_max] / g_m) trained offline ``epochs`` passes. Returns the trained CompiledNetwork."""
+    x_tr, y_tr = train_set
+    net = compile_graph(build_graph(model, seed=1000 * seed + k))
+    random_state(net, np.random.default_rng([seed, k]), "active")
+    train(net, x_tr, y_tr, TrainingConfig(epochs=epochs, batch_size=32, frequency_learning_rate=1e5,
+                                          bias_learning_rate=1e-4, validation_fraction=0.0, patience=None,
+                                          progress=False, seed=k, learn_score_scale=True,
+                                          learning_rate_schedule="cosine", final_learning_rate_fraction=0.05,
+                                          n_threads=1))
+    return net
+
+
+def chip_of(ex, net, seed):
+    """The chip's own neurons (E0 = 2e-18 J, devices drawn with ``seed``) carrying ``net``'s state."""
     chip = build_graph(ex.description(hidden=2, oscillation_energy=ex.VORTEX_OSCILLATION_ENERGY), seed=seed)
     programmed = compile_graph(chip)
     programmed.set_trainable_state(net.trainable_state())
     write_back(chip, programmed)
-    return acc, chip
+    return chip
+
+
+def train_best(ex, task, seed, restarts=RESTARTS, epochs=EPOCHS):
+    """The best of ``restarts`` restarts of ``seed`` (:func:`restart`), kept on the validation
+    fifth of the training samples, on the chip's own neurons. Returns (validation accuracy, graph)."""
+    model = ex.description(hidden=2, oscillation_energy=ex.TRAINING_OSCILLATION_ENERGY)
+    train_set, (x_va, y_va) = _split(task)
+    best = None
+    for k in range(restarts):
+        net = restart(ex, model, train_set, seed, k, epochs)
+        acc = CompiledEngine(net, n_threads=1).accuracy(x_va, y_va)
+        if best is None or acc > best[0]:
+            best = (acc, net)
+    acc, net = best
+    return acc, chip_of(ex, net, seed)
 
 
 @pytest.fixture(scope="module")
@@ -154,33 +168,50 @@ def test_trained_neurons_sweep_across_their_output_junctions_resonances(xor_chip
 
 # ----------------------------------------------------------------------------- circles, in situ
 
+#: the circles chip: the first restart (:func:`restart`), in a fixed order (restart 0 of seeds
+#: 0, 1, 2, 3, then restart 1 of each, ...), whose chip (its own neurons, E0 = 2e-18 J, devices
+#: drawn with the restart's seed) classifies all 400 training samples (its validation fifth
+#: included; no test sample) at CIRCLES_BAR or better in its static model. The chip's own
+#: linewidths are wider than the training model's, so its accuracy is checked, not assumed:
+#: seed 0's restart 26 reaches 97.5 % on its validation fifth but 96.5 % on all 400 (93.0 % on
+#: the test samples, and after fine-tuning 92.5 %: below the claim). Measured: about one restart
+#: in 50 passes (0.8-1.0 CPU s each); here the 7th, seed 2's restart 1 (static test 99.0 %);
+#: seed 3's restart 4 passes too (100 %). The bound: 1 % likely to be reached.
+CIRCLES_BAR = 0.97
+CIRCLES_SEEDS, CIRCLES_RESTARTS = (0, 1, 2, 3), 64
+
+
 @pytest.fixture(scope="module")
 def circles_chip():
-    """The two-neuron chip trained offline on concentric circles from one random programming
-    (restart 16 of the example's, the one its validation split keeps; about one restart in ten
-    reaches 97-100 % on circles), to be given the chip's own neurons (E0 = 2e-18 J).
-
-    STILL A PICKED RESTART (issue 14): the best of the first seed's 24 restarts
-    (train_best above, 320 training samples, 100 epochs) reaches only 86.5 % on circles
-    (measured), too little for the fine-tuning claim below (and its noise offset, 0.03 mV, is
-    under the 0.05 mV asserted); a multi-seed version needs ~60 restarts per seed. Measured
-    again with active-window biases (random_state(..., "active"), train_best above, 400 samples:
-    320 training, 400 test): 2 of 48 restarts reach 97 % on circles (4 %, as for XOR); the best
-    of 12 on the validation fifth reaches 88.0 / 91.0 / 97.75 / 100 % on seeds 0-3, i.e. half the
-    seeds, the XOR claim's upper median, at 0.74 CPU s per restart; every seed at 97 % would
-    need ~70 restarts each, and the fine-tuning below (~270 CPU s per chip) on each such chip."""
+    """The two-neuron chip trained offline on concentric circles (320 training samples, 100
+    epochs) by the rule of CIRCLES_BAR: no restart picked by hand. Returns the example, the task,
+    the seed (it draws the chip's devices) and the trained graph of the training model (E0 =
+    2e-17 J), to be given the chip's own neurons (``ex.on_chip``)."""
     ex = _example()
-    task = ex.TASKS["circles"](n_train=800, n_test=400, seed=0)
+    task = ex.TASKS["circles"](n_train=400, n_test=400, seed=0)
     model = ex.description(hidden=2, oscillation_energy=ex.TRAINING_OSCILLATION_ENERGY)
-    _, seed, G = ex.train_best(task, model, seeds=[16])
-    return ex, task, seed, G
+    chip_model = ex.description(hidden=2, oscillation_energy=ex.VORTEX_OSCILLATION_ENERGY)
+    train_set, _ = _split(task)
+    for k in range(CIRCLES_RESTARTS):
+        for seed in CIRCLES_SEEDS:
+            net = restart(ex, model, train_set, seed, k)
+            G = build_graph(model, seed=1000 * seed + k)
+            write_back(G, net)
+            chip = ex.on_chip(G, chip_model, seed)
+            if CompiledEngine(chip, n_threads=1).accuracy(task.x_train, task.y_train) >= CIRCLES_BAR:
+                return ex, task, seed, G
+    pytest.fail(f"no restart of {CIRCLES_RESTARTS} x seeds {CIRCLES_SEEDS} reaches {CIRCLES_BAR:.1%} "
+                "on the training samples (expected about one in 50)")
 
 
 def test_noisy_chip_outputs_are_offset_from_the_static_model_in_proportion_to_eta(circles_chip):
     """With noise on, a neuron's power and frequency fluctuate together (f follows p through
     N), and the mean of P W(f) through the non-linear line shape is not P0 W(f0): an offset of
     second order in the fluctuations, i.e. proportional to eta = k_B T / E0. Ten times the
-    oscillation energy, a tenth of the offset."""
+    oscillation energy, a tenth of the offset. Measured on the rule's chip (seed 2, restart 1),
+    100 calibration samples, noise seeds 3 / 4 / 5: differences -0.141 / -0.123 / -0.145 mV,
+    ratios 11.8 / 15.0 / 9.3 (with 50 samples a ratio of 78: the offset at 2e-17 J, ~0.01 mV,
+    drowns in the noise, so 100 are kept)."""
     ex, task, seed, G = circles_chip
     offsets = {}
     for energy in (2e-18, 2e-17):
@@ -207,17 +238,34 @@ def test_noise_off_the_readout_calibration_finds_no_offset(circles_chip):
     assert np.all(np.abs(offsets) < 1e-6 * scale)
 
 
+#: Hz: the chip in the loop reads its outputs at 1 MHz while it trains (the tests read at
+#: 100 kHz): 1.5 us of noisy dynamics per training sample instead of 10.5 us, ~7x cheaper (the
+#: offset is the same mean, only noisier per sample). Measured, 6 passes over 160 samples: the
+#: chips of seeds 2 and 3 that pass CIRCLES_BAR end at 100 % / 100 % (31 / 33 CPU s of tuning;
+#: ~200 s at 100 kHz), seed 0's restart 26 (static 93.0 %, fails the bar) at 92.5 % (at 100 kHz,
+#: 4 passes over 64 samples in batches of 16: 93.0 %)
+IN_LOOP_BANDWIDTH = 1e6
+
+
 def test_physics_aware_fine_tuning_on_the_noisy_chip_reaches_97_percent_on_circles(circles_chip):
-    """Trained offline, the chip loses most of its margin to the noise-induced offset; a few
-    passes of physics-aware training (forward on the noisy event engine, gradient through the
-    static model) bring it to >= 97 % in the noisy event engine."""
+    """A few passes of physics-aware training (forward on the noisy event engine, gradient
+    through the static model) bring the noisy chip to >= 97 % in the noisy event engine.
+
+    What the noise takes depends on the chip's margins: measured on 200 test samples, the noisy
+    chip classifies 50.0 % on seed 0's restart 26 (static 93.0 %; offset -0.46 mV), 100 % on
+    the chips of seeds 2 and 3 that pass CIRCLES_BAR (static 99.0 / 100 %; seed 2's offset
+    -0.14 mV). The old claim that the noisy chip loses >= 5 points held for the restart picked by
+    hand, not in general, and is not asserted. Fine-tuning brings the noisy chip to its static
+    model's accuracy (seed 0: 50.0 -> 92.5 %), not beyond it: hence the chip's static model is
+    what the rule checks."""
     ex, task, seed, G = circles_chip
     chip = ex.on_chip(G, ex.description(hidden=2, oscillation_energy=ex.VORTEX_OSCILLATION_ENERGY), seed)
     x, y = task.x_test[:200], task.y_test[:200]
-    static = CompiledEngine(chip).accuracy(x, y)
-    before = EventEngine(chip, config=EventConfig(**ex.EVENT_CONFIG), seed=seed + 1).run(x)
-    assert static >= 0.97                                   # the static model of the chip classifies well
-    assert before.accuracy(y) < static - 0.05               # the noisy chip does not
-    tuned = ex.fine_tune_on_chip(chip.copy(), task, seed, epochs=6, samples=160)
+    assert CompiledEngine(chip).accuracy(x, y) >= 0.97      # the static model of the chip classifies well
+    tuned = ex.fine_tune_on_chip(chip.copy(), task, seed, epochs=6, samples=160,
+                                 event_config={**ex.EVENT_CONFIG, "readout_bandwidth": IN_LOOP_BANDWIDTH})
+    moved = [np.abs(a - b).max() for a, b in zip(compile_graph(tuned).trainable_state()["tuning"],
+                                                  compile_graph(chip).trainable_state()["tuning"])]
+    assert max(moved) > 0                                    # the chip in the loop did train it
     after = EventEngine(tuned, config=EventConfig(**ex.EVENT_CONFIG), seed=seed + 1).run(x)
     assert after.accuracy(y) >= 0.97
