@@ -241,9 +241,9 @@ def test_noise_off_the_readout_calibration_finds_no_offset(circles_chip):
 #: Hz: the chip in the loop reads its outputs at 1 MHz while it trains (the tests read at
 #: 100 kHz): 1.5 us of noisy dynamics per training sample instead of 10.5 us, ~7x cheaper (the
 #: offset is the same mean, only noisier per sample). Measured, 6 passes over 160 samples: the
-#: chips of seeds 2 and 3 that pass CIRCLES_BAR end at 100 % / 100 % (31 / 33 CPU s of tuning;
-#: ~200 s at 100 kHz), seed 0's restart 26 (static 93.0 %, fails the bar) at 92.5 % (at 100 kHz,
-#: 4 passes over 64 samples in batches of 16: 93.0 %)
+#: first chips of seeds 1, 2 and 3 that pass CIRCLES_BAR (restarts 59, 1, 4) end at 100 / 100 /
+#: 100 % (31-39 CPU s of tuning; ~200 s at 100 kHz), seed 0's restart 26 (static 93.0 %, fails
+#: the bar) at 92.5 % (at 100 kHz, 4 passes over 64 samples in batches of 16: 93.0 %)
 IN_LOOP_BANDWIDTH = 1e6
 
 
