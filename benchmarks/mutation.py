@@ -18,7 +18,9 @@ Usage::
     python benchmarks/mutation.py --only relaxation_rate_doubled --keep
 
 Ends with one JSON line: ``mutants``, ``killed``, ``kill_rate``, ``survivors``, ``errors``,
-``seconds``.
+``seconds``. Last full run (session 5, load ~6 on 2 cores): 50 mutants, 50 killed, 1674 s
+(~13 min of it the three unit-conversion mutants, which then ran the whole of tests/scenario/;
+they now name the test that kills them in seconds).
 """
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ _OSCILLATOR = "tests/physics/test_oscillator.py"
 _EVENT = "tests/engines/test_event.py::"
 _EVERY_KEY = "tests/scenario/test_every_key.py"
 _AGENTS = "tests/learning/test_local_agents.py::"
+# (was the whole of tests/scenario/: the same kill after ~4 min instead of seconds)
+_QUANTITIES = "tests/scenario/test_scenario.py::test_quantities_convert_to_si"
 
 
 def _swap(a, b):
@@ -210,13 +214,13 @@ MUTANTS = (
            "a key switched on by a flag (locking_coupling by injection_locking) dropped when on"),
     Mutant("scenario_dbm_as_field", "rfemu/scenario/units.py",
            "return 1e-3 * 10.0 ** (number / 10.0)", "return 1e-3 * 10.0 ** (number / 20.0)",
-           ("tests/scenario/",), "a power in dBm converted as a field ratio"),
+           (_QUANTITIES,), "a power in dBm converted as a field ratio"),
     Mutant("scenario_loss_per_length_inverted", "rfemu/scenario/units.py",
            "return number / per_m", "return number * per_m",
-           ("tests/scenario/",), "'0.1 dB/mm' read as 0.1 dB per 1000 m"),
+           (_QUANTITIES,), "'0.1 dB/mm' read as 0.1 dB per 1000 m"),
     Mutant("scenario_angular_to_hz_multiplies", "rfemu/scenario/units.py",
            "magnitude /= 2.0 * math.pi", "magnitude *= 2.0 * math.pi",
-           ("tests/scenario/",), "'2 rad/ns' given to a Hz key multiplied by 2 pi instead of divided"),
+           (_QUANTITIES,), "'2 rad/ns' given to a Hz key multiplied by 2 pi instead of divided"),
     Mutant("variability_lognormal_mean_shifted", "rfemu/devices/variability.py",
            "return base * np.exp(sigma * z - 0.5 * sigma * sigma)",
            "return base * np.exp(sigma * z)",
