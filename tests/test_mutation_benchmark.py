@@ -18,7 +18,7 @@ def _run(*args, timeout=600):
 def test_every_mutant_still_applies_to_the_code():
     # a mutant whose text moved no longer tests anything: the list is kept with the code
     proc, figures = _run("--check")
-    assert figures["mutants"] >= 20
+    assert figures["mutants"] >= 50           # the list only grows (50 in session 5)
     assert figures["stale"] == [], proc.stderr
     assert proc.returncode == 0
 
