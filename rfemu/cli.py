@@ -224,7 +224,26 @@ def _cmd_run(args) -> int:
     except Divergence as exc:    # a simulation that left its model mid-run (rfemu.devices.limits)
         print(f"{args.scenario}: (run): {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (ValueError, ArithmeticError) as exc:   # a model refused a state no check foresaw
+        return _refused_mid_run(args.scenario, exc)
     return _report(result, args.quiet)
+
+
+#: set to see the traceback of a run that a device model stopped (rfemu run's one line otherwise)
+TRACEBACK_ENV = "RFEMU_TRACEBACK"
+
+
+def _refused_mid_run(scenario, exc) -> int:
+    """One line for a value or arithmetic error out of a run (values the checks let through that a
+    model refuses, e.g. input tones of 1e300 W giving NaN times): exit 2; the traceback with
+    ``$RFEMU_TRACEBACK=1``."""
+    import os
+    if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+        raise exc
+    print(f"{scenario}: (run): a device model refused the run's state: {type(exc).__name__}: "
+          f"{one_line(exc)} (expected values within the models' reach; {TRACEBACK_ENV}=1 shows "
+          "where)", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _cmd_sweep(args) -> int:

@@ -93,10 +93,24 @@ def _limit_problems(s: Scenario, positions: Positions) -> list[Problem]:
     if s.engine.kind == "event":         # the event clock counts ticks of TICK from a float
         from rfemu.engines.event.clock import TICK
         reach = sys.float_info.max * TICK / 10.0
-        for path, value in ((("medium", "line_delay"), m.line_delay),
-                            (("engine", "event", "noise_duration"), s.engine.event.noise_duration)):
-            if value is not None and value > reach:
-                problems.append(positions.problem(path, f"{value:g} s is beyond the event clock's reach "
+        times = [(("medium", "line_delay"), m.line_delay),
+                 (("engine", "event", "noise_duration"), s.engine.event.noise_duration)]
+        for i, layer in enumerate(s.network.layers):     # response and relaxation times, 1 / (alpha f)
+            f_low = _channel_floor(s, i - 1) if i > 0 else 1.0
+            for part, section, inherited in (("resonator", layer.resonator, s.devices.resonator),
+                                             ("oscillator", layer.oscillator, o)):
+                own = "damping" in section.model_fields_set and not (
+                    "damping" in inherited.model_fields_set and inherited.damping == section.damping)
+                path = ("network", "layers", i, part, "damping") if own else ("devices", part, "damping")
+                with np.errstate(all="ignore"):
+                    seconds = 1.0 / (2 * math.pi * np.float64(section.damping) * f_low *
+                                     (s.engine.event.min_relaxation_fraction if part == "oscillator" else 1.0))
+                times.append((path, float(seconds)))
+        seen = set()
+        for path, value in times:
+            if value is not None and value > reach and path not in seen:
+                seen.add(path)
+                problems.append(positions.problem(path, f"{value:g} s{'' if path[-1] != 'damping' else ' (the response time 1 / (2 pi alpha f) it gives)'} is beyond the event clock's reach "
                                                         f"({reach:.3g} s in ticks of {TICK:g} s; expected "
                                                         "a physical time, ns to ms)"))
     for i, layer in enumerate(s.network.layers[:-1]):      # the neurons' output power scale

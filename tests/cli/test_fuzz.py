@@ -186,6 +186,8 @@ FOUND = [
      fuzz.FAST.count("\n") + 3),
     ("variability_damping_1e300", fuzz.FAST + "variability:\n  damping: 1e300\n", "variability.damping",
      fuzz.FAST.count("\n") + 2),
+    ("resonator_damping_1e-300_on_the_event_engine", fuzz.FAST.replace("  kind: compiled\n", "  kind: event\n")
+     + "devices:\n  resonator:\n    damping: 1e-300\n", "devices.resonator.damping", fuzz.FAST.count("\n") + 3),
     ("figures_dir_path_too_long", fuzz.FAST + "  figures_dir: " + "/".join(["d" * 200] * 6) + "\n",
      "record.figures_dir", 26),
 ]
