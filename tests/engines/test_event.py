@@ -83,7 +83,7 @@ def test_energy_is_the_static_model_integrated_over_the_theoretical_settling(set
         assert abs(item.energy["oscillator"] - e["oscillator"]) <= e["slack_oscillator"]
         assert abs(item.energy["junction"] - e["junction"]) <= e["slack_junction"]
         assert e["slack_oscillator"] < 0.1 * e["oscillator"] and e["slack_junction"] < 0.1 * e["junction"]
-        assert item.energy["amplifier"] == pytest.approx(item.energy["junction"] / 0.2, rel=1e-12)
+        assert item.energy["amplifier"] == pytest.approx(item.energy["junction"] / 0.2, rel=1e-12, abs=0)
 
 
 def test_quiet_chip_costs_nothing_no_clock_tick():
@@ -188,7 +188,7 @@ def test_oscillator_energy_is_joule_power_times_time():
     # the idle chip's bias currents flow until line 0 delivers the input, then the new ones
     delay = engine.lines[0].delay
     expected = float(np.sum(params.resistance * (before ** 2 * delay + current ** 2 * (res.latency - delay))))
-    assert res.energy["oscillator"] == pytest.approx(expected, rel=1e-9)
+    assert res.energy["oscillator"] == pytest.approx(expected, rel=1e-9, abs=0)
 
 
 def test_traces_units_netcdf_and_final_state(tmp_path):
