@@ -1,6 +1,6 @@
 """The perturbative rule's estimate on the Ross et al. 2023 chip of scenarios/onchip_xor.yaml,
-near a learned state (200 windows from a random programming, cost 0.32 < ln 2), against the
-finite-difference gradient of the same cost (the chip's noise-averaged class scores over the
+near learned states (200 windows from three random programmings, each with the output trim and
+with the whole trim: costs 0.24-0.58 < ln 2), against the finite-difference gradient of the same cost (the chip's noise-averaged class scores over the
 whole training set).
 
 With 16 sinusoid dither steps and 12 dithered parameters (8 junctions, 4 chain biases at
@@ -8,15 +8,17 @@ harmonics 1-6), the cost's second-order terms land on other harmonics (m1 + m2, 
 aliased past 8): a parameter whose dither moves the cost along a strong curvature writes into
 the other parameters' estimates. Near a learned state the scores are sharp (score_scale 3000/V):
 the scenario's former dithers (0.2 mV on the biases, 2 % of a half width on the junctions) then
-dominate the junctions' estimates (measured cosine with the gradient -0.22 here, -0.55 on another
-learned state: learning climbs); 5 uV and 0.5 % (the scenario's) keep the cross-talk below the
-first-order signal (measured 0.97; 20 uV and 2 %: 0.68). The sensing model is noise-averaged
+dominate the junctions' estimates (measured cosines with the gradient -0.22 to 0.16 on these six
+states: learning climbs as often as it descends); 5 uV and 0.5 % (the scenario's) keep the
+cross-talk mostly below the first-order signal (measured 0.97/0.98/1.00 and 0.72/0.99/1.00;
+20 uV and 2 %: 0.25-0.98; 1 uV and 0.2 %: 0.94-1.00). The sensing model is noise-averaged
 (readout_noise 0), so small dithers cost no accuracy in the simulation.
 """
 import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rfemu.learning.local.chip import LearningChip, cross_entropy_per_copy
 from rfemu.learning.local.config import OnChipRuleConfig
@@ -40,14 +42,17 @@ def _cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def test_the_scenarios_dithers_estimate_the_gradient_near_a_learned_state_and_a_larger_bias_dither_does_not():
+@pytest.mark.parametrize("trim", ["outputs", "all"])
+@pytest.mark.parametrize("programming", [1, 2, 3])
+def test_the_scenarios_dithers_estimate_the_gradient_near_a_learned_state_and_the_former_ones_do_not(trim, programming):
     s = load_scenario(SCENARIO)
     settings = _settings(s)
     task = xor_quadrants(n_train=640, n_test=8, seed=0)
     net = compile_graph(build_graph(to_description(s, 2, seed=13), seed=13))
-    random_state(net, np.random.default_rng(1), bias_range="active")
+    random_state(net, np.random.default_rng(programming), bias_range="active")
     train_on_chip(net, task.x_train, task.y_train, settings.rule("perturbative"),
-                  dataclasses.replace(settings.loop(), windows=200, evaluate_every=200, final_step_fraction=1.0),
+                  dataclasses.replace(settings.loop(), windows=200, evaluate_every=200, final_step_fraction=1.0,
+                                      initial_trim=trim),
                   WriteSettings())
     chip = LearningChip(net)
     chip.thermal_noise = True
@@ -72,5 +77,5 @@ def test_the_scenarios_dithers_estimate_the_gradient_near_a_learned_state_and_a_
         view, _, _ = sense(chip, rule, power, labels, settings.score_scale, [])
         cosines[name] = _cosine(rule.estimate(view) * half_width, gradient_f * half_width)
     assert (settings.bias_dither, settings.dither_fraction, settings.steps) == (5e-6, 0.005, 16)
-    assert cosines["scenario"] > 0.9
-    assert cosines["former"] < 0.5
+    assert cosines["scenario"] > 0.7
+    assert cosines["former"] < 0.3
