@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from rfemu.devices.oscillator import OscillatorParameters
 from rfemu.engines.compiled import CompiledEngine
@@ -69,6 +69,10 @@ def test_a_new_medium_effect_written_once_is_seen_by_both_engines(seed, reflecti
     G = _graph((4, 3, 2), seed, emission=emission, tap_loss_db=0.3)
     x = np.random.default_rng(seed).random((3, 4))
     before, _ = _both(G, x)
+    # a chip whose hidden neurons stay below threshold for these inputs puts no tone on its output
+    # line, and no line effect can show (seed 900: the outputs are the output chains' biases)
+    bias = CompiledEngine(G, n_threads=1).network.layers[-1].bias_voltage
+    assume(np.max(np.abs(before - bias)) > 1e-2 * np.max(np.abs(before)))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(LineResponse, "junction_power_gain", _reflecting(reflection))
         compiled, event = _both(G, x)
