@@ -140,7 +140,7 @@ def _cmd_resume(args) -> int:
     from rfemu.api import resume_run
     from rfemu.checkpoint import CheckpointError
     from rfemu.devices.limits import Divergence
-    from rfemu.results import RunFolderError, print_summary
+    from rfemu.results import RunFolderError
     from rfemu.scenario import ScenarioError
     given = [flag for flag, value in (("--set", args.overrides), ("--seed", args.seed),
                                       ("--engine", args.engine), ("--out", args.out),
@@ -166,14 +166,15 @@ def _cmd_resume(args) -> int:
     return _report(result, args.quiet)
 
 
-
 def _report(result, quiet: bool) -> int:
     """The finished run: its summary (or only its folder with --quiet); exit 0."""
+    from rfemu.results import print_summary
     if quiet:
         print(result.run_dir)
     else:
         print_summary(result)
     return EXIT_OK
+
 
 def _cmd_run(args) -> int:
     from rfemu.scenario import ScenarioError
@@ -202,7 +203,7 @@ def _cmd_run(args) -> int:
     from rfemu.api import run
     from rfemu.checkpoint import CHECKPOINT_FILE, CheckpointError
     from rfemu.devices.limits import Divergence
-    from rfemu.results import RunFolderError, check_destination, default_run_dir, print_summary
+    from rfemu.results import RunFolderError, check_destination, default_run_dir
     out = args.out
     try:
         if args.out is not None:       # before the work, not after it

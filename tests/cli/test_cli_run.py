@@ -25,21 +25,21 @@ def _rfemu(*args, cwd):
 
 @pytest.fixture(scope="module")
 def quickstart_runs(tmp_path_factory):
-    """The quickstart run into the default folder, then its resolved scenario run again."""
+    """The quickstart run into the default folder, then its resolved scenario run again (without
+    --quiet, as the README's first command runs: its summary printed)."""
     work = tmp_path_factory.mktemp("quickstart")
     first = _rfemu("run", str(QUICKSTART), "-q", cwd=work)
     assert first.returncode == 0, first.stderr
     runs = list((work / "runs").iterdir())
     assert len(runs) == 1
     run_dir = runs[0]
-    again = _rfemu("run", str(run_dir / "scenario.yaml"), "--out", str(work / "again"), "-q",
-                   cwd=work)
+    again = _rfemu("run", str(run_dir / "scenario.yaml"), "--out", str(work / "again"), cwd=work)
     assert again.returncode == 0, again.stderr
-    return first, run_dir, work / "again"
+    return first, run_dir, work / "again", again
 
 
 def test_default_folder_holds_every_file(quickstart_runs):
-    first, run_dir, _ = quickstart_runs
+    first, run_dir, _, _ = quickstart_runs
     assert run_dir.name.startswith("quickstart-") and len(run_dir.name) == len("quickstart-YYYYmmdd-HHMMSS")
     assert first.stdout.strip() == str(Path("runs") / run_dir.name)
     assert {p.name for p in run_dir.iterdir()} == {"scenario.yaml", "metrics.json", "trace.nc", "figures",
@@ -52,7 +52,7 @@ def test_default_folder_holds_every_file(quickstart_runs):
 
 
 def test_metrics_hold_what_the_issue_lists(quickstart_runs):
-    _, run_dir, _ = quickstart_runs
+    _, run_dir, _, _ = quickstart_runs
     m = json.loads((run_dir / "metrics.json").read_text())
     for key in ("test_accuracy", "train_accuracy", "energy_per_inference_J", "latency_s",
                 "wall_time_s", "counters"):
@@ -67,7 +67,7 @@ def test_metrics_hold_what_the_issue_lists(quickstart_runs):
 
 def test_resolved_scenario_is_si_with_the_seed(quickstart_runs):
     import yaml
-    _, run_dir, _ = quickstart_runs
+    _, run_dir, _, _ = quickstart_runs
     resolved = yaml.safe_load((run_dir / "scenario.yaml").read_text())
     assert resolved["seed"] == 7
     assert resolved["network"]["inputs"]["max_power"] == pytest.approx(1e-6)
@@ -79,7 +79,7 @@ def test_resolved_scenario_is_si_with_the_seed(quickstart_runs):
 
 
 def test_rerunning_the_resolved_scenario_reproduces_the_metrics(quickstart_runs):
-    _, run_dir, again = quickstart_runs
+    _, run_dir, again, _ = quickstart_runs
     a = json.loads((run_dir / "metrics.json").read_text())
     b = json.loads((again / "metrics.json").read_text())
     for key in WALL_CLOCK:
@@ -88,9 +88,21 @@ def test_rerunning_the_resolved_scenario_reproduces_the_metrics(quickstart_runs)
     assert a == b
 
 
+def test_a_run_without_quiet_prints_its_folder_and_the_metrics_it_wrote(quickstart_runs):
+    """The README's first command: no traceback at the end, the folder and the run's own
+    accuracy and energy in the summary (a summary printed from other numbers would fail)."""
+    _, _, again, printed = quickstart_runs
+    m = json.loads((again / "metrics.json").read_text())
+    assert "Traceback" not in printed.stderr
+    lines = printed.stdout.splitlines()
+    assert f"run folder: {again}" in lines
+    assert any(line.split() == ["test", "accuracy", f"{100 * m['test_accuracy']:.2f}", "%"] for line in lines), lines
+    assert any(line.split()[:3] == ["energy", "/", "inference"] for line in lines), lines
+
+
 def test_trace_has_units_and_matches_the_metrics(quickstart_runs):
     import xarray as xr
-    _, run_dir, _ = quickstart_runs
+    _, run_dir, _, _ = quickstart_runs
     m = json.loads((run_dir / "metrics.json").read_text())
     with xr.open_dataset(run_dir / "trace.nc", engine="h5netcdf") as ds:
         assert all("units" in ds[v].attrs for v in ds.data_vars)
@@ -106,7 +118,7 @@ def test_trace_has_units_and_matches_the_metrics(quickstart_runs):
 
 def test_plot_redraws_the_figures(quickstart_runs, tmp_path):
     import shutil
-    _, run_dir, _ = quickstart_runs
+    _, run_dir, _, _ = quickstart_runs
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     shutil.rmtree(copy / "figures")
@@ -181,7 +193,7 @@ def test_the_run_folder_records_what_repeats_it(quickstart_runs):
 
     from rfemu import _core
     from rfemu._version import __version__
-    _, run_dir, _ = quickstart_runs
+    _, run_dir, _, _ = quickstart_runs
     p = json.loads((run_dir / "provenance.json").read_text())
     m = json.loads((run_dir / "metrics.json").read_text())
     resolved = yaml.safe_load((run_dir / p["scenario"]).read_text())
