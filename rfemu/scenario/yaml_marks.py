@@ -28,6 +28,13 @@ class PositionLoader(yaml.SafeLoader):
     strings, are read as numbers, as the README promises for plain numbers.
     """
 
+    def fetch_flow_collection_start(self, TokenClass):
+        # PyYAML's scanner slows down with the square of the flow level (a 5,000-deep `[[[...`
+        # took 13 s before the composer's recursion stopped it): refused as it opens
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeepToRead()
+        super().fetch_flow_collection_start(TokenClass)
+
 
 PositionLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
@@ -37,6 +44,10 @@ PositionLoader.add_implicit_resolver(
 MAX_DEPTH = 50
 #: most values a scenario may expand to (aliases repeat their anchor's values)
 MAX_VALUES = 100_000
+
+
+class _TooDeepToRead(Exception):
+    """Flow collections (``[`` / ``{``) open deeper than :data:`MAX_DEPTH`, while reading."""
 
 
 class _TooLarge(Exception):
@@ -143,7 +154,7 @@ def read_yaml(text: str, file: str = "<scenario>") -> tuple[Any, Positions]:
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(file, None, "", "YAML error: " + " ".join(str(exc).split()))]) \
             from None
-    except RecursionError:
+    except (RecursionError, _TooDeepToRead):
         line = _reader_line(loader)
         raise ScenarioError([Problem(file, line, "", f"nested too deep to read (expected the "
                                                      f"sections of a scenario, at most {MAX_DEPTH} "

@@ -7,7 +7,7 @@ import pytest
 
 from rfemu.scenario import ScenarioError, load_scenario, load_scenario_text, parse_quantity
 from rfemu.scenario.loading import MAX_EXTENDS
-from rfemu.scenario.yaml_marks import MAX_VALUES
+from rfemu.scenario.yaml_marks import MAX_DEPTH, MAX_VALUES
 
 MINIMAL = "name: t\nnetwork:\n  layers:\n    - size: 2\ntask: {dataset: xor}\n"
 ONE_LINE = re.compile(r"^<scenario>(:\d+)?: [\w.()\s]+: .+$")
@@ -87,6 +87,15 @@ def test_a_billion_laughs_alias_bomb_stops_quickly():
                                   "".join("  " * i + f"k{i}:\n" for i in range(80)) + "  " * 80 + "v\n"])
 def test_deep_nesting_is_one_line(text):
     assert "nested" in _refused(text, timeout=20.0)
+
+
+def test_flow_nesting_is_refused_at_the_level_past_the_limit():
+    """PyYAML's scanner slows with the square of the flow level (5,000 levels of `[` took 5-13 s,
+    a hang in benchmarks/fuzz.py under load): the reader refuses the level past MAX_DEPTH on the
+    line where it opens (line 52 here; reading on until the composer's recursion gave up: 495)."""
+    text = "a:\n" + " [\n" * 5000 + " ]" * 5000 + "\n"
+    message = _refused(text)
+    assert message.startswith(f"<scenario>:{MAX_DEPTH + 2}: ") and "nested too deep" in message, message
 
 
 def test_a_long_extends_chain_is_one_line(tmp_path):
