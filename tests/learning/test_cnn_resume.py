@@ -13,6 +13,8 @@ from rfemu.network import build_graph, conv
 from rfemu.network.frequency import FrequencyPlan
 from rfemu.devices.oscillator import OscillatorParameters
 
+from bar_images import bars
+
 IMAGE = (1, 8, 8)
 
 
@@ -22,21 +24,6 @@ def _cnn(parallel):
                              oscillator=OscillatorParameters(max_output_power=0.2e-6))
     net = SpinCNN.from_graph(build_graph(conv.cnn_description(c, IMAGE, (8,), 3), seed=1))
     return rearranged(net, conv.PARALLEL, base_spread=0.01, seed=3) if parallel else net
-
-
-def _images(n, seed):
-    """Bright rows, columns or diagonals on noise: three classes."""
-    rng = np.random.default_rng(seed)
-    x = 0.15 * rng.random((n, *IMAGE))
-    y = rng.integers(0, 3, n)
-    for i, (k, p) in enumerate(zip(y, rng.integers(1, 7, n))):
-        if k == 0:
-            x[i, 0, p, 1:7] = 1.0
-        elif k == 1:
-            x[i, 0, 1:7, p] = 1.0
-        else:
-            x[i, 0, np.arange(1, 7), np.arange(1, 7)] = 1.0
-    return x, y
 
 
 class _Stop(Exception):
@@ -71,7 +58,7 @@ def _arrays(net):
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
 def test_a_cnn_training_stopped_at_a_checkpoint_and_resumed_ends_as_the_training_left_alone(parallel, tmp_path):
-    x, y = _images(150, 4)
+    x, y = bars(150, 4)
     config = lc.CNNTrainingConfig(epochs=3, batch_size=50, write_noise=3e3 if parallel else 0.0,
                                   validation_fraction=0.2 if parallel else 0.0, seed=5)
     alone_net = _cnn(parallel)

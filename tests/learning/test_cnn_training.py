@@ -13,6 +13,8 @@ from rfemu.network import build_graph, conv
 from rfemu.network.frequency import FrequencyPlan
 from rfemu.devices.oscillator import OscillatorParameters
 
+from bar_images import bars
+
 IMAGE = (1, 8, 8)
 
 
@@ -23,27 +25,11 @@ def _cnn(arrangement="sequential", seed=0):
     return SpinCNN.from_graph(build_graph(conv.cnn_description(c, IMAGE, (12,), 3), seed=seed))
 
 
-def _bars(n, seed):
-    """Three classes of 8x8 images: a horizontal bar, a vertical bar, a diagonal, at random
-    places, on noise."""
-    rng = np.random.default_rng(seed)
-    x = 0.15 * rng.random((n, 1, 8, 8))
-    y = rng.integers(0, 3, n)
-    for i, (k, p) in enumerate(zip(y, rng.integers(1, 7, n))):
-        if k == 0:
-            x[i, 0, p, 1:7] = 1.0
-        elif k == 1:
-            x[i, 0, 1:7, p] = 1.0
-        else:
-            x[i, 0, np.arange(1, 7), np.arange(1, 7)] = 1.0
-    return x, y
-
-
 def test_shared_gradient_of_ideal_parallel_copies_is_the_sequential_gradient():
     seq = _cnn()
-    lc.calibrate_cnn_bias(seq, _bars(50, 1)[0])
+    lc.calibrate_cnn_bias(seq, bars(50, 1)[0])
     par = rearranged(seq, conv.PARALLEL)
-    x, y = _bars(20, 2)
+    x, y = bars(20, 2)
     grads = []
     for net in (seq, par):
         fwd = net.forward(x, keep=True)
@@ -61,7 +47,7 @@ def test_shared_gradient_of_ideal_parallel_copies_is_the_sequential_gradient():
 
 def test_parallel_training_keeps_the_copies_targets_identical_differing_by_write_noise_only():
     net = rearranged(_cnn(), conv.PARALLEL, base_spread=0.01, seed=3)
-    x, y = _bars(200, 4)
+    x, y = bars(200, 4)
     noise = 3e3
     start = net.conv.target_tuning.copy()
     lc.train_cnn(net, x, y, lc.CNNTrainingConfig(epochs=1, batch_size=50, write_noise=noise, seed=5))
@@ -76,10 +62,10 @@ def test_parallel_training_keeps_the_copies_targets_identical_differing_by_write
     assert abs(np.mean(error)) < 4 * noise / np.sqrt(error.size)
 
 
-def test_training_learns_oriented_bars():
+def test_training_learns_orientedbars():
     net = _cnn(seed=1)
-    x, y = _bars(600, 6)
-    xt, yt = _bars(300, 7)
+    x, y = bars(600, 6)
+    xt, yt = bars(300, 7)
     before = lc.cnn_accuracy(net, xt, yt)
     result = lc.train_cnn(net, x, y, lc.CNNTrainingConfig(epochs=12, batch_size=50, shift_augmentation=0, seed=0))
     assert result.train_loss[-1] < result.train_loss[0]
@@ -89,7 +75,7 @@ def test_training_learns_oriented_bars():
 def test_registry_entry_trains_a_cnn_and_refuses_a_network_without_convolution():
     rule = get_rule("cnn_backprop")
     net = _cnn(seed=2)
-    x, y = _bars(200, 8)
+    x, y = bars(200, 8)
     settings = {"epochs": 2, "batch_size": 50, "relative_frequency_learning_rate": 0.1,
                 "frequency_learning_rate": 6.6e3, "bias_learning_rate": 1e-5, "score_scale": 40.0,
                 "learning_rate_schedule": "cosine", "final_learning_rate_fraction": 0.0,
@@ -108,7 +94,7 @@ def test_registry_entry_trains_a_cnn_and_refuses_a_network_without_convolution()
 
 def test_held_out_images_choose_the_kept_epoch():
     net = _cnn(seed=3)
-    x, y = _bars(240, 9)
+    x, y = bars(240, 9)
     result = lc.train_cnn(net, x, y, lc.CNNTrainingConfig(epochs=3, batch_size=40, validation_fraction=0.25,
                                                           shift_augmentation=0, seed=1))
     acc = np.array(result.validation_accuracy)
