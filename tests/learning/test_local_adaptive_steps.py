@@ -112,13 +112,17 @@ class _Saver:
             self.saved = copy.deepcopy(state())
 
 
-def test_learning_resumed_from_a_checkpoint_ends_where_learning_left_alone_does():
+@pytest.mark.parametrize("more", [{"seed": 3}, {"seed": 0, "cost_gain_reference": 2.0, "recall_best": "end"}])
+def test_learning_resumed_from_a_checkpoint_ends_where_learning_left_alone_does(more):
+    """The agents' accumulators, the running cost and the best-state registers are checkpointed."""
     net, x, y = _chip()
-    config = OnChipConfig(windows=8, batch_size=8, evaluate_every=2, seed=3, adaptive_step=0.02,
-                          adaptive_bias_step=1e-5)
+    config = OnChipConfig(windows=8, batch_size=8, evaluate_every=2, adaptive_step=0.02,
+                          adaptive_bias_step=1e-5, **more)
     rule = dict(learning_rate=0.01, steps=8, code="random", bias_dither=1e-4, bias_learning_rate=1e-9)
     alone, killed = copy.deepcopy(net), copy.deepcopy(net)
-    train_on_chip(alone, x, y, PerturbativeRule(**rule), config, CONTINUOUS)
+    result = train_on_chip(alone, x, y, PerturbativeRule(**rule), config, CONTINUOUS)
+    if "recall_best" in more:        # the window-0 state, saved in the checkpoint, is written back
+        assert result.curve.window[-2:] == [8, 8] and result.curve.accuracy[-1] > result.curve.accuracy[-2]
     saver = _Saver(at=3)
     train_on_chip(killed, x, y, PerturbativeRule(**rule), config, CONTINUOUS, checkpoint=saver)
     assert saver.saved["adaptive"]["tuning"]["count"] == 3

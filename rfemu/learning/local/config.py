@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
 from rfemu.learning.local.state import WriteSettings
-from rfemu.learning.local.train import TRIMS, OnChipConfig
+from rfemu.learning.local.train import RECALLS, TRIMS, OnChipConfig
 
 __all__ = ["OnChipRuleConfig", "write_settings"]
 
@@ -53,6 +53,13 @@ class OnChipRuleConfig:
     adaptive_bias_step: float = field(default=0.0, metadata={
         "unit": "V", "ge": 0, "help": "> 0: every chain normalises its bias steps the same way, this many volts a "
                                       "step (bias_dither > 0); 0: bias_learning_rate's steps."})
+    cost_gain_reference: float = field(default=0.0, metadata={
+        "unit": "", "ge": 0, "help": "> 0: every step is also multiplied by min(1, C / this), C the running mean of the "
+                                     "broadcast cost (Polyak-like: steps shrink near a good state); 0: off."})
+    recall_best: str = field(default="none", metadata={
+        "choices": RECALLS, "help": "At every evaluation that beats the best so far each junction copies its frequency "
+                                    "state, each chain its bias, into a volatile register; rounds: at the end of "
+                                    "every screening round they write it back; end: of the last round; none: never."})
     initial_trim: str = field(default="none", metadata={
         "choices": TRIMS, "help": "Before learning every chain sets its own bias from its own mean over the training "
                                   "samples (homeostatic, local): outputs: each output chain's mean voltage to zero; "
@@ -90,6 +97,8 @@ class OnChipRuleConfig:
                 raise ValueError(f"{name} must be finite and > 0, got {v!r}")
         if self.initial_trim not in TRIMS:
             raise ValueError(f"initial_trim must be one of {TRIMS}, got {self.initial_trim!r}")
+        if self.recall_best not in RECALLS:
+            raise ValueError(f"recall_best must be one of {RECALLS}, got {self.recall_best!r}")
         if self.code not in CODES:
             raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
 
@@ -99,7 +108,9 @@ class OnChipRuleConfig:
                             sample_time=self.sample_time, evaluate_every=self.evaluate_every,
                             readout_noise=self.readout_noise, thermal_noise=self.thermal_noise,
                             final_step_fraction=self.final_step_fraction, adaptive_step=self.adaptive_step,
-                            adaptive_bias_step=self.adaptive_bias_step, initial_trim=self.initial_trim,
+                            adaptive_bias_step=self.adaptive_bias_step,
+                            cost_gain_reference=self.cost_gain_reference, recall_best=self.recall_best,
+                            initial_trim=self.initial_trim,
                             seed=self.seed)
 
     def rule(self, name: str):

@@ -31,11 +31,18 @@ from rfemu.learning.local.view import LocalView
 from rfemu.rng import as_generator
 
 __all__ = ["OnChipConfig", "OnChipCurve", "OnChipResult", "train_on_chip", "sense", "backprop_gradient",
-           "followed_junctions", "learn_screened", "AdaptiveSteps", "trim_biases", "TRIMS"]
+           "followed_junctions", "learn_screened", "AdaptiveSteps", "BestState", "trim_biases", "TRIMS", "RECALLS"]
 
 
 #: what :func:`trim_biases` sets before learning
 TRIMS = ("none", "outputs", "all")
+
+#: when the junctions and chains go back to their state at the best evaluation
+#: (``OnChipConfig.recall_best``; "rounds" and "end" differ only in :func:`learn_screened`)
+RECALLS = ("none", "end", "rounds")
+
+#: decay per window of the running mean cost of ``OnChipConfig.cost_gain_reference``
+COST_DECAY = 0.9
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,18 @@ class OnChipConfig:
         learning rate then sets nothing. 0: the rule's steps as they are.
     adaptive_bias_step : float
         V; > 0: every chain normalises its bias steps the same way (this many volts a step).
+    cost_gain_reference : float
+        > 0: the broadcast step gain is also multiplied by ``min(1, C / cost_gain_reference)``, with
+        C the running mean (decay :data:`COST_DECAY` a window) of the cost the chip broadcasts
+        (Polyak's step: steps shrink as the cost falls, so that a good state is not shaken out of
+        its basin by steps of full size); 0: off.
+    recall_best : {"none", "end", "rounds"}
+        Not "none": at every evaluation point that beats the best so far, the learning circuit
+        broadcasts a "best" flag and every junction copies its own frequency state, every chain
+        its own bias, into a volatile register (:class:`BestState`); at the end each junction
+        writes its copy back (a write like any other: quantisation, noise, latency, energy,
+        endurance) and each chain sets its bias. With :func:`learn_screened`, "rounds": at the end
+        of every screening round (the screening ranks the recalled states), "end": of the last.
     initial_trim : {"none", "outputs", "all"}
         Before the first window every chain sets its own bias from its own mean over the
         training samples (:func:`trim_biases`; homeostatic, local): "outputs": each output chain
@@ -94,6 +113,8 @@ class OnChipConfig:
     final_step_fraction: float = 1.0
     adaptive_step: float = 0.0
     adaptive_bias_step: float = 0.0
+    cost_gain_reference: float = 0.0
+    recall_best: str = "none"
     initial_trim: str = "none"
     seed: int | None = 0
     progress: bool = False
@@ -113,7 +134,9 @@ class OnChipConfig:
             raise ValueError(f"final_step_fraction must be in (0, 1], got {self.final_step_fraction!r}")
         if self.initial_trim not in TRIMS:
             raise ValueError(f"initial_trim must be one of {TRIMS}, got {self.initial_trim!r}")
-        for name in ("adaptive_step", "adaptive_bias_step"):
+        if self.recall_best not in RECALLS:
+            raise ValueError(f"recall_best must be one of {RECALLS}, got {self.recall_best!r}")
+        for name in ("adaptive_step", "adaptive_bias_step", "cost_gain_reference"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
@@ -318,9 +341,13 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         curve.accuracy.append(chip.accuracy(x_eval, y_eval))
         curve.frequency.append(states.frequency[curve.followed])
         record.costs.clear()
+        if record.best is not None:
+            record.best.offer(curve.accuracy[-1], window, states, net)
 
     record.costs = []
     record.curve = curve
+    record.running_cost = None
+    record.best = BestState() if config.recall_best != "none" else None
 
     adaptive = _adaptive(config)
     with blas_threads(1):         # small products: one BLAS thread (see the compiled engine)
@@ -345,6 +372,11 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
         finally:
             if bar is not None:
                 bar.close()
+        if record.best is not None and record.best.accuracy > curve.accuracy[-1]:
+            clock[0] += record.best.recall(states, net, clock[0])
+            chip.engine.invalidate()
+            record.best = None                  # the point of the recalled state is not a new best
+            record(config.windows)
     return OnChipResult(network=net, states=states, curve=curve, simulated_time=clock[0],
                         seconds=time.perf_counter() - t0, junction_updates=clock[1])
 
@@ -397,6 +429,44 @@ class AdaptiveSteps:
         self.mean_square = None if saved["mean_square"] is None else np.array(saved["mean_square"], dtype=float)
 
 
+class BestState:
+    """Every junction's and chain's volatile copy of its own state at the best evaluation point
+    so far (``OnChipConfig.recall_best``): a register of one frequency per junction and one
+    voltage per chain, loaded when the learning circuit broadcasts that an evaluation beat the
+    best before (a scalar flag: local), written back by :meth:`recall`."""
+
+    def __init__(self):
+        self.accuracy = -math.inf
+        self.window = -1
+        self.frequency = self.bias = None
+
+    def offer(self, accuracy, window, states: JunctionStates, network) -> None:
+        """Load the registers if ``accuracy`` beats the best so far (ties keep the earlier)."""
+        if accuracy > self.accuracy:
+            self.accuracy, self.window = float(accuracy), int(window)
+            self.frequency = states.frequency.copy()
+            self.bias = [layer.bias_voltage.copy() for layer in network.layers]
+
+    def recall(self, states: JunctionStates, network, now: float) -> float:
+        """Every junction writes its register back (its pending request dropped), every chain sets
+        its bias; returns the write latency (s)."""
+        states.accumulator[:] = self.frequency - states.frequency
+        _, _, latency = states.commit(now)
+        states.accumulator[:] = 0.0         # stuck junctions and quantisation remainders: nothing pending
+        for layer, bias in zip(network.layers, self.bias):
+            layer.bias_voltage[...] = bias
+        return latency
+
+    def state(self) -> dict:
+        """The registers (:mod:`rfemu.learning.resume`)."""
+        return {"accuracy": self.accuracy, "window": self.window, "frequency": self.frequency,
+                "bias": self.bias}
+
+    def set_state(self, saved) -> None:
+        self.accuracy, self.window = float(saved["accuracy"]), int(saved["window"])
+        self.frequency, self.bias = saved["frequency"], saved["bias"]
+
+
 def _adaptive(config) -> dict:
     """The loop's :class:`AdaptiveSteps` of junctions ("tuning") and chains ("bias"), those on."""
     out = {}
@@ -407,14 +477,23 @@ def _adaptive(config) -> dict:
     return out
 
 
-def _step_gain(window, config) -> float:
+def _step_gain(window, config, running_cost=None) -> float:
     """The broadcast step gain of window ``window`` (1-based): a cosine from 1 to
-    ``config.final_step_fraction`` over ``config.windows``."""
+    ``config.final_step_fraction`` over ``config.windows``, times ``min(1, running_cost /
+    config.cost_gain_reference)`` when that is on."""
+    gain = 1.0
     f = config.final_step_fraction
-    if f == 1.0 or config.windows <= 1:
-        return 1.0
-    t = (window - 1) / (config.windows - 1)
-    return f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * t))
+    if f != 1.0 and config.windows > 1:
+        t = (window - 1) / (config.windows - 1)
+        gain = f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * t))
+    if config.cost_gain_reference > 0 and running_cost is not None:
+        gain *= min(1.0, running_cost / config.cost_gain_reference)
+    return gain
+
+
+def _running_cost(previous, cost) -> float:
+    """The running mean of the broadcast cost after a window of cost ``cost``."""
+    return float(cost) if previous is None else COST_DECAY * previous + (1.0 - COST_DECAY) * float(cost)
 
 
 def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, elapsed, adaptive=None) -> dict:
@@ -425,6 +504,8 @@ def _state(chip, rule, states, curve, rng, record, clock, order, pos, window, el
     extra = {"adaptive": {k: a.state() for k, a in adaptive.items()}} if adaptive else {}
     return {**extra, "next_window": int(window) + 1, "order": order.copy(), "pos": int(pos),
             "clock": [float(clock[0]), int(clock[1])], "costs": [float(c) for c in record.costs],
+            "running_cost": record.running_cost,
+            "best": None if record.best is None else record.best.state(),
             "network": resume.trainable_arrays(chip.network), "junctions": resume.junction_states_state(states),
             "rule": resume.rule_state(rule), "rng": resume.generator_state(rng),
             "noise_rng": resume.generator_state(chip.noise_rng),
@@ -450,6 +531,9 @@ def _restore(saved, chip, rule, states, curve, rng, record, clock, adaptive=None
     for k in ("time", "energy", "cost", "accuracy"):
         setattr(curve, k, list(c[k]))
     record.costs[:] = saved["costs"]
+    record.running_cost = saved["running_cost"]
+    if record.best is not None:
+        record.best.set_state(saved["best"])
     clock[:] = [float(saved["clock"][0]), int(saved["clock"][1])]
     chip.engine.invalidate()
 
@@ -489,7 +573,8 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         chain_views = []
         view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale, chain_views)
         record.costs.append(cost)
-        gain = _step_gain(window, config)
+        record.running_cost = _running_cost(record.running_cost, cost)
+        gain = _step_gain(window, config, record.running_cost)
         with np.errstate(over="ignore", invalid="ignore"):      # _check_request names it
             asked = rule.update(view)
             request = asked if gain == 1.0 else gain * asked
@@ -588,7 +673,9 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
             seed = None if config.seed is None else config.seed + 1000 * i + k
             cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed,
                                       final_step_fraction=config.final_step_fraction if last else 1.0,
-                                      initial_trim=config.initial_trim if k == 0 else "none")
+                                      initial_trim=config.initial_trim if k == 0 else "none",
+                                      recall_best="none" if config.recall_best == "end" and not last
+                                      else config.recall_best)
             inner = None
             if checkpoint is not None:
                 from rfemu.learning.resume import NestedCheckpoint, trainable_arrays
