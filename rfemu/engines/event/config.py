@@ -20,7 +20,9 @@ class EventConfig:
     temperature : float
         K, noise temperature of the junctions' Johnson noise.
     readout_bandwidth : float
-        Hz, bandwidth over which the chain voltages are read (the noise floor's B).
+        Hz, bandwidth over which the chain voltages are read (the noise floor's B); with noise on
+        a reading is the mean over the last 1 / B of an inference, after its settling time
+        (:meth:`EventEngine.settling_time`).
     junction_resistance : float
         Ohm, resistance of each junction (noise floor, energy).
     line_delay : float

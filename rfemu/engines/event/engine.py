@@ -49,7 +49,7 @@ import numpy as np
 from rfemu.devices import oscillator as osc
 from rfemu.devices import resonator as res
 from rfemu.devices.energy import EnergyLedger, EnergyModel, integrate_steps, joule_power
-from rfemu.devices.limits import Divergence
+from rfemu.devices.limits import Divergence, warn_once
 from rfemu.devices.resonator import FrequencyState
 from rfemu.engines.event.agents import (JunctionAgent, LineAgent, NeuronAgent, Priority, ReadoutAgent,
                                         SourceAgent, line_process, neuron_process, readout_process,
@@ -426,11 +426,39 @@ class EventEngine:
         step = max(to_ticks(cfg.noise_step_fraction / n.rate, n.node), n.line_out.delay_ticks, 1)
         return min(step, n.stop_time - now)
 
-    def default_noise_duration(self):
-        """Line delays, 30 of the slowest neurons' damping times 1 / (2 G_G) and 1 / B, s."""
+    def settling_time(self):
+        """Time an input takes to reach the readouts and settle there, s: the lines' delays
+        (junction response included) and 30 of the slowest neurons' damping times 1 / (2 G_G).
+
+        With noise on the readout reads only after it (:meth:`infer`): before it the outputs
+        still carry the previous input's (measured on the Ross chip of scenarios/onchip_xor.yaml:
+        its outputs hold the previous input's for 0.16 us, the line delays and one neuron step,
+        and the last few percent of the change fade by about 0.6 us)."""
         slow = max((1.0 / (2.0 * float(n.params.damping_rate)) for n in self.neurons), default=0.0)
+        return sum(line.delay for line in self.lines) + 30.0 * slow
+
+    def default_noise_duration(self):
+        """:meth:`settling_time` and the readout's 1 / B, s."""
         read = 1.0 / self.config.readout_bandwidth if self.config.readout_bandwidth > 0 else 0.0
-        return sum(line.delay for line in self.lines) + 30.0 * slow + read
+        return self.settling_time() + read
+
+    def _readout_window(self, t_start, t_end):
+        """Ticks the noisy readout averages over, ending at ``t_end``: its 1 / B, but none of the
+        inference's first :meth:`settling_time` (a reading of this input, not of the one before).
+        An inference no longer than the settling time is read whole, with a warning (once)."""
+        cfg = self.config
+        if cfg.readout_bandwidth <= 0:
+            return 0
+        settling = self.settling_time()
+        settled = t_end - t_start - to_ticks(settling)
+        if settled <= 0:
+            warn_once("the event engine's readout",
+                      f"the noisy inference lasts {to_seconds(t_end - t_start):.3g} s, not longer than the "
+                      f"chip's settling time {settling:.3g} s (line delays and 30 neuron damping times): "
+                      "each reading includes the previous input's outputs; set engine.event.noise_duration "
+                      f">= {settling + 1.0 / cfg.readout_bandwidth:.3g} s (settling time + 1 / readout_bandwidth)")
+            settled = t_end - t_start
+        return min(to_ticks(1.0 / cfg.readout_bandwidth), settled)
 
     # -- public API --------------------------------------------------------------------------
     def apply(self, features=None, *, power=None):
@@ -487,7 +515,8 @@ class EventEngine:
         """Apply one input at the present time and run until the outputs settle.
 
         Noise off: until no event is left (every agent asleep). Noise on: for ``duration``
-        (default ``config.noise_duration``). Returns an :class:`InferenceResult`.
+        (default ``config.noise_duration``), the outputs read as their mean over the last
+        ``1 / readout_bandwidth`` after :meth:`settling_time`. Returns an :class:`InferenceResult`.
         """
         return self._infer(lambda: self.apply(features, power=power), duration)
 
@@ -520,8 +549,9 @@ class EventEngine:
         outputs = np.array([r.value for r in self.readouts])
         latency = self._latency(outputs, t_start)
         if cfg.noise:
-            # the readout reads through its bandwidth B: the mean over the last 1 / B
-            window = min(to_ticks(1.0 / cfg.readout_bandwidth), t_end - t_start) if cfg.readout_bandwidth > 0 else 0
+            # the readout reads through its bandwidth B: the mean over the last 1 / B, once the
+            # input has settled (a mean from the start would carry the previous input's outputs)
+            window = self._readout_window(t_start, t_end)
             if window > 0:
                 outputs = np.array([_step_mean(r.records, t_end - window, t_end) for r in self.readouts])
         energy = self.ledger.finish(t_start, t_start + latency)
