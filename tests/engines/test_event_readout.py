@@ -7,6 +7,7 @@ previous input's. On the Ross chip of scenarios/onchip_xor.yaml (2 us inferences
 a mean from the start put about 8 % of the previous input's class scores into every reading: a
 systematic error of up to 1.2 mV against per-reading noise of 0.25 mV and margins of 0.1-0.3 mV
 (docs/physics.md, event-engine dynamics, Readouts)."""
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,30 @@ def test_a_noisy_reading_is_of_its_own_input_not_pulled_toward_the_previous_one(
     assert np.any(bound < 0.05 * jump)                                     # a 5 % pull would show
     # the transient is there: B's inference starts on A's scores
     np.testing.assert_allclose(np.mean(early, axis=0), scores[i], atol=0.1 * jump.max())
+
+
+def test_an_inference_of_the_default_duration_reads_its_whole_last_one_over_b():
+    """The default noisy inference lasts the settling time plus 1 / B: its reading is the mean
+    over exactly its last 1 / B, to the tick, as before the readout waited for the settling;
+    also at a bandwidth whose duration rounds to one tick less than the settling time and 1 / B
+    rounded apart (a window cut by that tick would change every reading's last bits)."""
+    s, net = _ross_chip(3)
+    scenario = event_config(s)
+
+    def settling(line_delay):
+        return EventEngine(net, dataclasses.replace(scenario, noise=False, line_delay=line_delay)).settling_time()
+
+    # a line delay a fraction of a tick longer, so the settling time ends past half a tick
+    delay = next(d for d in scenario.line_delay + np.arange(1, 8) * 1.5e-19 if settling(d) * 1e18 % 1 > 0.6)
+    short = next(b for b in np.linspace(90e3, 110e3, 2001)
+                 if to_ticks(settling(delay) + 1.0 / b) < to_ticks(settling(delay)) + to_ticks(1.0 / b))
+    for line_delay, bandwidth in ((scenario.line_delay, scenario.readout_bandwidth), (delay, short)):
+        config = dataclasses.replace(scenario, noise_duration=None, readout_bandwidth=float(bandwidth),
+                                     line_delay=float(line_delay))
+        eng = EventEngine(net, config, seed=0)
+        settling_time = eng.settling_time()
+        item = eng.infer(np.array([0.3, 0.6]))
+        t0, t1 = to_ticks(item.t_start), to_ticks(item.t_end)
+        assert t1 - t0 == to_ticks(settling_time + 1.0 / bandwidth)
+        last = [_step_mean(r.records, t1 - to_ticks(1.0 / bandwidth), t1) for r in eng.readouts]
+        np.testing.assert_array_equal(item.outputs, last)

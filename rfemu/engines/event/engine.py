@@ -450,7 +450,9 @@ class EventEngine:
         if cfg.readout_bandwidth <= 0:
             return 0
         settling = self.settling_time()
-        settled = t_end - t_start - to_ticks(settling)
+        # (one tick of slack: the default duration, to_ticks(settling + 1 / B), may round one
+        # tick below to_ticks(settling) + to_ticks(1 / B); its window stays the whole 1 / B)
+        settled = t_end - t_start - to_ticks(settling) + 1
         if settled <= 0:
             warn_once("the event engine's readout",
                       f"the noisy inference lasts {to_seconds(t_end - t_start):.3g} s, not longer than the "
