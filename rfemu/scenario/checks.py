@@ -219,7 +219,7 @@ def _trace_memory(s: Scenario, n_tones: int) -> list[tuple[float, tuple, str, st
             f_low = (min(plan.values) if plan.kind == "explicit" else plan.min or 0.0) + nxt.tuning_window[1]
             response = 1.0 / (2 * math.pi * nxt.resonator.damping * f_low) \
                 if getattr(e, "diode_response", True) and f_low > 0 else 0.0
-            count = min(count, e.noise_duration / (s.medium.line_delay + response) + 2.0)
+            count = min(count, _noise_duration(s) / (s.medium.line_delay + response) + 2.0)
         emissions.append(count)
     tones = [n_tones] + [layer.size for layer in layers[:-1]]
     samples = min(float(e.samples), _samples(s).get("n_test", float(e.samples)))
@@ -286,10 +286,41 @@ def _channel_floor(s: Scenario, i: int) -> float:
     return max(float(low or 0.0), 1.0)
 
 
+def _settling_time(s: Scenario) -> float:
+    """s, the event engine's settling time (:meth:`rfemu.engines.event.EventEngine.settling_time`:
+    the lines' delays with their junctions' spin-diode response, and 30 of the slowest neurons'
+    damping times 1 / (2 G_G)) from the scenario, from above: each line's slowest response at
+    its lowest resonance tuned to the bottom of its window, each neuron at its lowest channel.
+    Device spreads (variability.*) are not counted."""
+    m, layers = s.medium, s.network.layers
+    delays = 0.0
+    for layer in layers:
+        delays += m.line_delay
+        if getattr(s.engine.event, "diode_response", True):
+            plan = layer.resonance_plan
+            lowest = max(float(min(plan.values) if plan.kind == "explicit" else plan.min or 0.0)
+                         + layer.tuning_window[0], 1.0)
+            delays += 1.0 / (2 * math.pi * layer.resonator.damping * lowest)
+    slowest = max((1.0 / (2.0 * layer.oscillator.damping * 2 * math.pi * _channel_floor(s, i))
+                   for i, layer in enumerate(layers[:-1])), default=0.0)
+    return delays + 30.0 * slowest
+
+
+def _noise_duration(s: Scenario) -> float:
+    """s, how long a noisy inference of the event engine lasts: engine.event.noise_duration, or
+    when it is null the engine's own default (:meth:`EventEngine.default_noise_duration`: the
+    settling time and the readout's 1 / B), estimated from above (:func:`_settling_time`)."""
+    e, m = s.engine.event, s.medium
+    if e.noise_duration is not None:
+        return float(e.noise_duration)
+    return _settling_time(s) + (1.0 / m.readout_bandwidth if m.readout_bandwidth > 0 else 0.0)
+
+
 def _time_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
     """(s, key path, what) of the event engine's integrations, counted from below: noisy
     neurons step at least every max(noise_step_fraction / (min_relaxation_fraction 2 G_G),
-    line delay + diode response) for noise_duration; the phase-locking model steps at least
+    line delay + diode response) for noise_duration (when null, :func:`_noise_duration`'s estimate:
+    above the engine's by the tuning window's reach at most); the phase-locking model steps at least
     every 0.02 / (locking_coupling x cutoff 20) for locking_window, once per inference."""
     if s.engine.kind != "event":
         return []
@@ -303,9 +334,11 @@ def _time_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
             response = 1.0 / (2 * math.pi * layers[i + 1].resonator.damping * f_low)
             longest = max(e.noise_step_fraction / (e.min_relaxation_fraction * 2 * g_gilbert),
                           m.line_delay + response)
-            steps += layer.size * e.noise_duration / longest
+            steps += layer.size * _noise_duration(s) / longest
+        given = f"{e.noise_duration:g} s" if e.noise_duration is not None else \
+            f"null (the engine's settling time and 1 / readout_bandwidth, about {_noise_duration(s):.3g} s)"
         parts.append((e.samples * steps * limits.NOISY_STEP_SECONDS, ("engine", "event", "noise_duration"),
-                      f"noise_duration {e.noise_duration:g} s"))
+                      f"noise_duration {given}"))
     if m.injection_locking and m.locking_coupling:
         steps = m.locking_window * m.locking_coupling * 20.0 / 0.02
         parts.append((e.samples * steps * limits.LOCKING_STEP_SECONDS, ("medium", "locking_window"),
