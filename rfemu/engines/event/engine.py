@@ -509,8 +509,12 @@ class EventEngine:
         return n
 
     def idle(self, duration):
-        """Let the chip run with its input held for ``duration`` s (noise on: it keeps
-        fluctuating; noise off: whatever is still settling settles, then nothing happens)."""
+        """Let ``duration`` s pass with the input held: the clock advances and the events already
+        due (line deliveries) are processed. Noise off: whatever is still settling settles, then
+        nothing happens. Noise on: nothing fluctuates; each neuron's noisy integration stops at
+        the end of the last inference (or of the power-up), so the neurons' states and tones stay
+        as they were at that moment (the lines deliver what was already sent); the next
+        :meth:`infer` goes on from there."""
         self._run_env(self.env.ticks + to_ticks(duration, "EventEngine.idle"))
 
     def infer(self, features=None, *, power=None, duration=None) -> InferenceResult:
