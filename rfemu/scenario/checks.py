@@ -286,12 +286,12 @@ def _channel_floor(s: Scenario, i: int) -> float:
     return max(float(low or 0.0), 1.0)
 
 
-def _settling_time(s: Scenario) -> float:
+def _settling_time(s: Scenario, from_below: bool = False) -> float:
     """s, the event engine's settling time (:meth:`rfemu.engines.event.EventEngine.settling_time`:
     the lines' delays with their junctions' spin-diode response, and 30 of the slowest neurons'
     damping times 1 / (2 G_G)) from the scenario, from above: each line's slowest response at
-    its lowest resonance tuned to the bottom of its window, each neuron at its lowest channel.
-    Device spreads (variability.*) are not counted."""
+    its lowest resonance tuned to the bottom of its window (``from_below``: to its top), each
+    neuron at its lowest channel. Device spreads (variability.*) are not counted."""
     m, layers = s.medium, s.network.layers
     delays = 0.0
     for layer in layers:
@@ -299,28 +299,29 @@ def _settling_time(s: Scenario) -> float:
         if getattr(s.engine.event, "diode_response", True):
             plan = layer.resonance_plan
             lowest = max(float(min(plan.values) if plan.kind == "explicit" else plan.min or 0.0)
-                         + layer.tuning_window[0], 1.0)
+                         + layer.tuning_window[1 if from_below else 0], 1.0)
             delays += 1.0 / (2 * math.pi * layer.resonator.damping * lowest)
     slowest = max((1.0 / (2.0 * layer.oscillator.damping * 2 * math.pi * _channel_floor(s, i))
                    for i, layer in enumerate(layers[:-1])), default=0.0)
     return delays + 30.0 * slowest
 
 
-def _noise_duration(s: Scenario) -> float:
+def _noise_duration(s: Scenario, from_below: bool = False) -> float:
     """s, how long a noisy inference of the event engine lasts: engine.event.noise_duration, or
     when it is null the engine's own default (:meth:`EventEngine.default_noise_duration`: the
-    settling time and the readout's 1 / B), estimated from above (:func:`_settling_time`)."""
+    settling time and the readout's 1 / B), estimated from above (``from_below``: from below;
+    :func:`_settling_time`)."""
     e, m = s.engine.event, s.medium
     if e.noise_duration is not None:
         return float(e.noise_duration)
-    return _settling_time(s) + (1.0 / m.readout_bandwidth if m.readout_bandwidth > 0 else 0.0)
+    return _settling_time(s, from_below) + (1.0 / m.readout_bandwidth if m.readout_bandwidth > 0 else 0.0)
 
 
 def _time_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
     """(s, key path, what) of the event engine's integrations, counted from below: noisy
     neurons step at least every max(noise_step_fraction / (min_relaxation_fraction 2 G_G),
-    line delay + diode response) for noise_duration (when null, :func:`_noise_duration`'s estimate:
-    above the engine's by the tuning window's reach at most); the phase-locking model steps at least
+    line delay + diode response) for noise_duration (when null, :func:`_noise_duration` from
+    below); the phase-locking model steps at least
     every 0.02 / (locking_coupling x cutoff 20) for locking_window, once per inference."""
     if s.engine.kind != "event":
         return []
@@ -334,9 +335,9 @@ def _time_parts(s: Scenario) -> list[tuple[float, tuple, str]]:
             response = 1.0 / (2 * math.pi * layers[i + 1].resonator.damping * f_low)
             longest = max(e.noise_step_fraction / (e.min_relaxation_fraction * 2 * g_gilbert),
                           m.line_delay + response)
-            steps += layer.size * _noise_duration(s) / longest
+            steps += layer.size * _noise_duration(s, from_below=True) / longest
         given = f"{e.noise_duration:g} s" if e.noise_duration is not None else \
-            f"null (the engine's settling time and 1 / readout_bandwidth, about {_noise_duration(s):.3g} s)"
+            f"null (the engine's settling time and 1 / readout_bandwidth, at least {_noise_duration(s, True):.3g} s)"
         parts.append((e.samples * steps * limits.NOISY_STEP_SECONDS, ("engine", "event", "noise_duration"),
                       f"noise_duration {given}"))
     if m.injection_locking and m.locking_coupling:
@@ -363,7 +364,9 @@ def _time_problems(s: Scenario, positions: Positions) -> list[Problem]:
 def _validity_warnings(s: Scenario) -> list[tuple[str, tuple, str]]:
     """(device, key path, message) of each device driven outside its model's validity (warned,
     not refused: :class:`rfemu.devices.limits.ModelValidityWarning`): junctions whose tones go
-    beyond the square-law regime (:func:`rfemu.devices.limits.square_law_problem`)."""
+    beyond the square-law regime (:func:`rfemu.devices.limits.square_law_problem`); a noisy
+    event engine's readout whose inferences are not longer than the chip's settling time
+    (:func:`_settling_time` from below: the engine warns too, at run time)."""
     found = []
     for i, layer in enumerate(s.network.layers):
         if i == 0:
@@ -376,6 +379,16 @@ def _validity_warnings(s: Scenario) -> list[tuple[str, tuple, str]]:
                                             s.medium.junction_resistance, layer.oscillator.tmr, device)
         if message:
             found.append((device, key, message))
+    e = s.engine.event
+    if s.engine.kind == "event" and s.medium.noise and e.noise_duration is not None:
+        settling = _settling_time(s, from_below=True)
+        if e.noise_duration <= settling:
+            found.append(("the event engine's readout", ("engine", "event", "noise_duration"),
+                          f"a noisy inference of {e.noise_duration:.3g} s is not longer than the chip's "
+                          f"settling time, at least {settling:.3g} s (line delays and 30 neuron damping "
+                          "times): each reading includes the previous input's outputs (expected at least "
+                          f"{settling + 1.0 / s.medium.readout_bandwidth:.3g} s, the settling time + "
+                          "1 / readout_bandwidth, or null)"))
     return found
 
 
