@@ -373,7 +373,9 @@ def train_on_chip(network, features, labels, rule, config: OnChipConfig | None =
             if bar is not None:
                 bar.close()
         if record.best is not None and record.best.accuracy > curve.accuracy[-1]:
-            clock[0] += record.best.recall(states, net, clock[0])
+            latency = record.best.recall(states, net, clock[0])
+            states.advance(latency)
+            clock[0] += latency
             chip.engine.invalidate()
             record.best = None                  # the point of the recalled state is not a new best
             record(config.windows)
