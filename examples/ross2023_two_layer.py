@@ -81,7 +81,7 @@ VORTEX_OSCILLATION_ENERGY = 2e-18
 #: J, E0 of the model the chip is trained with offline: the same devices with narrower lines
 #: (the line width diverges as 1 / (xi - 1) at threshold, and so does its gradient). With
 #: restarts from random programmings, offline training at the chip's own E0 works too
-#: (scenarios/ross2023_two_layer.yaml does that: XOR 99.5 %, circles 99.5 %, moons 98.5 %).
+#: (scenarios/ross2023_two_layer.yaml does that: XOR 100 %, circles 100 %, moons 99.5 % on the noisy chip).
 TRAINING_OSCILLATION_ENERGY = 2e-17
 
 #: Hz: the neurons' non-linear frequency shift N / 2 pi (their frequency rises by N p0 / 2 pi,
