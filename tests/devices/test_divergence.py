@@ -135,6 +135,7 @@ def test_a_divergence_in_rfemu_run_is_one_line_and_exit_2(tmp_path, capsys, monk
     monkeypatch.setattr(limits, "RUNAWAY_POWER", 1e-12)      # any oscillation is a "runaway" now
     capsys.readouterr()
     rc = main(["run", str(scenario), "--engine", "event", "--set", "medium.noise=true",
+               "--set", "engine.event.noise_duration=null",      # long enough to read after settling: no warning
                "--out", str(tmp_path / "run"), "-q"])
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
