@@ -102,3 +102,26 @@ def _assert_backprop_matches_finite_differences(engine, x, y, extra_points=(), s
 def check_backprop_gradients():
     """The finite-difference check of :func:`rfemu.learning.backprop.backward` (a function)."""
     return _assert_backprop_matches_finite_differences
+
+
+@pytest.fixture
+def ross_chip():
+    """The two-neuron chip of scenarios/onchip_xor.yaml at a random programming: a function
+    ``(seed, bias_range=(8 mV, 16 mV), graph_seed=seed) -> (scenario, compiled network)``, its
+    tunings and hidden biases drawn by :func:`rfemu.learning.restarts.random_state` with ``seed``
+    (the default biases keep both neurons on)."""
+    import numpy as np
+
+    from rfemu.learning.restarts import random_state
+    from rfemu.network import build_graph, compile_graph
+    from rfemu.scenario import load_scenario
+    from rfemu.scenario.build import to_description
+
+    def make(seed, bias_range=(0.008, 0.016), graph_seed=None):
+        graph_seed = seed if graph_seed is None else graph_seed
+        s = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "onchip_xor.yaml")
+        net = compile_graph(build_graph(to_description(s, 2, seed=graph_seed), seed=graph_seed))
+        random_state(net, np.random.default_rng(seed), bias_range=bias_range)
+        return s, net
+
+    return make

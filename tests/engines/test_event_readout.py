@@ -8,30 +8,18 @@ a mean from the start put about 8 % of the previous input's class scores into ev
 systematic error of up to 1.2 mV against per-reading noise of 0.25 mV and margins of 0.1-0.3 mV
 (docs/physics.md, event-engine dynamics, Readouts)."""
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
-from rfemu.api import load_scenario, to_description
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventEngine
 from rfemu.engines.event.clock import to_ticks
 from rfemu.engines.event.engine import _step_mean
-from rfemu.learning.restarts import random_state
-from rfemu.network import build_graph, compile_graph
 from rfemu.scenario.build import event_config
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "onchip_xor.yaml"
 
 
-def _ross_chip(seed):
-    s = load_scenario(SCENARIO)
-    net = compile_graph(build_graph(to_description(s, 2, seed=seed), seed=seed))
-    random_state(net, np.random.default_rng(seed), bias_range=(0.008, 0.016))   # neurons on
-    return s, net
-
-
-def test_a_noisy_reading_is_of_its_own_input_not_pulled_toward_the_previous_one():
+def test_a_noisy_reading_is_of_its_own_input_not_pulled_toward_the_previous_one(ross_chip):
     """Two inputs A, B at the ends of an output chain's range (14.6 mV apart), 8 seeds: B read
     after A equals B read after B, per output chain within 4.5 standard errors of the paired
     difference plus 1 % of the chain's A - B difference, although the first 0.1 us of B's
@@ -39,7 +27,7 @@ def test_a_noisy_reading_is_of_its_own_input_not_pulled_toward_the_previous_one(
     inference's start (the engine before the readout waited for the settling), B after A was
     pulled toward A by 1.1 mV on that chain (7.6 %) and by 0.45 mV (6.1 %) on the other, 60 times
     its standard error of 0.0075 mV."""
-    s, net = _ross_chip(3)
+    s, net = ross_chip(3)
     pool = np.random.default_rng(0).random((400, 2))
     scores = CompiledEngine(net, n_threads=1).forward(pool).scores
     widest = int(np.argmax(np.ptp(scores, axis=0)))
@@ -65,12 +53,12 @@ def test_a_noisy_reading_is_of_its_own_input_not_pulled_toward_the_previous_one(
     np.testing.assert_allclose(np.mean(early, axis=0), scores[i], atol=0.1 * jump.max())
 
 
-def test_an_inference_of_the_default_duration_reads_its_whole_last_one_over_b():
+def test_an_inference_of_the_default_duration_reads_its_whole_last_one_over_b(ross_chip):
     """The default noisy inference lasts the settling time plus 1 / B: its reading is the mean
     over exactly its last 1 / B, to the tick, as before the readout waited for the settling;
     also at a bandwidth whose duration rounds to one tick less than the settling time and 1 / B
     rounded apart (a window cut by that tick would change every reading's last bits)."""
-    s, net = _ross_chip(3)
+    s, net = ross_chip(3)
     scenario = event_config(s)
 
     def settling(line_delay):

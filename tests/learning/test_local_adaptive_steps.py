@@ -7,41 +7,15 @@ import copy
 import numpy as np
 import pytest
 
-from rfemu.learning.local import state as local_state
 from rfemu.learning.local.rules import PerturbativeRule
-from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import AdaptiveSteps, OnChipConfig, train_on_chip
-from rfemu.network import build_graph, compile_graph, spin_mlp
+from small_chip import CONTINUOUS, frequencies, handed_requests, small_chip
 
-CONTINUOUS = WriteSettings(step=0.0)
-
-
-def _chip():
-    net = compile_graph(build_graph(spin_mlp((4, 3, 2)), seed=0))
-    rng = np.random.default_rng(0)
-    return net, rng.random((16, 4)), rng.integers(0, 2, 16)
-
-
-def _frequencies(net):
-    return np.concatenate([layer.resonance_frequency.ravel() for layer in net.layers])
-
-
-def _requests(monkeypatch):
-    """Spy on the changes the loop hands to the junctions' accumulators."""
-    seen = []
-    original = local_state.JunctionStates.accumulate
-
-    def spy(self, delta):
-        seen.append(np.array(delta))
-        return original(self, delta)
-
-    monkeypatch.setattr(local_state.JunctionStates, "accumulate", spy)
-    return seen
 
 
 def test_the_first_step_of_every_junction_is_its_fraction_of_half_width_in_the_rules_direction(monkeypatch):
-    seen = _requests(monkeypatch)
-    net, x, y = _chip()
+    seen = handed_requests(monkeypatch)
+    net, x, y = small_chip()
     half_width = np.concatenate([(layer.damping * layer.resonance_frequency).ravel() for layer in net.layers])
     rule = PerturbativeRule(learning_rate=0.01, steps=16)
     config = OnChipConfig(windows=1, batch_size=8, evaluate_every=1, seed=0)
@@ -59,15 +33,15 @@ def test_the_first_step_of_every_junction_is_its_fraction_of_half_width_in_the_r
 
 
 def test_the_rules_learning_rate_sets_nothing_once_steps_are_normalised():
-    net, x, y = _chip()
+    net, x, y = small_chip()
     ends = []
     for rate in (0.001, 0.1):
         n = copy.deepcopy(net)
         train_on_chip(n, x, y, PerturbativeRule(learning_rate=rate, steps=16, bias_dither=1e-4, bias_learning_rate=rate),
                       OnChipConfig(windows=6, batch_size=8, evaluate_every=6, seed=1, adaptive_step=0.01,
                                    adaptive_bias_step=1e-5), CONTINUOUS)
-        ends.append(np.concatenate([_frequencies(n)] + [layer.bias_voltage.ravel() for layer in n.layers]))
-    moved = ends[0] - np.concatenate([_frequencies(net)] + [layer.bias_voltage.ravel() for layer in net.layers])
+        ends.append(np.concatenate([frequencies(n)] + [layer.bias_voltage.ravel() for layer in n.layers]))
+    moved = ends[0] - np.concatenate([frequencies(net)] + [layer.bias_voltage.ravel() for layer in net.layers])
     assert np.all(moved != 0)
     assert np.allclose(ends[0], ends[1], rtol=1e-9, atol=1e-12)
 
@@ -83,7 +57,7 @@ def test_an_agent_whose_requests_flip_sign_slows_down_and_a_steady_one_keeps_its
 
 
 def test_the_chains_normalised_bias_steps_are_the_given_voltage_in_the_rules_direction():
-    net, x, y = _chip()
+    net, x, y = small_chip()
     before = [layer.bias_voltage.copy() for layer in net.layers]
     plain = copy.deepcopy(net)
     rule = dict(learning_rate=0.01, steps=16, bias_dither=1e-4, bias_learning_rate=1e-9)
@@ -115,7 +89,7 @@ class _Saver:
 @pytest.mark.parametrize("more", [{"seed": 3}, {"seed": 0, "cost_gain_reference": 2.0, "recall_best": "end"}])
 def test_learning_resumed_from_a_checkpoint_ends_where_learning_left_alone_does(more):
     """The agents' accumulators, the running cost and the best-state registers are checkpointed."""
-    net, x, y = _chip()
+    net, x, y = small_chip()
     config = OnChipConfig(windows=8, batch_size=8, evaluate_every=2, adaptive_step=0.02,
                           adaptive_bias_step=1e-5, **more)
     rule = dict(learning_rate=0.01, steps=8, code="random", bias_dither=1e-4, bias_learning_rate=1e-9)
@@ -128,6 +102,6 @@ def test_learning_resumed_from_a_checkpoint_ends_where_learning_left_alone_does(
     assert saver.saved["adaptive"]["tuning"]["count"] == 3
     resumed = copy.deepcopy(net)
     train_on_chip(resumed, x, y, PerturbativeRule(**rule), config, CONTINUOUS, checkpoint=_Saver(saved=saver.saved))
-    assert np.array_equal(_frequencies(resumed), _frequencies(alone))
+    assert np.array_equal(frequencies(resumed), frequencies(alone))
     for a, b in zip(resumed.layers, alone.layers):
         assert np.array_equal(a.bias_voltage, b.bias_voltage)

@@ -9,36 +9,24 @@ power (rfemu.devices.oscillator.stationary_power_moments), so what it learns is 
 chip does. Input by input it is the noisy event engine's mean class score within the engine's
 own noise, on inputs that drive a neuron below threshold, just above it, mid-window or beyond
 I_max."""
-from pathlib import Path
 
 import numpy as np
 
-from rfemu.api import load_scenario, to_description
 from rfemu.engines.compiled import CompiledEngine
 from rfemu.engines.event import EventEngine
 from rfemu.learning.local import LearningChip
-from rfemu.learning.restarts import random_state
-from rfemu.network import build_graph, compile_graph
 from rfemu.scenario.build import event_config
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "onchip_xor.yaml"
 
 
-def _ross_chip(seed):
-    s = load_scenario(SCENARIO)
-    net = compile_graph(build_graph(to_description(s, 2, seed=seed), seed=seed))
-    random_state(net, np.random.default_rng(seed), bias_range=(0.008, 0.016))   # neurons on
-    return s, net
-
-
-def test_noise_averaged_scores_are_the_noisy_event_engines_mean():
+def test_noise_averaged_scores_are_the_noisy_event_engines_mean(ross_chip):
     """Two random programmings of the Ross chip, 40 inputs, the noisy event engine run 3 times:
     the chip's mean offset from the static model (per output chain, over the inputs) is what the
     noise-averaged scores predict, and per input they are closer to the event engine than the
     static scores are."""
     rng = np.random.default_rng(5)
     for seed in (1, 2):
-        s, net = _ross_chip(seed)
+        s, net = ross_chip(seed)
         x = rng.random((40, 2))
         static = CompiledEngine(net, n_threads=1).forward(x).scores
         chip = LearningChip(net)
@@ -66,7 +54,7 @@ def _regimes(net, x):
             "beyond I_max": np.any(current > i_max, axis=1)}
 
 
-def test_noise_averaged_scores_are_the_noisy_event_engines_mean_input_by_input():
+def test_noise_averaged_scores_are_the_noisy_event_engines_mean_input_by_input(ross_chip):
     """A random programming of the Ross chip, 6 inputs in each regime of its neurons (off, within
     20 % above threshold, mid-window, beyond I_max), the noisy event engine run 6 times (the
     scenario's readout: 2 us inferences, B = 100 kHz): per output chain the rms over the inputs of
@@ -77,7 +65,7 @@ def test_noise_averaged_scores_are_the_noisy_event_engines_mean_input_by_input()
     here, and 3.4 on the class-score difference of the trained onchip_xor chip of seed 13 (200
     test inputs, 8 runs: 0.42 mV rms, 1.2 mV at most; now 0.15 mV rms, 0.98 times its standard
     error)."""
-    s, net = _ross_chip(3)
+    s, net = ross_chip(3)
     pool = np.random.default_rng(3).random((2000, 2))
     picked = {name: np.flatnonzero(mask)[:6] for name, mask in _regimes(net, pool).items()}
     assert all(len(p) == 6 for p in picked.values())

@@ -4,19 +4,10 @@ chip broadcasts (Polyak's step size: steps shrink as the chip nears a good state
 import numpy as np
 import pytest
 
-from rfemu.learning.local import state as local_state
 from rfemu.learning.local.rules import PerturbativeRule
-from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import COST_DECAY, OnChipConfig, train_on_chip
-from rfemu.network import build_graph, compile_graph, spin_mlp
+from small_chip import CONTINUOUS, frequencies, handed_requests, small_chip
 
-CONTINUOUS = WriteSettings(step=0.0)
-
-
-def _chip():
-    net = compile_graph(build_graph(spin_mlp((4, 3, 2)), seed=0))
-    rng = np.random.default_rng(0)
-    return net, rng.random((16, 4)), rng.integers(0, 2, 16)
 
 
 class _SpyRule(PerturbativeRule):
@@ -33,15 +24,8 @@ class _SpyRule(PerturbativeRule):
 
 
 def _run(monkeypatch, reference, windows=6):
-    handed = []
-    original = local_state.JunctionStates.accumulate
-
-    def spy(self, delta):
-        handed.append(np.array(delta))
-        return original(self, delta)
-
-    monkeypatch.setattr(local_state.JunctionStates, "accumulate", spy)
-    net, x, y = _chip()
+    handed = handed_requests(monkeypatch)
+    net, x, y = small_chip()
     rule = _SpyRule(learning_rate=0.05, steps=8, bias_dither=1e-4, bias_learning_rate=1e-8)
     config = OnChipConfig(windows=windows, batch_size=8, evaluate_every=1, seed=2, cost_gain_reference=reference)
     result = train_on_chip(net, x, y, rule, config, CONTINUOUS)
@@ -67,13 +51,13 @@ def test_every_step_is_the_rules_times_the_running_cost_over_the_reference(monke
 
 def test_with_a_large_reference_the_chip_barely_moves_and_the_biases_scale_too(monkeypatch):
     _, _, plain = _run(monkeypatch, 0.0, windows=3)
-    plain_f = np.concatenate([l.resonance_frequency.ravel() for l in plain.network.layers])
+    plain_f = frequencies(plain.network)
     plain_b = np.concatenate([l.bias_voltage.ravel() for l in plain.network.layers])
-    net0, _, _ = _chip()
-    f0 = np.concatenate([l.resonance_frequency.ravel() for l in net0.layers])
+    net0, _, _ = small_chip()
+    f0 = frequencies(net0)
     b0 = np.concatenate([l.bias_voltage.ravel() for l in net0.layers])
     _, _, slowed = _run(monkeypatch, 1e3, windows=3)
-    slow_f = np.concatenate([l.resonance_frequency.ravel() for l in slowed.network.layers])
+    slow_f = frequencies(slowed.network)
     slow_b = np.concatenate([l.bias_voltage.ravel() for l in slowed.network.layers])
     # costs below 2.5, reference 1000: every move at least 400x smaller
     assert np.abs(plain_f - f0).max() > 0

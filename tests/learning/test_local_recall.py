@@ -11,8 +11,8 @@ from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import OnChipConfig, learn_screened, train_on_chip
 from rfemu.learning.restarts import random_state
 from rfemu.network import build_graph, compile_graph, spin_mlp
+from small_chip import CONTINUOUS, frequencies
 
-CONTINUOUS = WriteSettings(step=0.0)
 RULE = dict(learning_rate=0.5, steps=8, bias_dither=2e-4, bias_learning_rate=3e-7)
 
 
@@ -25,10 +25,6 @@ def _net(seed):
     net = compile_graph(build_graph(spin_mlp((4, 3, 2)), seed=0))
     random_state(net, np.random.default_rng(seed))
     return net
-
-
-def _frequencies(net):
-    return np.concatenate([layer.resonance_frequency.ravel() for layer in net.layers])
 
 
 def _learn(seed, windows, recall="none"):
@@ -58,13 +54,13 @@ def test_the_chip_ends_in_the_state_of_its_best_evaluation():
     assert recalled.curve.accuracy[:-1] == plain.curve.accuracy
     assert recalled.curve.accuracy[-1] == acc.max() > acc[-1]
     assert recalled.curve.window[-1] == recalled.curve.window[-2] == windows
-    target = _frequencies(at_best.network) if at_best is not None else _frequencies(_net(seed))
-    assert np.allclose(_frequencies(recalled.network), target, rtol=1e-13, atol=0)
+    target = frequencies(at_best.network) if at_best is not None else frequencies(_net(seed))
+    assert np.allclose(frequencies(recalled.network), target, rtol=1e-13, atol=0)
     ref = at_best.network if at_best is not None else _net(seed)
     for a, b in zip(recalled.network.layers, ref.layers):
         assert np.array_equal(a.bias_voltage, b.bias_voltage)
     # the write-back is logged: one write per junction that had moved, later than every learning write
-    moved = int(np.sum(_frequencies(plain.network) != target))
+    moved = int(np.sum(frequencies(plain.network) != target))
     assert recalled.states.log.count == plain.states.log.count + moved
     times = recalled.states.log.arrays()["time"]
     assert np.all(times[plain.states.log.count:] >= times[:plain.states.log.count].max())
@@ -78,7 +74,7 @@ def test_a_run_that_ends_at_its_best_writes_nothing_more():
             recalled = _learn(seed, 6, "end")
             assert recalled.curve.accuracy == plain.curve.accuracy
             assert recalled.states.log.count == plain.states.log.count
-            assert np.array_equal(_frequencies(recalled.network), _frequencies(plain.network))
+            assert np.array_equal(frequencies(recalled.network), frequencies(plain.network))
             return
     pytest.fail("no learning of 40 ended at its best")
 
@@ -101,7 +97,7 @@ def test_recall_writes_obey_the_write_physics():
     assert np.all(np.abs(error) <= step / 2 * (1 + 1e-9))   # no write noise: within half a step of the copy
     written = recalled.states.writes > 0
     base = np.concatenate([fs.base_frequency for fs in recalled.states.frequency_states])
-    shift = (_frequencies(recalled.network) - base)[written] / step
+    shift = (frequencies(recalled.network) - base)[written] / step
     assert written.sum() > 0 and np.allclose(shift, np.round(shift), atol=1e-6)   # on the write grid
 
 

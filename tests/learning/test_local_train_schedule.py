@@ -4,11 +4,11 @@ requested change is the rule's times a cosine gain from 1 (first window) to the 
 import numpy as np
 import pytest
 
-from rfemu.learning.local import state as local_state
 from rfemu.learning.local.rules import PerturbativeRule
 from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import OnChipConfig, train_on_chip
 from rfemu.network import build_graph, compile_graph, spin_mlp
+from small_chip import handed_requests
 
 
 class _Constant(PerturbativeRule):
@@ -23,14 +23,7 @@ class _Constant(PerturbativeRule):
 
 @pytest.mark.parametrize("final", [1.0, 0.1])
 def test_requests_follow_the_broadcast_gain(monkeypatch, final):
-    requested = []
-    original = local_state.JunctionStates.accumulate
-
-    def spy(self, delta):
-        requested.append(np.array(delta))
-        return original(self, delta)
-
-    monkeypatch.setattr(local_state.JunctionStates, "accumulate", spy)
+    requested = handed_requests(monkeypatch)
     net = compile_graph(build_graph(spin_mlp((4, 3, 2)), seed=0))
     bias0 = [layer.bias_voltage.copy() for layer in net.layers]
     rng = np.random.default_rng(0)

@@ -3,7 +3,6 @@ training.on_chip.initial_trim): each chain sets its own bias from its own mean o
 samples: an output chain's mean voltage to zero, a hidden neuron's mean current mid-way between
 threshold and saturation."""
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,25 +11,12 @@ from rfemu.learning.local.chip import LearningChip
 from rfemu.learning.local.rules import PerturbativeRule
 from rfemu.learning.local.state import WriteSettings
 from rfemu.learning.local.train import OnChipConfig, train_on_chip, trim_biases
-from rfemu.learning.restarts import random_state
-from rfemu.network import build_graph, compile_graph
-from rfemu.scenario import load_scenario
-from rfemu.scenario.build import to_description
 from rfemu.tasks import circles
-
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "onchip_xor.yaml"
-
-
-def _ross_chip(seed):
-    """The two-neuron chip of scenarios/onchip_xor.yaml at a random programming."""
-    net = compile_graph(build_graph(to_description(load_scenario(SCENARIO), 2, seed=13), seed=13))
-    random_state(net, np.random.default_rng(seed), bias_range="active")
-    return net
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_all_puts_every_neuron_mid_window_and_every_output_chain_at_zero_mean(seed):
-    net = _ross_chip(seed)
+def test_all_puts_every_neuron_mid_window_and_every_output_chain_at_zero_mean(seed, ross_chip):
+    net = ross_chip(seed, bias_range="active", graph_seed=13)[1]
     x = circles(n_train=200, n_test=2, seed=seed).x_train
     chip = LearningChip(net)
     chip.thermal_noise = True
@@ -45,8 +31,8 @@ def test_all_puts_every_neuron_mid_window_and_every_output_chain_at_zero_mean(se
     assert np.ptp(out.bias_voltage) > 0                          # each chain its own
 
 
-def test_outputs_leaves_the_neurons_and_each_output_chain_reads_only_itself():
-    net = _ross_chip(3)
+def test_outputs_leaves_the_neurons_and_each_output_chain_reads_only_itself(ross_chip):
+    net = ross_chip(3, bias_range="active", graph_seed=13)[1]
     x = circles(n_train=200, n_test=2, seed=3).x_train
     hidden_bias = net.layers[0].bias_voltage.copy()
     other = copy.deepcopy(net)
@@ -61,8 +47,8 @@ def test_outputs_leaves_the_neurons_and_each_output_chain_reads_only_itself():
     assert trimmed[0][1] != trimmed[1][1]
 
 
-def test_learning_trims_before_its_first_window_and_only_then():
-    net = _ross_chip(4)
+def test_learning_trims_before_its_first_window_and_only_then(ross_chip):
+    net = ross_chip(4, bias_range="active", graph_seed=13)[1]
     task = circles(n_train=64, n_test=2, seed=4)
     config = OnChipConfig(windows=1, batch_size=8, evaluate_every=1, seed=0, initial_trim="outputs")
     result = train_on_chip(net, task.x_train, task.y_train, PerturbativeRule(learning_rate=1e-6, steps=4), config, WriteSettings())
