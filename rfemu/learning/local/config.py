@@ -65,6 +65,10 @@ class OnChipRuleConfig:
                                   "samples (homeostatic, local): outputs: each output chain's mean voltage to zero; "
                                   "all: each hidden neuron's mean current mid-way between threshold and saturation "
                                   "too; none: the biases as programmed. With screen_windows, in the first round."})
+    final_score_scale: float = field(default=0.0, metadata={
+        "unit": "1/V", "ge": 0, "help": "> 0: the cost's score scale rises geometrically from score_scale to this over "
+                                        "the windows (with screen_windows, the survivor's last round): the cost "
+                                        "sharpens towards the classification error; 0: constant."})
     screen_windows: int = field(default=0, metadata={
         "ge": 0, "help": "With training.restarts > 1: > 0 screens the programmings by successive halving "
                          "(each learns this many windows, the better half by validation twice as many, ..., "
@@ -110,7 +114,7 @@ class OnChipRuleConfig:
                             final_step_fraction=self.final_step_fraction, adaptive_step=self.adaptive_step,
                             adaptive_bias_step=self.adaptive_bias_step,
                             cost_gain_reference=self.cost_gain_reference, recall_best=self.recall_best,
-                            initial_trim=self.initial_trim,
+                            initial_trim=self.initial_trim, final_score_scale=self.final_score_scale,
                             seed=self.seed)
 
     def rule(self, name: str):

@@ -116,6 +116,7 @@ class OnChipConfig:
     cost_gain_reference: float = 0.0
     recall_best: str = "none"
     initial_trim: str = "none"
+    final_score_scale: float = 0.0
     seed: int | None = 0
     progress: bool = False
 
@@ -493,6 +494,15 @@ def _step_gain(window, config, running_cost=None) -> float:
     return gain
 
 
+def _score_scale(window, config) -> float:
+    """1/V, the cost's score scale in window ``window`` (1-based): ``config.score_scale``, rising
+    geometrically to ``config.final_score_scale`` over the windows when that is on."""
+    if config.final_score_scale <= 0 or config.windows == 1:
+        return config.score_scale
+    t = (window - 1) / (config.windows - 1)
+    return config.score_scale * (config.final_score_scale / config.score_scale) ** t
+
+
 def _running_cost(previous, cost) -> float:
     """The running mean of the broadcast cost after a window of cost ``cost``."""
     return float(cost) if previous is None else COST_DECAY * previous + (1.0 - COST_DECAY) * float(cost)
@@ -573,7 +583,7 @@ def _learn(chip, rule, states, x, y, config, rng, record, clock, checkpoint=None
         pos += config.batch_size
         power = chip.engine.input_power(x[idx])
         chain_views = []
-        view, measured, cost = sense(chip, rule, power, y[idx], config.score_scale, chain_views)
+        view, measured, cost = sense(chip, rule, power, y[idx], _score_scale(window, config), chain_views)
         record.costs.append(cost)
         record.running_cost = _running_cost(record.running_cost, cost)
         gain = _step_gain(window, config, record.running_cost)
@@ -675,6 +685,7 @@ def learn_screened(networks, features, labels, evaluation, make_rule, config: On
             seed = None if config.seed is None else config.seed + 1000 * i + k
             cfg = dataclasses.replace(config, windows=n, evaluate_every=min(config.evaluate_every, n), seed=seed,
                                       final_step_fraction=config.final_step_fraction if last else 1.0,
+                                      final_score_scale=config.final_score_scale if last else 0.0,
                                       initial_trim=config.initial_trim if k == 0 else "none",
                                       recall_best="none" if config.recall_best == "end" and not last
                                       else config.recall_best)
