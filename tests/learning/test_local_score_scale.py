@@ -76,3 +76,9 @@ def test_with_the_screening_only_the_survivors_round_sharpens(monkeypatch):
     assert len(seen) == screening + 3
     assert np.all(np.array(seen[:screening]) == 1e3)
     assert seen[screening:] == pytest.approx([1e3, 3e3, 9e3], rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan")])
+def test_a_negative_or_non_finite_final_scale_is_refused(bad):
+    with pytest.raises(ValueError, match="final_score_scale"):
+        OnChipConfig(final_score_scale=bad)

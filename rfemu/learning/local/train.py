@@ -97,6 +97,10 @@ class OnChipConfig:
         training samples (:func:`trim_biases`; homeostatic, local): "outputs": each output chain
         so that its mean voltage is zero (the classes start even); "all": each hidden chain too,
         so that its neuron's mean current sits mid-way between threshold and saturation.
+    final_score_scale : float
+        1/V; > 0: the cost's score scale rises geometrically from ``score_scale`` to this over the
+        windows (:func:`_score_scale`; with :func:`learn_screened`, in the survivor's last round
+        only): the cost sharpens towards the classification error. 0: constant.
     seed : int or None
         Mini-batches, dither codes, feedback couplings, write noise.
     progress : bool
@@ -137,7 +141,7 @@ class OnChipConfig:
             raise ValueError(f"initial_trim must be one of {TRIMS}, got {self.initial_trim!r}")
         if self.recall_best not in RECALLS:
             raise ValueError(f"recall_best must be one of {RECALLS}, got {self.recall_best!r}")
-        for name in ("adaptive_step", "adaptive_bias_step", "cost_gain_reference"):
+        for name in ("adaptive_step", "adaptive_bias_step", "cost_gain_reference", "final_score_scale"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
