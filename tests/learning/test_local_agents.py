@@ -185,3 +185,30 @@ def test_event_learning_senses_the_noisy_chip_as_the_batched_loop(make_rule):
         assert np.array_equal(a[key], b[key])
     assert events.curve.accuracy == batched.curve.accuracy and events.curve.cost == pytest.approx(batched.curve.cost,
                                                                                                   rel=0, nan_ok=True)
+
+
+ON = {"final_step_fraction": 0.1, "adaptive_step": 0.01, "adaptive_bias_step": 3e-5, "cost_gain_reference": 0.35,
+      "recall_best": "end", "initial_trim": "all", "final_score_scale": 2e4}
+
+
+@pytest.mark.parametrize("key", sorted(ON))
+def test_event_learning_refuses_a_batched_loop_mechanism_it_does_not_run(task, key):
+    """The learning circuit here runs the rule's own steps; a setting that only the batched loop
+    acts on would make the run learn differently without a word."""
+    from dataclasses import replace
+    config = replace(OnChipConfig(windows=2, batch_size=8, seed=3), **{key: ON[key]})
+    engine = EventEngine(_net(), EventConfig(), seed=0)
+    with pytest.raises(ValueError, match=key):
+        EventLearning(engine, task.x_train, task.y_train, FeedbackAlignmentRule(0.3), config)
+
+
+def test_every_loop_setting_is_either_run_by_both_or_refused_here():
+    """A new setting of the batched loop must be declared: run by the event learning too, or in
+    LOOP_ONLY (refused), so that the two stay the same learning."""
+    from dataclasses import fields
+
+    from rfemu.learning.local.agents import LOOP_ONLY
+    run_by_both = {"windows", "batch_size", "score_scale", "sample_time", "evaluate_every", "readout_noise",
+                   "thermal_noise", "seed", "progress"}
+    assert {f.name for f in fields(OnChipConfig)} == run_by_both | set(LOOP_ONLY)
+    assert set(ON) == set(LOOP_ONLY)

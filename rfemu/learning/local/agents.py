@@ -21,7 +21,9 @@ something to do. One learning-circuit process (:func:`learning_circuit`) runs th
    once (volatile voltages) and their lines deliver again.
 
 With the same seed and no write noise this makes the same writes at the same simulated times as
-the batched loop :func:`~rfemu.learning.local.train.train_on_chip` (tested).
+the batched loop :func:`~rfemu.learning.local.train.train_on_chip` (tested). The batched loop's
+own mechanisms (annealing, adaptive steps, the cost gain, the recall, the trim, the sharpening
+cost: :data:`LOOP_ONLY`) are not run here, and a configuration that turns one on is refused.
 """
 from __future__ import annotations
 
@@ -110,6 +112,20 @@ def learning_circuit(env, learning):
     learning.done = True
 
 
+#: settings of :class:`OnChipConfig` that only the batched loop (:func:`train_on_chip`) runs, with
+#: the value that means "off"
+LOOP_ONLY = {"final_step_fraction": 1.0, "adaptive_step": 0.0, "adaptive_bias_step": 0.0,
+             "cost_gain_reference": 0.0, "recall_best": "none", "initial_trim": "none",
+             "final_score_scale": 0.0}
+
+
+def _refuse_loop_only(config) -> None:
+    on = [f"{k}={getattr(config, k)!r}" for k, off in LOOP_ONLY.items() if getattr(config, k) != off]
+    if on:
+        raise ValueError("EventLearning runs the rule's own steps only; these settings of the batched loop "
+                         f"(train_on_chip) are on: {', '.join(on)}")
+
+
 class EventLearning:
     """A learning run of local rules on an :class:`~rfemu.engines.event.EventEngine`.
 
@@ -125,12 +141,19 @@ class EventLearning:
     writes : WriteSettings
     evaluation : (features, labels), optional
         Where the curve's accuracy is measured (default: the training samples).
+
+    Raises
+    ------
+    ValueError
+        When ``config`` turns on a mechanism of the batched loop that the learning circuit here
+        does not run (:data:`LOOP_ONLY`): the run would silently learn differently.
     """
 
     def __init__(self, engine, features, labels, rule, config: OnChipConfig | None = None,
                  writes: WriteSettings | None = None, evaluation=None):
         self.engine, self.rule = engine, rule
         self.config = config or OnChipConfig()
+        _refuse_loop_only(self.config)
         self.settings = writes or WriteSettings()
         self.network = engine.network
         self.x = np.asarray(features, dtype=float)
