@@ -13,43 +13,41 @@ from small_chip import CONTINUOUS, small_chip
 RULE = dict(learning_rate=0.05, steps=8, bias_dither=1e-4, bias_learning_rate=1e-8)
 
 
-def _scales(monkeypatch):
-    """A list that receives the score scale of every cost the chip broadcasts."""
+def _costs(monkeypatch):
+    """A list that receives (voltages, labels, score scale, cost of the dither-off copy) of every
+    cost the chip broadcasts."""
     seen = []
     original = local_train.cross_entropy_per_copy
 
     def spy(voltages, labels, score_scale):
-        seen.append(float(score_scale))
-        return original(voltages, labels, score_scale)
+        out = original(voltages, labels, score_scale)
+        seen.append((np.array(voltages), np.array(labels), float(score_scale), float(out[0])))
+        return out
 
     monkeypatch.setattr(local_train, "cross_entropy_per_copy", spy)
     return seen
 
 
+def _scales(seen):
+    return [r[2] for r in seen]
+
+
 @pytest.mark.parametrize("final", [0.0, 1.6e4, 250.0])
 def test_every_windows_cost_is_at_the_geometric_schedules_scale(monkeypatch, final):
-    seen = _scales(monkeypatch)
+    seen = _costs(monkeypatch)
     net, x, y = small_chip()
     config = OnChipConfig(windows=5, batch_size=8, evaluate_every=1, seed=1, score_scale=1e3,
                           final_score_scale=final)
     costs = train_on_chip(net, x, y, PerturbativeRule(**RULE), config, CONTINUOUS).curve.cost[1:]
     expected = [1e3] * 5 if final == 0 else [1e3 * (final / 1e3) ** (k / 4) for k in range(5)]
-    assert np.allclose(seen, expected, rtol=1e-12, atol=0)
+    assert np.allclose(_scales(seen), expected, rtol=1e-12, atol=0)
     assert len(costs) == 5 and np.all(np.isfinite(costs))
 
 
 def test_the_cost_a_window_broadcasts_is_the_cross_entropy_at_its_scale(monkeypatch):
     """The same batch read at a 16x larger scale: the broadcast cost is not the same number,
     and it is what softmax cross-entropy gives at the window's scale."""
-    records = []
-    original = local_train.cross_entropy_per_copy
-
-    def spy(voltages, labels, score_scale):
-        out = original(voltages, labels, score_scale)
-        records.append((np.array(voltages), np.array(labels), float(score_scale), float(out[0])))
-        return out
-
-    monkeypatch.setattr(local_train, "cross_entropy_per_copy", spy)
+    records = _costs(monkeypatch)
     net, x, y = small_chip()
     config = OnChipConfig(windows=3, batch_size=8, evaluate_every=1, seed=1, score_scale=1e3,
                           final_score_scale=1.6e4)
@@ -59,11 +57,11 @@ def test_the_cost_a_window_broadcasts_is_the_cross_entropy_at_its_scale(monkeypa
         logits -= logits.max(axis=1, keepdims=True)
         by_hand = np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(labels)), labels])
         assert cost == pytest.approx(by_hand, rel=1e-9, abs=0)
-    assert [r[2] for r in records] == pytest.approx([1e3, 4e3, 1.6e4], rel=1e-12, abs=0)
+    assert _scales(records) == pytest.approx([1e3, 4e3, 1.6e4], rel=1e-12, abs=0)
 
 
 def test_with_the_screening_only_the_survivors_round_sharpens(monkeypatch):
-    seen = _scales(monkeypatch)
+    seen = _costs(monkeypatch)
     base, x, y = small_chip()
     rng = np.random.default_rng(3)
     nets = [base.copy() for _ in range(4)]
@@ -73,9 +71,10 @@ def test_with_the_screening_only_the_survivors_round_sharpens(monkeypatch):
                           final_score_scale=9e3)
     learn_screened(nets, x, y, (x, y), lambda: PerturbativeRule(**RULE), config, CONTINUOUS, first_windows=2)
     screening = 4 * 2 + 2 * 4                     # 4 programmings x 2 windows, the better 2 x 4
-    assert len(seen) == screening + 3
-    assert np.all(np.array(seen[:screening]) == 1e3)
-    assert seen[screening:] == pytest.approx([1e3, 3e3, 9e3], rel=1e-12, abs=0)
+    scales = _scales(seen)
+    assert len(scales) == screening + 3
+    assert np.all(np.array(scales[:screening]) == 1e3)
+    assert scales[screening:] == pytest.approx([1e3, 3e3, 9e3], rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan")])

@@ -112,15 +112,15 @@ def learning_circuit(env, learning):
     learning.done = True
 
 
-#: settings of :class:`OnChipConfig` that only the batched loop (:func:`train_on_chip`) runs, with
-#: the value that means "off"
-LOOP_ONLY = {"final_step_fraction": 1.0, "adaptive_step": 0.0, "adaptive_bias_step": 0.0,
-             "cost_gain_reference": 0.0, "recall_best": "none", "initial_trim": "none",
-             "final_score_scale": 0.0}
+#: settings of :class:`OnChipConfig` that only the batched loop (:func:`train_on_chip`) runs; each
+#: one's default there is its "off"
+LOOP_ONLY = ("final_step_fraction", "adaptive_step", "adaptive_bias_step", "cost_gain_reference", "recall_best",
+             "initial_trim", "final_score_scale")
 
 
 def _refuse_loop_only(config) -> None:
-    on = [f"{k}={getattr(config, k)!r}" for k, off in LOOP_ONLY.items() if getattr(config, k) != off]
+    off = OnChipConfig()
+    on = [f"{k}={getattr(config, k)!r}" for k in LOOP_ONLY if getattr(config, k) != getattr(off, k)]
     if on:
         raise ValueError("EventLearning runs the rule's own steps only; these settings of the batched loop "
                          f"(train_on_chip) are on: {', '.join(on)}")
