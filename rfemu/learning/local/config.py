@@ -9,7 +9,7 @@ devices' (``devices.frequency_state``), not settings of the rule.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from rfemu.learning.local.rules import CODES, FeedbackAlignmentRule, PerturbativeRule
 from rfemu.learning.local.state import WriteSettings
@@ -107,15 +107,9 @@ class OnChipRuleConfig:
             raise ValueError(f"code must be one of {CODES}, got {self.code!r}")
 
     def loop(self) -> OnChipConfig:
-        """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`."""
-        return OnChipConfig(windows=self.windows, batch_size=self.batch_size, score_scale=self.score_scale,
-                            sample_time=self.sample_time, evaluate_every=self.evaluate_every,
-                            readout_noise=self.readout_noise, thermal_noise=self.thermal_noise,
-                            final_step_fraction=self.final_step_fraction, adaptive_step=self.adaptive_step,
-                            adaptive_bias_step=self.adaptive_bias_step,
-                            cost_gain_reference=self.cost_gain_reference, recall_best=self.recall_best,
-                            initial_trim=self.initial_trim, final_score_scale=self.final_score_scale,
-                            seed=self.seed)
+        """The learning loop's :class:`~rfemu.learning.local.train.OnChipConfig`: every setting of
+        it that this section has, under the same name."""
+        return OnChipConfig(**{f.name: getattr(self, f.name) for f in fields(OnChipConfig) if hasattr(self, f.name)})
 
     def rule(self, name: str):
         """The rule object of ``name`` ("perturbative" or "feedback_alignment")."""
